@@ -1,0 +1,112 @@
+/* Engine.IO v4 server: long-polling and WebSocket transports, the upgrade
+ * between them, heartbeats and limits. Sessions carry messages (text or
+ * binary) between the application and one client. Everything runs on the
+ * thread of the sio_loop given at creation. */
+#ifndef SIO_EIO_H
+#define SIO_EIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sio/loop.h"
+
+typedef struct eio_server eio_server;
+typedef struct eio_session eio_session;
+typedef struct http_server sio_http;
+/* A handshake request, valid only during the callback that receives it. */
+typedef struct http_req eio_request;
+
+/* The HTTP listener that Engine.IO servers (and other routes) share. */
+typedef struct sio_http_options {
+    const char *host;          /* default "0.0.0.0" */
+    int port;                  /* default 3000; 0 picks a free port */
+    unsigned max_connections;  /* HTTP connections held at once; default 10000 */
+    size_t connection_memory;  /* per HTTP connection; bounds header size; default 16 KiB */
+} sio_http_options;
+
+typedef struct eio_options {
+    const char *path;             /* default "/socket.io/" */
+    uint32_t ping_interval_ms;    /* default 25000 */
+    uint32_t ping_timeout_ms;     /* default 20000 */
+    uint32_t upgrade_timeout_ms;  /* default 10000 */
+    size_t max_payload;           /* bytes per message / POST body; default 1000000 */
+    uint32_t max_sessions;        /* beyond it handshakes get 503; 0: no limit */
+    const char *const *cors_origins; /* NULL-terminated; NULL: no CORS headers */
+    int allow_upgrades;           /* offer polling -> WebSocket; default 1 */
+} eio_options;
+
+typedef struct eio_callbacks {
+    /* Optional: return 0 to refuse a handshake (403, code 4 "Forbidden"). */
+    int (*allow_request)(eio_server *srv, eio_request *req, void *ud);
+    /* A session completed its handshake. */
+    void (*on_open)(eio_session *s, void *ud);
+    /* A message from the client. */
+    void (*on_message)(eio_session *s, const uint8_t *data, size_t len, int binary, void *ud);
+    /* The session is gone; reason is one of "transport close", "transport
+     * error", "parse error", "ping timeout", "forced close", "server shutting
+     * down". The session pointer is invalid after this returns. */
+    void (*on_close)(eio_session *s, const char *reason, void *ud);
+} eio_callbacks;
+
+/* Fill options with the defaults above. */
+void sio_http_options_init(sio_http_options *o);
+/* Start listening; NULL with *err set (SIO_EIO when the port is taken). */
+sio_http *sio_http_new(sio_loop *loop, const sio_http_options *o, int *err);
+/* The bound port. */
+int sio_http_port(const sio_http *h);
+/* Stop accepting new HTTP connections. */
+void sio_http_quiesce(sio_http *h);
+/* Close the listener and every HTTP connection. Free Engine.IO servers first. */
+void sio_http_free(sio_http *h);
+
+/* Fill options with the defaults above. */
+void eio_options_init(eio_options *o);
+/* Serve Engine.IO at opts->path of the listener. NULL with *err set. */
+eio_server *eio_server_new(sio_loop *loop, sio_http *http, const eio_options *opts,
+                           const eio_callbacks *cbs, void *ud, int *err);
+/* Close every session (reason "server shutting down") and free the server. */
+void eio_server_free(eio_server *srv);
+/* Close every session with reason "server shutting down", sending each client
+ * a close (WebSocket close frame 1001, or "1" to polling clients). */
+void eio_server_close_all(eio_server *srv);
+/* Sessions currently open, and those of them on WebSocket. */
+size_t eio_server_sessions(const eio_server *srv);
+size_t eio_server_websockets(const eio_server *srv);
+/* The loop the server runs on. */
+sio_loop *eio_server_loop(const eio_server *srv);
+
+/* Queue a message; written at the end of this loop iteration. SIO_ECLOSED
+ * when the session is closing. */
+int eio_send(eio_session *s, const uint8_t *data, size_t len, int binary);
+/* Close the session after writing what is queued; on_close runs at once with
+ * reason "forced close". */
+void eio_close(eio_session *s);
+/* The session id (20 URL-safe characters). */
+const char *eio_session_id(const eio_session *s);
+/* "polling" or "websocket". */
+const char *eio_session_transport(const eio_session *s);
+/* Whether a message queued now leaves without waiting (WebSocket with an
+ * empty queue, or a long-poll held open): volatile packets need this. */
+int eio_session_ready(const eio_session *s);
+/* Bytes queued for the client and not yet written. */
+size_t eio_session_buffered(const eio_session *s);
+/* Application data attached to the session. */
+void eio_session_set_data(eio_session *s, void *p);
+void *eio_session_data(const eio_session *s);
+/* The handshake request as the session kept it: a header (case-insensitive
+ * name), a query parameter, the peer address. NULL when absent. */
+const char *eio_session_header(const eio_session *s, const char *name);
+const char *eio_session_query(const eio_session *s, const char *key);
+const char *eio_session_remote_addr(const eio_session *s);
+/* Call fn for each kept header (lower-case names) or query parameter. */
+void eio_session_each_header(const eio_session *s,
+                             void (*fn)(const char *k, const char *v, void *ud), void *ud);
+void eio_session_each_query(const eio_session *s,
+                            void (*fn)(const char *k, const char *v, void *ud), void *ud);
+
+/* Accessors for the request given to allow_request. */
+const char *eio_request_header(eio_request *r, const char *name);
+const char *eio_request_query(eio_request *r, const char *key);
+const char *eio_request_remote_addr(eio_request *r);
+
+#endif

@@ -1,0 +1,47 @@
+/* Binary values inside cJSON trees, and a JSON printer that matches JSON.stringify.
+ *
+ * Socket.IO events may carry binary arguments (Buffer/ArrayBuffer in JavaScript).
+ * cJSON has no binary type, so a binary value is a cJSON_Raw node with the extra
+ * SIO_JSON_BINARY flag: `valuestring` owns a malloc'd copy of the bytes (so
+ * cJSON_Delete frees it) and `valuedouble` holds the length.
+ *
+ * Caveat: only the functions below understand binary nodes. cJSON's own printers
+ * treat them as raw text and cJSON_Duplicate copies `valuestring` with strdup,
+ * which truncates at the first zero byte while keeping the old length: never
+ * duplicate a tree that contains binary nodes with cJSON_Duplicate. */
+#ifndef SIO_JSON_H
+#define SIO_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+/* cJSON uses the low byte for types and bits 8-9 for flags; bit 12 is free. */
+#define SIO_JSON_BINARY (1 << 12)
+
+struct sbuf;
+
+/* Called by sio_json_print for each binary node, `index` counting from 0 in output
+ * order; a non-zero return stops printing and becomes its result. sio_json_print
+ * otherwise returns SIO_OK, SIO_ENOMEM, or SIO_EINVAL for a node it cannot print. */
+typedef int (*sio_json_binary_cb)(void *ud, const cJSON *node, size_t index);
+
+/* New binary node holding a copy of `len` bytes; NULL when out of memory. */
+cJSON *sio_json_binary(const void *data, size_t len);
+/* New binary node owning `malloced` (freed by cJSON_Delete, or here on failure). */
+cJSON *sio_json_binary_take(void *malloced, size_t len);
+/* Turn an existing node into a binary node owning `malloced`, dropping its old content. */
+int sio_json_binary_set(cJSON *node, void *malloced, size_t len);
+/* Non-zero when `item` is a binary node. */
+int sio_json_is_binary(const cJSON *item);
+/* Bytes of a binary node and their count in *len; NULL (and *len 0) for other nodes. */
+const uint8_t *sio_json_binary_data(const cJSON *item, size_t *len);
+/* Non-zero when `item` or anything below it is a binary node. */
+int sio_json_has_binary(const cJSON *item);
+/* Number of binary nodes in `item` and below. */
+size_t sio_json_count_binary(const cJSON *item);
+/* Append `item` as JSON.stringify would print it, binary nodes as numbered placeholders. */
+int sio_json_print(const cJSON *item, struct sbuf *out, sio_json_binary_cb cb, void *ud);
+
+#endif

@@ -1,0 +1,15 @@
+#include <string.h>
+
+#include "app/app.h"
+
+extern const app_def app_eio_echo;
+
+static const app_def *const apps[] = {&app_eio_echo, NULL};
+
+const app_def *const *app_all(void) { return apps; }
+
+const app_def *app_find(const char *name) {
+    for (size_t i = 0; apps[i]; i++)
+        if (strcmp(apps[i]->name, name) == 0) return apps[i];
+    return NULL;
+}

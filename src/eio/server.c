@@ -1,0 +1,824 @@
+/* The Engine.IO I/O adapter: routes HTTP requests and WebSocket messages to
+ * sessions, carries out what the session state machine (eio/session.c) asks,
+ * and keeps each session's outgoing queue in its transport's wire format so
+ * that flushing is a single write. */
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "eio/packet.h"
+#include "eio/session.h"
+#include "http/server.h"
+#include "sio/eio.h"
+#include "sio/status.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/map.h"
+#include "ws/conn.h"
+#include "ws/frame.h"
+
+#define SID_LEN          20
+#define CLOSE_TIMEOUT_MS 30000
+#define READY_BACKLOG    (64 * 1024)
+
+struct eio_session {
+    char sid[SID_LEN + 1];
+    eio_core core;
+    uint16_t refs; /* callbacks that still hold the pointer */
+    eio_server *srv;
+    sbuf poll_out; /* polling payload waiting for a GET */
+    ws_conn *ws;   /* transport, once on WebSocket */
+    ws_conn *probe;
+    http_req *poll_req;
+    sio_timer timer;
+    void *user;
+    char *hs; /* the handshake, packed */
+};
+
+struct eio_server {
+    sio_loop *loop;
+    http_server *http;
+    ws_ctx *ws;
+    eio_options o;
+    char *path;
+    char **cors;
+    eio_callbacks cb;
+    void *ud;
+    smap sessions;
+    size_t n_ws;
+    sbuf scratch;
+    char open_tail[160]; /* ,"pingInterval":...} */
+};
+
+enum {
+    ERR_TRANSPORT_UNKNOWN = 0,
+    ERR_UNKNOWN_SID = 1,
+    ERR_BAD_HANDSHAKE_METHOD = 2,
+    ERR_BAD_REQUEST = 3,
+    ERR_FORBIDDEN = 4,
+    ERR_UNSUPPORTED_PROTOCOL_VERSION = 5,
+};
+
+static const char *const err_messages[] = {
+    "Transport unknown", "Session ID unknown", "Bad handshake method",
+    "Bad request",       "Forbidden",          "Unsupported protocol version",
+};
+
+static void session_destroy(eio_session *s);
+static void close_session(eio_session *s, const char *reason, int graceful);
+static void arm(eio_session *s, uint64_t ms);
+
+/* ---------- options ---------- */
+
+void sio_http_options_init(sio_http_options *o) {
+    memset(o, 0, sizeof *o);
+    o->host = "0.0.0.0";
+    o->port = 3000;
+    o->max_connections = 10000;
+    o->connection_memory = 16384;
+}
+
+sio_http *sio_http_new(sio_loop *loop, const sio_http_options *o, int *err) {
+    http_options ho = {o->host, o->port, o->max_connections, o->connection_memory, 30};
+    return http_server_new(loop, &ho, err);
+}
+
+int sio_http_port(const sio_http *h) { return http_server_port(h); }
+void sio_http_quiesce(sio_http *h) { http_server_quiesce(h); }
+void sio_http_free(sio_http *h) { http_server_free(h); }
+
+void eio_options_init(eio_options *o) {
+    memset(o, 0, sizeof *o);
+    o->path = "/socket.io/";
+    o->ping_interval_ms = 25000;
+    o->ping_timeout_ms = 20000;
+    o->upgrade_timeout_ms = 10000;
+    o->max_payload = 1000000;
+    o->allow_upgrades = 1;
+}
+
+/* ---------- CORS and errors ---------- */
+
+static int origin_allowed(const eio_server *srv, const char *origin) {
+    if (!srv->cors || !origin) return 1;
+    for (char **p = srv->cors; *p; p++)
+        if (strcmp(*p, "*") == 0 || strcmp(*p, origin) == 0) return 1;
+    return 0;
+}
+
+/* Header pairs for CORS, filled into h (room for 8 entries + NULL). */
+static void cors_headers(const eio_server *srv, http_req *r, const char **h) {
+    size_t n = 0;
+    const char *origin = http_req_header(r, "Origin");
+    if (srv->cors && origin && origin_allowed(srv, origin)) {
+        h[n++] = "Access-Control-Allow-Origin";
+        h[n++] = origin;
+        h[n++] = "Access-Control-Allow-Credentials";
+        h[n++] = "true";
+        h[n++] = "Vary";
+        h[n++] = "Origin";
+    }
+    h[n] = NULL;
+}
+
+static void respond_error(eio_server *srv, http_req *r, unsigned status, int code) {
+    char body[96];
+    int n = snprintf(body, sizeof body, "{\"code\":%d,\"message\":\"%s\"}", code,
+                     err_messages[code]);
+    const char *h[12];
+    cors_headers(srv, r, h);
+    http_respond(r, status, "application/json", body, (size_t)n, h);
+}
+
+static void respond_text(eio_server *srv, http_req *r, unsigned status, const char *ctype,
+                         const char *body) {
+    const char *h[12];
+    cors_headers(srv, r, h);
+    http_respond(r, status, ctype, body, strlen(body), h);
+}
+
+static void respond_preflight(eio_server *srv, http_req *r) {
+    const char *h[16];
+    cors_headers(srv, r, h);
+    size_t n = 0;
+    while (h[n]) n++;
+    if (n) {
+        h[n++] = "Access-Control-Allow-Methods";
+        h[n++] = "GET,HEAD,PUT,PATCH,POST,DELETE";
+        const char *req_h = http_req_header(r, "Access-Control-Request-Headers");
+        if (req_h) {
+            h[n++] = "Access-Control-Allow-Headers";
+            h[n++] = req_h;
+        }
+    }
+    h[n] = NULL;
+    http_respond(r, 204, NULL, "", 0, h);
+}
+
+/* ---------- handshake info ---------- */
+
+struct pack {
+    sbuf b;
+    char tag;
+};
+
+static void pack_kv(const char *k, const char *v, void *ud) {
+    struct pack *p = ud;
+    sbuf_putc(&p->b, (uint8_t)p->tag);
+    size_t kl = strlen(k);
+    for (size_t i = 0; i < kl; i++) {
+        char c = k[i];
+        if (p->tag == 'H' && c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        sbuf_putc(&p->b, (uint8_t)c);
+    }
+    sbuf_putc(&p->b, 0);
+    sbuf_append(&p->b, v, strlen(v) + 1);
+}
+
+/* The handshake is kept as one block "addr\0" then ('H'|'Q') key\0 value\0
+ * ... \0: a few hundred bytes per session instead of a header table. */
+static char *pack_handshake(http_req *r) {
+    struct pack p = {SBUF_INIT, 'H'};
+    const char *addr = http_req_remote_addr(r);
+    sbuf_append(&p.b, addr, strlen(addr) + 1);
+    http_req_each_header(r, pack_kv, &p);
+    p.tag = 'Q';
+    http_req_each_query(r, pack_kv, &p);
+    if (sbuf_putc(&p.b, 0)) {
+        sbuf_free(&p.b);
+        return NULL;
+    }
+    char *out = realloc(p.b.data, p.b.len);
+    return out ? out : (char *)p.b.data;
+}
+
+static const char *hs_find(const char *hs, char tag, const char *key) {
+    if (!hs) return NULL;
+    const char *p = hs + strlen(hs) + 1;
+    while (*p) {
+        char t = *p++;
+        const char *k = p;
+        p += strlen(p) + 1;
+        const char *v = p;
+        p += strlen(p) + 1;
+        if (t == tag && (tag == 'H' ? strcasecmp(k, key) == 0 : strcmp(k, key) == 0)) return v;
+    }
+    return NULL;
+}
+
+static void hs_each(const char *hs, char tag, void (*fn)(const char *, const char *, void *),
+                    void *ud) {
+    if (!hs) return;
+    const char *p = hs + strlen(hs) + 1;
+    while (*p) {
+        char t = *p++;
+        const char *k = p;
+        p += strlen(p) + 1;
+        const char *v = p;
+        p += strlen(p) + 1;
+        if (t == tag) fn(k, v, ud);
+    }
+}
+
+const char *eio_session_header(const eio_session *s, const char *n) { return hs_find(s->hs, 'H', n); }
+const char *eio_session_query(const eio_session *s, const char *k) { return hs_find(s->hs, 'Q', k); }
+const char *eio_session_remote_addr(const eio_session *s) { return s->hs ? s->hs : ""; }
+void eio_session_each_header(const eio_session *s, void (*fn)(const char *, const char *, void *),
+                             void *ud) {
+    hs_each(s->hs, 'H', fn, ud);
+}
+void eio_session_each_query(const eio_session *s, void (*fn)(const char *, const char *, void *),
+                            void *ud) {
+    hs_each(s->hs, 'Q', fn, ud);
+}
+
+const char *eio_request_header(eio_request *r, const char *name) { return http_req_header(r, name); }
+const char *eio_request_query(eio_request *r, const char *key) { return http_req_query(r, key); }
+const char *eio_request_remote_addr(eio_request *r) { return http_req_remote_addr(r); }
+
+/* ---------- sessions ---------- */
+
+static int make_sid(char out[SID_LEN + 1]) {
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t raw[15];
+    if (RAND_bytes(raw, sizeof raw) != 1) return SIO_EIO;
+    for (int i = 0, o = 0; i < 15; i += 3) {
+        uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
+        out[o++] = a[v >> 18];
+        out[o++] = a[(v >> 12) & 63];
+        out[o++] = a[(v >> 6) & 63];
+        out[o++] = a[v & 63];
+    }
+    out[SID_LEN] = 0;
+    return SIO_OK;
+}
+
+static eio_session *session_new(eio_server *srv, eio_transport t, char *hs) {
+    eio_session *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    do {
+        if (make_sid(s->sid)) {
+            free(s);
+            return NULL;
+        }
+    } while (smap_get(&srv->sessions, s->sid, SID_LEN));
+    if (smap_put(&srv->sessions, s->sid, SID_LEN, s)) {
+        free(s);
+        return NULL;
+    }
+    s->srv = srv;
+    s->hs = hs;
+    eio_core_init(&s->core, t);
+    return s;
+}
+
+static void session_free(void *p) {
+    eio_session *s = p;
+    sbuf_free(&s->poll_out);
+    free(s->hs);
+    free(s);
+}
+
+static void maybe_free(eio_session *s) {
+    if (s->core.state == EIO_ST_CLOSED && s->refs == 0) {
+        s->refs = 0xffff; /* never twice */
+        if (sio_loop_free_later(s->srv->loop, s, session_free)) session_free(s);
+    }
+}
+
+/* Leave the table for good; the struct goes once no callback holds it. */
+static void session_destroy(eio_session *s) {
+    eio_server *srv = s->srv;
+    if (s->core.state == EIO_ST_CLOSED) return;
+    s->core.state = EIO_ST_CLOSED;
+    sio_timer_stop(srv->loop, &s->timer);
+    smap_del(&srv->sessions, s->sid, SID_LEN);
+    maybe_free(s);
+}
+
+static void send_open(eio_session *s, sbuf *out, int binary_frame_ws) {
+    eio_server *srv = s->srv;
+    char body[256];
+    int n = snprintf(body, sizeof body, "{\"sid\":\"%s\",\"upgrades\":%s%s", s->sid,
+                     s->core.transport == EIO_TR_POLLING && srv->o.allow_upgrades
+                         ? "[\"websocket\"]"
+                         : "[]",
+                     srv->open_tail);
+    if (binary_frame_ws)
+        ws_frame_append_prefixed(out, WS_OP_TEXT, '0', (const uint8_t *)body, (size_t)n);
+    else
+        eio_payload_append(out, EIO_OPEN, (const uint8_t *)body, (size_t)n, 0);
+}
+
+/* Queue one packet in the current transport's wire format. */
+static int queue_packet(eio_session *s, eio_ptype type, const uint8_t *d, size_t n, int binary) {
+    if (s->core.transport == EIO_TR_WEBSOCKET) {
+        sbuf *o = s->ws ? ws_conn_outbuf(s->ws) : NULL;
+        if (!o) return SIO_ECLOSED;
+        int r = binary ? ws_frame_append(o, WS_OP_BINARY, d, n)
+                       : ws_frame_append_prefixed(o, WS_OP_TEXT, (uint8_t)('0' + type), d, n);
+        if (r == SIO_OK) ws_conn_flush_later(s->ws);
+        return r;
+    }
+    int r = eio_payload_append(&s->poll_out, type, d, n, binary);
+    if (r == SIO_OK && s->poll_req) http_resume(s->poll_req);
+    return r;
+}
+
+static const char poll_ctype[] = "text/plain; charset=UTF-8";
+
+/* Answer a GET with everything queued, or with a noop when nothing is. */
+static void poll_answer(eio_session *s, http_req *r) {
+    if (!s->poll_out.len) eio_payload_append(&s->poll_out, EIO_NOOP, NULL, 0, 0);
+    const char *h[12];
+    cors_headers(s->srv, r, h);
+    sbuf out = s->poll_out;
+    s->poll_out = (sbuf)SBUF_INIT;
+    http_respond_take(r, 200, poll_ctype, out.data, out.len, h);
+    if (s->core.state == EIO_ST_CLOSING) session_destroy(s);
+}
+
+static void poll_on_resume(http_req *r, void *ud) {
+    eio_session *s = ud;
+    s->refs--;
+    s->poll_req = NULL;
+    if (s->core.state == EIO_ST_CLOSED) {
+        respond_error(s->srv, r, 400, ERR_UNKNOWN_SID);
+        maybe_free(s);
+        return;
+    }
+    poll_answer(s, r);
+}
+
+static void poll_on_abort(http_req *r, void *ud) {
+    eio_session *s = ud;
+    s->refs--;
+    s->poll_req = NULL;
+    if (s->core.state == EIO_ST_OPEN) close_session(s, "transport error", 0);
+    else if (s->core.state == EIO_ST_CLOSING) session_destroy(s);
+    maybe_free(s);
+}
+
+static const http_suspend_ops poll_ops = {poll_on_resume, poll_on_abort};
+
+static void on_timer(sio_loop *loop, sio_timer *t);
+
+static void arm(eio_session *s, uint64_t ms) { sio_timer_start(s->srv->loop, &s->timer, ms, on_timer); }
+
+static const ws_handler transport_handler;
+static const ws_handler probe_handler;
+
+static void close_probe(eio_session *s) {
+    if (!s->probe) return;
+    ws_conn_close(s->probe, 1000, NULL);
+    s->probe = NULL;
+    eio_core_probe_detached(&s->core);
+}
+
+static void close_session(eio_session *s, const char *reason, int graceful) {
+    eio_server *srv = s->srv;
+    if (s->core.state != EIO_ST_OPEN) return;
+    sio_timer_stop(srv->loop, &s->timer);
+    close_probe(s);
+    int shutting_down = strcmp(reason, "server shutting down") == 0;
+    if (s->core.transport == EIO_TR_WEBSOCKET) {
+        if (s->ws) {
+            ws_conn_close(s->ws, shutting_down ? 1001 : 1000, NULL);
+            srv->n_ws--;
+        }
+        s->ws = NULL;
+        session_destroy(s);
+    } else if (graceful || s->poll_req) {
+        /* Polling has no way to push the close: it rides on the next GET,
+         * which must still find the session. */
+        eio_payload_append(&s->poll_out, EIO_CLOSE, NULL, 0, 0);
+        s->core.state = EIO_ST_CLOSING;
+        if (s->poll_req) http_resume(s->poll_req);
+        else arm(s, CLOSE_TIMEOUT_MS);
+    } else {
+        session_destroy(s);
+    }
+    if (srv->cb.on_close) srv->cb.on_close(s, reason, srv->ud);
+    maybe_free(s);
+}
+
+static void on_timer(sio_loop *loop, sio_timer *t) {
+    eio_session *s = (eio_session *)((char *)t - offsetof(eio_session, timer));
+    if (s->core.state == EIO_ST_CLOSING) {
+        session_destroy(s);
+        return;
+    }
+    eio_action a = eio_core_on_timer(&s->core);
+    if (a == EIO_ACT_SEND_PING) {
+        queue_packet(s, EIO_PING, NULL, 0, 0);
+        arm(s, s->srv->o.ping_timeout_ms);
+    } else if (a == EIO_ACT_CLOSE_PING_TIMEOUT) {
+        close_session(s, eio_action_reason(a), 0);
+    }
+}
+
+/* Switch the session to its probe: the polling queue is re-encoded as
+ * WebSocket frames so nothing queued during the upgrade is lost. */
+static void complete_upgrade(eio_session *s) {
+    eio_server *srv = s->srv;
+    s->ws = s->probe;
+    s->probe = NULL;
+    srv->n_ws++;
+    sio_timer_stop(srv->loop, &s->ws->timer);
+    ws_conn_set_owner(s->ws, &transport_handler, s);
+    sbuf *o = ws_conn_outbuf(s->ws);
+    size_t pos = 0;
+    eio_packet p;
+    while (o && s->poll_out.len &&
+           eio_payload_next(s->poll_out.data, s->poll_out.len, &pos, &p, &srv->scratch) == 0) {
+        if (p.binary) ws_frame_append(o, WS_OP_BINARY, p.data, p.len);
+        else ws_frame_append_prefixed(o, WS_OP_TEXT, (uint8_t)('0' + p.type), p.data, p.len);
+    }
+    sbuf_free(&s->poll_out);
+    ws_conn_flush_later(s->ws);
+    if (s->poll_req) http_resume(s->poll_req); /* answered with a noop */
+}
+
+static void handle_packet(eio_session *s, eio_source src, const eio_packet *p) {
+    eio_server *srv = s->srv;
+    eio_action a = eio_core_on_packet(&s->core, src, p);
+    switch (a) {
+    case EIO_ACT_NONE:
+        break;
+    case EIO_ACT_DELIVER:
+        if (srv->cb.on_message) srv->cb.on_message(s, p->data, p->len, p->binary, srv->ud);
+        break;
+    case EIO_ACT_HEARTBEAT_OK:
+        arm(s, srv->o.ping_interval_ms);
+        break;
+    case EIO_ACT_SEND_PING:
+        break;
+    case EIO_ACT_PROBE_REPLY:
+        ws_conn_send(s->probe, WS_OP_TEXT, (const uint8_t *)"3probe", 6);
+        /* Release a held GET so the client can pause polling and upgrade. */
+        if (s->poll_req) http_resume(s->poll_req);
+        break;
+    case EIO_ACT_UPGRADE:
+        complete_upgrade(s);
+        break;
+    case EIO_ACT_CLOSE_PROBE:
+        close_probe(s);
+        break;
+    case EIO_ACT_CLOSE_TRANSPORT_CLOSE:
+    case EIO_ACT_CLOSE_PARSE_ERROR:
+    case EIO_ACT_CLOSE_PING_TIMEOUT:
+        close_session(s, eio_action_reason(a), 0);
+        break;
+    }
+}
+
+/* ---------- WebSocket transport ---------- */
+
+static void ws_message(ws_conn *c, int binary, const uint8_t *data, size_t len, eio_source src) {
+    eio_session *s = c->ud;
+    eio_packet p = {EIO_MESSAGE, 1, data, len};
+    if (!binary && eio_decode_text(data, len, &p)) {
+        handle_packet(s, src, NULL);
+        return;
+    }
+    handle_packet(s, src, &p);
+}
+
+static void transport_message(ws_conn *c, int binary, const uint8_t *d, size_t n) {
+    ws_message(c, binary, d, n, EIO_SRC_TRANSPORT);
+}
+
+static void transport_closed(ws_conn *c, int code) {
+    eio_session *s = c->ud;
+    s->ws = NULL;
+    s->srv->n_ws--;
+    int error = code == 1002 || code == 1007 || code == 1009 || code == 1011;
+    close_session(s, error ? "transport error" : "transport close", 0);
+}
+
+static const ws_handler transport_handler = {transport_message, transport_closed, NULL};
+
+static void probe_message(ws_conn *c, int binary, const uint8_t *d, size_t n) {
+    ws_message(c, binary, d, n, EIO_SRC_PROBE);
+}
+
+static void probe_closed(ws_conn *c, int code) {
+    eio_session *s = c->ud;
+    s->probe = NULL;
+    eio_core_probe_detached(&s->core);
+}
+
+static const ws_handler probe_handler = {probe_message, probe_closed, NULL};
+
+static void probe_timeout(sio_loop *loop, sio_timer *t) {
+    ws_conn *c = (ws_conn *)((char *)t - offsetof(ws_conn, timer));
+    eio_session *s = c->ud;
+    if (s && s->probe == c) close_probe(s);
+}
+
+static void probe_upgraded(int fd, const uint8_t *pre, size_t n, void *ud) {
+    eio_session *s = ud;
+    eio_server *srv = s->srv;
+    s->refs--;
+    if (fd < 0 || s->core.state != EIO_ST_OPEN) {
+        if (fd >= 0) close(fd);
+        if (s->probe == NULL) eio_core_probe_detached(&s->core);
+        maybe_free(s);
+        return;
+    }
+    s->probe = ws_conn_new(srv->ws, fd, pre, n, (uint32_t)srv->o.max_payload, &probe_handler, s);
+    if (!s->probe) {
+        eio_core_probe_detached(&s->core);
+        return;
+    }
+    ws_conn_set_timeout(s->probe, srv->o.upgrade_timeout_ms, probe_timeout);
+}
+
+struct pending_ws {
+    eio_server *srv;
+    char *hs;
+};
+
+static void handshake_upgraded(int fd, const uint8_t *pre, size_t n, void *ud) {
+    struct pending_ws *pw = ud;
+    eio_server *srv = pw->srv;
+    char *hs = pw->hs;
+    free(pw);
+    if (fd < 0) {
+        free(hs);
+        return;
+    }
+    eio_session *s = session_new(srv, EIO_TR_WEBSOCKET, hs);
+    if (!s) {
+        free(hs);
+        close(fd);
+        return;
+    }
+    s->ws = ws_conn_new(srv->ws, fd, pre, n, (uint32_t)srv->o.max_payload, &transport_handler, s);
+    if (!s->ws) {
+        session_destroy(s);
+        return;
+    }
+    srv->n_ws++;
+    send_open(s, ws_conn_outbuf(s->ws), 1);
+    ws_conn_flush_later(s->ws);
+    arm(s, srv->o.ping_interval_ms);
+    if (srv->cb.on_open) srv->cb.on_open(s, srv->ud);
+}
+
+/* ---------- HTTP entry ---------- */
+
+static int header_has_token(const char *v, const char *token) {
+    if (!v) return 0;
+    size_t tl = strlen(token);
+    for (const char *p = v; *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t') p++;
+        const char *e = p;
+        while (*e && *e != ',') e++;
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
+        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0) return 1;
+        p = e;
+    }
+    return 0;
+}
+
+/* Returns the Sec-WebSocket-Accept value in accept, or 0 when the request is
+ * not a well-formed WebSocket handshake. */
+static int ws_handshake_ok(http_req *r, char accept[29]) {
+    if (http_req_method(r) != HTTP_GET) return 0;
+    const char *up = http_req_header(r, "Upgrade");
+    const char *conn = http_req_header(r, "Connection");
+    const char *ver = http_req_header(r, "Sec-WebSocket-Version");
+    const char *key = http_req_header(r, "Sec-WebSocket-Key");
+    if (!up || strcasecmp(up, "websocket") != 0 || !header_has_token(conn, "upgrade")) return 0;
+    if (!ver || strcmp(ver, "13") != 0 || !key || strlen(key) != 24) return 0;
+    uint8_t raw[18];
+    size_t rl;
+    if (eio_base64_decode(key, 24, raw, &rl) || rl != 16) return 0;
+    return ws_accept_key(key, accept) == SIO_OK;
+}
+
+static void poll_get(eio_session *s, http_req *r) {
+    if (s->poll_req) {
+        /* Two GETs at once break the protocol: the reference answers the
+         * newcomer 400, closes the session, and the held GET gets "1". */
+        respond_text(s->srv, r, 400, "text/html", "");
+        close_session(s, "transport error", 0);
+        return;
+    }
+    if (s->poll_out.len || s->core.state == EIO_ST_CLOSING || s->core.upgrade == EIO_UP_PROBED) {
+        poll_answer(s, r);
+        return;
+    }
+    s->poll_req = r;
+    s->refs++;
+    http_suspend(r, &poll_ops, s);
+}
+
+static void poll_post(eio_session *s, http_req *r) {
+    eio_server *srv = s->srv;
+    if (http_req_body_too_large(r)) {
+        respond_text(srv, r, 413, "text/html", "");
+        close_session(s, "transport error", 0);
+        return;
+    }
+    size_t n;
+    const uint8_t *body = http_req_body(r, &n);
+    size_t pos = 0;
+    eio_packet p;
+    while (s->core.state == EIO_ST_OPEN) {
+        int rc = eio_payload_next(body, n, &pos, &p, &srv->scratch);
+        if (rc == 1) break;
+        handle_packet(s, EIO_SRC_TRANSPORT, rc == SIO_OK ? &p : NULL);
+        if (rc != SIO_OK) break;
+    }
+    respond_text(srv, r, 200, "text/html", "ok");
+}
+
+static void on_request(http_req *r, void *ud) {
+    eio_server *srv = ud;
+    http_method m = http_req_method(r);
+    const char *origin = http_req_header(r, "Origin");
+    if (m == HTTP_OPTIONS && srv->cors) {
+        respond_preflight(srv, r);
+        return;
+    }
+    const char *transport = http_req_query(r, "transport");
+    int is_ws = transport && strcmp(transport, "websocket") == 0;
+    if (!transport || (!is_ws && strcmp(transport, "polling") != 0)) {
+        respond_error(srv, r, 400, ERR_TRANSPORT_UNKNOWN);
+        return;
+    }
+    if (!origin_allowed(srv, origin)) {
+        respond_error(srv, r, 403, ERR_FORBIDDEN);
+        return;
+    }
+    char accept[29];
+    if (is_ws && !ws_handshake_ok(r, accept)) {
+        respond_error(srv, r, 400, ERR_BAD_REQUEST);
+        return;
+    }
+    const char *sid = http_req_query(r, "sid");
+    if (sid) {
+        eio_session *s = strlen(sid) == SID_LEN ? smap_get(&srv->sessions, sid, SID_LEN) : NULL;
+        if (!s || s->core.state == EIO_ST_CLOSED) {
+            respond_error(srv, r, 400, ERR_UNKNOWN_SID);
+            return;
+        }
+        if (is_ws) {
+            if (!srv->o.allow_upgrades || eio_core_probe_attached(&s->core) != EIO_ACT_NONE) {
+                respond_error(srv, r, 400, ERR_BAD_REQUEST);
+                return;
+            }
+            s->refs++;
+            http_upgrade(r, accept, NULL, probe_upgraded, s);
+            return;
+        }
+        if (s->core.transport != EIO_TR_POLLING) {
+            respond_error(srv, r, 400, ERR_BAD_REQUEST);
+            return;
+        }
+        if (m == HTTP_GET) poll_get(s, r);
+        else if (m == HTTP_POST) poll_post(s, r);
+        else respond_error(srv, r, 400, ERR_BAD_REQUEST);
+        return;
+    }
+    if (m != HTTP_GET) {
+        respond_error(srv, r, 400, ERR_BAD_HANDSHAKE_METHOD);
+        return;
+    }
+    const char *eio = http_req_query(r, "EIO");
+    if (!eio || strcmp(eio, "4") != 0) {
+        respond_error(srv, r, 400, ERR_UNSUPPORTED_PROTOCOL_VERSION);
+        return;
+    }
+    if (srv->cb.allow_request && !srv->cb.allow_request(srv, r, srv->ud)) {
+        respond_error(srv, r, 403, ERR_FORBIDDEN);
+        return;
+    }
+    if (srv->o.max_sessions && smap_len(&srv->sessions) >= srv->o.max_sessions) {
+        static const char *const h[] = {"Retry-After", "1", NULL};
+        http_respond(r, 503, "application/json",
+                     "{\"code\":503,\"message\":\"Server at capacity\"}", 44, h);
+        return;
+    }
+    char *hs = pack_handshake(r);
+    if (is_ws) {
+        struct pending_ws *pw = malloc(sizeof *pw);
+        if (!pw) {
+            free(hs);
+            http_respond(r, 500, "text/plain", "", 0, NULL);
+            return;
+        }
+        pw->srv = srv;
+        pw->hs = hs;
+        http_upgrade(r, accept, NULL, handshake_upgraded, pw);
+        return;
+    }
+    eio_session *s = session_new(srv, EIO_TR_POLLING, hs);
+    if (!s) {
+        free(hs);
+        http_respond(r, 500, "text/plain", "", 0, NULL);
+        return;
+    }
+    send_open(s, &s->poll_out, 0);
+    arm(s, srv->o.ping_interval_ms);
+    poll_answer(s, r);
+    if (srv->cb.on_open) srv->cb.on_open(s, srv->ud);
+}
+
+/* ---------- public ---------- */
+
+eio_server *eio_server_new(sio_loop *loop, sio_http *http, const eio_options *opts,
+                           const eio_callbacks *cbs, void *ud, int *err) {
+    *err = SIO_ENOMEM;
+    eio_server *srv = calloc(1, sizeof *srv);
+    if (!srv) return NULL;
+    srv->loop = loop;
+    srv->http = http;
+    srv->o = *opts;
+    srv->cb = *cbs;
+    srv->ud = ud;
+    srv->path = strdup(opts->path ? opts->path : "/socket.io/");
+    srv->ws = ws_ctx_new(loop);
+    if (!srv->path || !srv->ws) goto fail;
+    if (opts->cors_origins) {
+        size_t n = 0;
+        while (opts->cors_origins[n]) n++;
+        srv->cors = calloc(n + 1, sizeof *srv->cors);
+        if (!srv->cors) goto fail;
+        for (size_t i = 0; i < n; i++)
+            if (!(srv->cors[i] = strdup(opts->cors_origins[i]))) goto fail;
+    }
+    srv->o.path = srv->path;
+    srv->o.cors_origins = NULL;
+    snprintf(srv->open_tail, sizeof srv->open_tail,
+             ",\"pingInterval\":%u,\"pingTimeout\":%u,\"maxPayload\":%zu}",
+             opts->ping_interval_ms, opts->ping_timeout_ms, opts->max_payload);
+    if ((*err = http_server_route(http, srv->path, on_request, srv, opts->max_payload)))
+        goto fail;
+    *err = SIO_OK;
+    return srv;
+fail:
+    eio_server_free(srv);
+    return NULL;
+}
+
+void eio_server_close_all(eio_server *srv) {
+    size_t pos = 0;
+    smap_slot *slot;
+    while ((slot = smap_next(&srv->sessions, &pos))) {
+        eio_session *s = slot->val;
+        if (s->core.state == EIO_ST_OPEN) close_session(s, "server shutting down", 1);
+    }
+}
+
+void eio_server_free(eio_server *srv) {
+    if (!srv) return;
+    eio_server_close_all(srv);
+    size_t pos = 0;
+    smap_slot *slot;
+    while ((slot = smap_next(&srv->sessions, &pos))) session_destroy(slot->val);
+    smap_free(&srv->sessions);
+    ws_ctx_free(srv->ws);
+    if (srv->cors)
+        for (char **p = srv->cors; *p; p++) free(*p);
+    free(srv->cors);
+    free(srv->path);
+    sbuf_free(&srv->scratch);
+    free(srv);
+}
+
+size_t eio_server_sessions(const eio_server *srv) { return smap_len(&srv->sessions); }
+size_t eio_server_websockets(const eio_server *srv) { return srv->n_ws; }
+sio_loop *eio_server_loop(const eio_server *srv) { return srv->loop; }
+
+int eio_send(eio_session *s, const uint8_t *data, size_t len, int binary) {
+    if (s->core.state != EIO_ST_OPEN) return SIO_ECLOSED;
+    if (len > s->srv->o.max_payload) return SIO_ETOOBIG;
+    return queue_packet(s, EIO_MESSAGE, data, len, binary);
+}
+
+void eio_close(eio_session *s) { close_session(s, "forced close", 1); }
+const char *eio_session_id(const eio_session *s) { return s->sid; }
+const char *eio_session_transport(const eio_session *s) {
+    return s->core.transport == EIO_TR_WEBSOCKET ? "websocket" : "polling";
+}
+int eio_session_ready(const eio_session *s) {
+    if (s->core.state != EIO_ST_OPEN) return 0;
+    /* Frames queued this iteration are not a backlog; a queue the kernel
+     * refused for a while is. */
+    if (s->core.transport == EIO_TR_WEBSOCKET)
+        return s->ws && ws_conn_buffered(s->ws) < READY_BACKLOG;
+    return s->poll_req != NULL;
+}
+size_t eio_session_buffered(const eio_session *s) {
+    return s->core.transport == EIO_TR_WEBSOCKET ? (s->ws ? ws_conn_buffered(s->ws) : 0)
+                                                 : s->poll_out.len;
+}
+void eio_session_set_data(eio_session *s, void *p) { s->user = p; }
+void *eio_session_data(const eio_session *s) { return s->user; }

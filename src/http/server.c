@@ -1,0 +1,500 @@
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "sio/status.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+#define MAX_ROUTES 16
+
+struct route {
+    char *prefix;
+    size_t prefix_len;
+    http_handler h;
+    void *ud;
+    size_t max_body;
+};
+
+struct http_server {
+    sio_loop *loop;
+    struct MHD_Daemon *d;
+    sio_io io; /* libmicrohttpd's epoll fd inside ours */
+    sio_timer timer;
+    int port;
+    int need_run;
+    int running;
+    int listen_fd; /* after quiesce, ours to close */
+    struct route routes[MAX_ROUTES];
+    size_t n_routes;
+    http_req *suspended;
+    size_t n_suspended;
+};
+
+enum { RQ_NEW, RQ_BODY, RQ_DISPATCHED, RQ_SUSPENDED, RQ_RESUMED, RQ_ABORTED, RQ_DONE };
+
+struct http_req {
+    http_server *srv;
+    struct MHD_Connection *c;
+    const struct route *route;
+    const char *url;
+    const char *method_str;
+    http_method method;
+    int state;
+    int too_large;
+    sbuf body;
+    /* long-polling */
+    const http_suspend_ops *sops;
+    void *sud;
+    sio_io watch; /* EPOLLRDHUP on the connection's socket while suspended */
+    http_req *prev, *next;
+    /* upgrade */
+    http_upgraded_cb up_cb;
+    void *up_ud;
+    char addr[48];
+};
+
+static void run_mhd(http_server *s);
+
+static void mark_run(http_server *s) { s->need_run = 1; }
+
+static void on_mhd_io(sio_loop *loop, sio_io *io, uint32_t ev) {
+    http_server *s = (http_server *)((char *)io - offsetof(http_server, io));
+    run_mhd(s);
+}
+
+static void on_mhd_timer(sio_loop *loop, sio_timer *t) {
+    http_server *s = (http_server *)((char *)t - offsetof(http_server, timer));
+    run_mhd(s);
+}
+
+static void arm_timer(http_server *s) {
+    MHD_UNSIGNED_LONG_LONG ms;
+    if (MHD_get_timeout(s->d, &ms) == MHD_YES)
+        sio_timer_start(s->loop, &s->timer, ms, on_mhd_timer);
+    else
+        sio_timer_stop(s->loop, &s->timer);
+}
+
+static void run_mhd(http_server *s) {
+    if (!s->d) return;
+    /* libmicrohttpd 0.9.75 without an internal thread does not wake itself
+     * after a resume or an upgrade CLOSE, so run it until it stops asking. */
+    for (int i = 0; i < 8; i++) {
+        s->need_run = 0;
+        MHD_run(s->d);
+        if (!s->need_run) break;
+    }
+    arm_timer(s);
+}
+
+static void before_sleep(sio_loop *loop, void *ud) {
+    http_server *s = ud;
+    if (s->need_run) run_mhd(s);
+}
+
+static const struct route *find_route(http_server *s, const char *url) {
+    const struct route *best = NULL;
+    for (size_t i = 0; i < s->n_routes; i++) {
+        const struct route *r = &s->routes[i];
+        if (strncmp(url, r->prefix, r->prefix_len) == 0 &&
+            (!best || r->prefix_len > best->prefix_len))
+            best = r;
+    }
+    return best;
+}
+
+static http_method parse_method(const char *m) {
+    static const struct {
+        const char *name;
+        http_method m;
+    } t[] = {{"GET", HTTP_GET},       {"HEAD", HTTP_HEAD},       {"POST", HTTP_POST},
+             {"PUT", HTTP_PUT},       {"DELETE", HTTP_DELETE},   {"OPTIONS", HTTP_OPTIONS},
+             {"PATCH", HTTP_PATCH}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strcmp(m, t[i].name) == 0) return t[i].m;
+    return HTTP_OTHER;
+}
+
+static void unwatch(http_req *r) {
+    if (r->watch.fd >= 0 && r->watch.events) sio_loop_del(r->srv->loop, &r->watch);
+    r->watch.events = 0;
+}
+
+static void unlink_suspended(http_req *r) {
+    http_server *s = r->srv;
+    if (r->state != RQ_SUSPENDED) return;
+    if (r->prev) r->prev->next = r->next;
+    else s->suspended = r->next;
+    if (r->next) r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+    s->n_suspended--;
+    unwatch(r);
+}
+
+static void dispatch(http_req *r) {
+    r->state = RQ_DISPATCHED;
+    if (!r->route) {
+        static const char body[] = "Not Found";
+        http_respond(r, 404, "text/plain", body, sizeof body - 1, NULL);
+        return;
+    }
+    r->route->h(r, r->route->ud);
+    if (r->state == RQ_DISPATCHED) {
+        /* A handler that neither answered nor suspended is a bug; do not
+         * leave the client hanging on it. */
+        log_error("http: handler for %s left the request unanswered", r->url);
+        http_respond(r, 500, "text/plain", "", 0, NULL);
+    }
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls) {
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        r->srv = s;
+        r->c = c;
+        r->url = url;
+        r->method_str = method;
+        r->method = parse_method(method);
+        r->route = find_route(s, url);
+        r->watch.fd = -1;
+        r->state = RQ_NEW;
+        *con_cls = r;
+        /* Answering on a later call keeps the connection alive in 0.9.75. */
+        return MHD_YES;
+    }
+    switch (r->state) {
+    case RQ_NEW:
+    case RQ_BODY:
+        if (*upload_data_size) {
+            r->state = RQ_BODY;
+            size_t max = r->route ? r->route->max_body : 0;
+            if (!r->too_large && r->body.len + *upload_data_size > max) {
+                r->too_large = 1;
+                sbuf_free(&r->body);
+                *upload_data_size = 0;
+                dispatch(r);
+                return MHD_YES;
+            }
+            if (!r->too_large && sbuf_append(&r->body, upload_data, *upload_data_size))
+                return MHD_NO;
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        dispatch(r);
+        return MHD_YES;
+    case RQ_RESUMED:
+        r->state = RQ_DISPATCHED;
+        r->sops->on_resume(r, r->sud);
+        if (r->state == RQ_DISPATCHED) http_respond(r, 500, "text/plain", "", 0, NULL);
+        return MHD_YES;
+    case RQ_ABORTED:
+        return MHD_NO;
+    default:
+        /* Body bytes after an early answer (413): discard them. */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe) {
+    http_req *r = *con_cls;
+    if (!r) return;
+    if (r->up_cb) {
+        /* The 101 never went out: the owner still hears about it, once. */
+        http_upgraded_cb cb = r->up_cb;
+        r->up_cb = NULL;
+        cb(-1, NULL, 0, r->up_ud);
+    }
+    if (r->state == RQ_SUSPENDED) {
+        unlink_suspended(r);
+        if (r->sops && r->sops->on_abort) r->sops->on_abort(r, r->sud);
+    }
+    sbuf_free(&r->body);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    size_t n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = 0;
+    log_debug("libmicrohttpd: %s", buf);
+}
+
+http_server *http_server_new(sio_loop *loop, const http_options *o, int *err) {
+    http_server *s = calloc(1, sizeof *s);
+    *err = SIO_ENOMEM;
+    if (!s) return NULL;
+    s->loop = loop;
+    s->listen_fd = -1;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    const char *host = o->host && *o->host ? o->host : "0.0.0.0";
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)o->port);
+    } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)o->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        *err = SIO_EINVAL;
+        free(s);
+        return NULL;
+    }
+    s->d = MHD_start_daemon(
+        flags, (uint16_t)o->port, NULL, NULL, access_handler, s, MHD_OPTION_SOCK_ADDR, &ss,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections ? o->max_connections : 10000),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(o->connection_memory ? o->connection_memory : 16384),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->idle_timeout_s ? o->idle_timeout_s : 30),
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+        MHD_OPTION_END);
+    if (!s->d) {
+        *err = SIO_EIO;
+        free(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_EPOLL_FD);
+    const union MHD_DaemonInfo *pi = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = pi ? pi->port : o->port;
+    s->io.fd = di ? di->epoll_fd : -1;
+    s->io.cb = on_mhd_io;
+    if (s->io.fd < 0 || sio_loop_add(loop, &s->io, EPOLLIN) ||
+        sio_loop_add_hook(loop, before_sleep, s)) {
+        MHD_stop_daemon(s->d);
+        free(s);
+        *err = SIO_EIO;
+        return NULL;
+    }
+    s->running = 1;
+    arm_timer(s);
+    *err = SIO_OK;
+    return s;
+}
+
+int http_server_port(const http_server *s) { return s->port; }
+size_t http_server_suspended(const http_server *s) { return s->n_suspended; }
+
+int http_server_route(http_server *s, const char *prefix, http_handler h, void *ud,
+                      size_t max_body) {
+    if (s->n_routes == MAX_ROUTES) return SIO_ENOMEM;
+    char *p = strdup(prefix);
+    if (!p) return SIO_ENOMEM;
+    s->routes[s->n_routes++] = (struct route){p, strlen(p), h, ud, max_body};
+    return SIO_OK;
+}
+
+void http_server_quiesce(http_server *s) {
+    if (!s->d || s->listen_fd >= 0) return;
+    s->listen_fd = MHD_quiesce_daemon(s->d);
+}
+
+void http_server_free(http_server *s) {
+    if (!s) return;
+    /* MHD_stop_daemon aborts the process while a connection is suspended. */
+    while (s->suspended) {
+        http_req *r = s->suspended;
+        unlink_suspended(r);
+        r->state = RQ_ABORTED;
+        if (r->sops && r->sops->on_abort) r->sops->on_abort(r, r->sud);
+        MHD_resume_connection(r->c);
+    }
+    sio_timer_stop(s->loop, &s->timer);
+    sio_loop_remove_hook(s->loop, before_sleep, s);
+    if (s->io.fd >= 0) sio_loop_del(s->loop, &s->io);
+    if (s->d) {
+        MHD_run(s->d);
+        MHD_stop_daemon(s->d);
+    }
+    if (s->listen_fd >= 0) close(s->listen_fd);
+    for (size_t i = 0; i < s->n_routes; i++) free(s->routes[i].prefix);
+    free(s);
+}
+
+http_method http_req_method(const http_req *r) { return r->method; }
+const char *http_req_method_str(const http_req *r) { return r->method_str; }
+const char *http_req_path(const http_req *r) { return r->url; }
+
+const char *http_req_query(const http_req *r, const char *key) {
+    return MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *http_req_header(const http_req *r, const char *name) {
+    return MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, name);
+}
+
+struct iter {
+    void (*fn)(const char *, const char *, void *);
+    void *ud;
+};
+
+static enum MHD_Result iter_kv(void *cls, enum MHD_ValueKind kind, const char *k, const char *v) {
+    struct iter *it = cls;
+    it->fn(k, v ? v : "", it->ud);
+    return MHD_YES;
+}
+
+void http_req_each_header(const http_req *r, void (*fn)(const char *, const char *, void *),
+                          void *ud) {
+    struct iter it = {fn, ud};
+    MHD_get_connection_values(r->c, MHD_HEADER_KIND, iter_kv, &it);
+}
+
+void http_req_each_query(const http_req *r, void (*fn)(const char *, const char *, void *),
+                         void *ud) {
+    struct iter it = {fn, ud};
+    MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, iter_kv, &it);
+}
+
+const uint8_t *http_req_body(const http_req *r, size_t *len) {
+    *len = r->body.len;
+    return r->body.data ? r->body.data : (const uint8_t *)"";
+}
+
+int http_req_body_too_large(const http_req *r) { return r->too_large; }
+
+const char *http_req_remote_addr(http_req *r) {
+    if (r->addr[0]) return r->addr;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr) return "";
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->addr, sizeof r->addr);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->addr,
+                  sizeof r->addr);
+    return r->addr;
+}
+
+static int queue(http_req *r, unsigned status, struct MHD_Response *resp, const char *ctype,
+                 const char *const *headers) {
+    if (!resp) return SIO_ENOMEM;
+    if (ctype) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+        MHD_add_response_header(resp, headers[i], headers[i + 1]);
+    enum MHD_Result ok = MHD_queue_response(r->c, status, resp);
+    MHD_destroy_response(resp);
+    r->state = RQ_DONE;
+    mark_run(r->srv);
+    return ok == MHD_YES ? SIO_OK : SIO_EIO;
+}
+
+int http_respond(http_req *r, unsigned status, const char *ctype, const void *body, size_t len,
+                 const char *const *headers) {
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    return queue(r, status, resp, ctype, headers);
+}
+
+int http_respond_take(http_req *r, unsigned status, const char *ctype, void *body, size_t len,
+                      const char *const *headers) {
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, body, body ? MHD_RESPMEM_MUST_FREE
+                                                        : MHD_RESPMEM_PERSISTENT);
+    if (!resp) free(body);
+    return queue(r, status, resp, ctype, headers);
+}
+
+static void on_watch(sio_loop *loop, sio_io *io, uint32_t ev) {
+    http_req *r = (http_req *)((char *)io - offsetof(http_req, watch));
+    if (r->state != RQ_SUSPENDED) return;
+    /* The client closed the connection under a held long-poll: libmicrohttpd
+     * would only notice at resume, so report it now and let it clean up. */
+    unlink_suspended(r);
+    r->state = RQ_ABORTED;
+    if (r->sops->on_abort) r->sops->on_abort(r, r->sud);
+    MHD_resume_connection(r->c);
+    mark_run(r->srv);
+}
+
+int http_suspend(http_req *r, const http_suspend_ops *ops, void *ud) {
+    http_server *s = r->srv;
+    r->sops = ops;
+    r->sud = ud;
+    MHD_suspend_connection(r->c);
+    r->state = RQ_SUSPENDED;
+    r->next = s->suspended;
+    r->prev = NULL;
+    if (s->suspended) s->suspended->prev = r;
+    s->suspended = r;
+    s->n_suspended++;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci) {
+        r->watch.fd = ci->connect_fd;
+        r->watch.cb = on_watch;
+        if (sio_loop_add(s->loop, &r->watch, EPOLLRDHUP)) r->watch.events = 0;
+    }
+    return SIO_OK;
+}
+
+void http_resume(http_req *r) {
+    if (r->state != RQ_SUSPENDED) return;
+    unlink_suspended(r);
+    r->state = RQ_RESUMED;
+    MHD_resume_connection(r->c);
+    mark_run(r->srv);
+}
+
+static void upgrade_handler(void *cls, struct MHD_Connection *c, void *con_cls,
+                            const char *extra_in, size_t extra_in_size, MHD_socket sock,
+                            struct MHD_UpgradeResponseHandle *urh) {
+    http_req *r = con_cls;
+    http_server *s = cls;
+    /* Detach: keep a duplicate of the socket and let libmicrohttpd free its
+     * per-connection pool right away (it then only close()s its own copy). */
+    uint8_t small[512];
+    uint8_t *pre = extra_in_size <= sizeof small ? small : malloc(extra_in_size);
+    if (pre && extra_in_size) memcpy(pre, extra_in, extra_in_size);
+    int fd = fcntl(sock, F_DUPFD_CLOEXEC, 0);
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+    mark_run(s);
+    http_upgraded_cb cb = r->up_cb;
+    r->up_cb = NULL;
+    if (fd < 0 || !pre) {
+        if (fd >= 0) close(fd);
+        if (pre != small) free(pre);
+        log_warn("http: could not detach an upgraded socket: %s", strerror(errno));
+        cb(-1, NULL, 0, r->up_ud);
+        return;
+    }
+    cb(fd, pre, extra_in_size, r->up_ud);
+    if (pre != small) free(pre);
+}
+
+int http_upgrade(http_req *r, const char *accept, const char *const *headers,
+                 http_upgraded_cb cb, void *ud) {
+    r->up_cb = cb;
+    r->up_ud = ud;
+    struct MHD_Response *resp = MHD_create_response_for_upgrade(upgrade_handler, r->srv);
+    if (!resp) return SIO_ENOMEM;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+    MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
+    return queue(r, MHD_HTTP_SWITCHING_PROTOCOLS, resp, NULL, headers);
+}

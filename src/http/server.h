@@ -1,0 +1,98 @@
+/* HTTP on libmicrohttpd in external-epoll mode, driven by the project's loop on
+ * one thread. Routes by path prefix; handlers get a complete request (body
+ * included) and answer it, suspend it (long-polling) or upgrade it (WebSocket,
+ * after which the socket is detached from libmicrohttpd). */
+#ifndef SIO_HTTP_SERVER_H
+#define SIO_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "sio/loop.h"
+
+typedef struct http_server http_server;
+typedef struct http_req http_req;
+
+typedef enum http_method {
+    HTTP_GET,
+    HTTP_HEAD,
+    HTTP_POST,
+    HTTP_PUT,
+    HTTP_DELETE,
+    HTTP_OPTIONS,
+    HTTP_PATCH,
+    HTTP_OTHER,
+} http_method;
+
+typedef struct http_options {
+    const char *host;
+    int port;                  /* 0: any free port */
+    unsigned max_connections;  /* HTTP connections libmicrohttpd holds */
+    size_t connection_memory;  /* per-connection pool; bounds header size */
+    unsigned idle_timeout_s;   /* slow or silent HTTP clients are dropped */
+} http_options;
+
+/* Called when a request is complete. It must answer (http_respond*),
+ * suspend (http_suspend) or upgrade (http_upgrade) the request. */
+typedef void (*http_handler)(http_req *req, void *ud);
+
+typedef struct http_suspend_ops {
+    /* After http_resume: answer the request now. */
+    void (*on_resume)(http_req *req, void *ud);
+    /* The client went away while suspended; the request is gone. */
+    void (*on_abort)(http_req *req, void *ud);
+} http_suspend_ops;
+
+/* Called with the detached socket of an upgraded connection and the bytes the
+ * client sent after its request. The callee owns fd from here on. */
+typedef void (*http_upgraded_cb)(int fd, const uint8_t *pre, size_t pre_len, void *ud);
+
+/* Start listening; NULL with *err set on failure. */
+http_server *http_server_new(sio_loop *loop, const http_options *opts, int *err);
+/* The port actually bound (useful with port 0). */
+int http_server_port(const http_server *s);
+/* Route every path that starts with `prefix` (longest prefix wins).
+ * max_body bounds POST/PUT bodies; beyond it the handler sees body_too_large. */
+int http_server_route(http_server *s, const char *prefix, http_handler h, void *ud,
+                      size_t max_body);
+/* Stop listening: no new connections are accepted. */
+void http_server_quiesce(http_server *s);
+/* Stop: aborts suspended requests (their on_abort runs) and frees. */
+void http_server_free(http_server *s);
+/* Number of requests currently suspended. */
+size_t http_server_suspended(const http_server *s);
+
+http_method http_req_method(const http_req *r);
+const char *http_req_method_str(const http_req *r);
+const char *http_req_path(const http_req *r);
+/* Decoded query parameter, or NULL. */
+const char *http_req_query(const http_req *r, const char *key);
+/* Request header (case-insensitive), or NULL. */
+const char *http_req_header(const http_req *r, const char *name);
+/* Call fn for every header, or every query argument. */
+void http_req_each_header(const http_req *r, void (*fn)(const char *k, const char *v, void *ud),
+                          void *ud);
+void http_req_each_query(const http_req *r, void (*fn)(const char *k, const char *v, void *ud),
+                         void *ud);
+const uint8_t *http_req_body(const http_req *r, size_t *len);
+int http_req_body_too_large(const http_req *r);
+/* The peer's address, formatted ("127.0.0.1"); "" when unknown. */
+const char *http_req_remote_addr(http_req *r);
+
+/* Answer with a copy of body. headers: NULL, or name/value pairs ending in NULL. */
+int http_respond(http_req *r, unsigned status, const char *content_type, const void *body,
+                 size_t len, const char *const *headers);
+/* Same, taking ownership of a malloc'd body. */
+int http_respond_take(http_req *r, unsigned status, const char *content_type, void *body,
+                      size_t len, const char *const *headers);
+/* Hold the request open until http_resume (or the client leaves). */
+int http_suspend(http_req *r, const http_suspend_ops *ops, void *ud);
+/* Wake a suspended request; its on_resume runs from the next HTTP pass. */
+void http_resume(http_req *r);
+/* Answer 101 Switching Protocols for a WebSocket handshake and hand the
+ * socket to cb once it is detached. */
+int http_upgrade(http_req *r, const char *ws_accept, const char *const *headers,
+                 http_upgraded_cb cb, void *ud);
+
+#endif

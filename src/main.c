@@ -1,0 +1,292 @@
+/* sio-server: parses options (command line over environment), starts the
+ * HTTP listener and the chosen app on one event loop, and shuts down
+ * gracefully on SIGINT/SIGTERM. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "app/app.h"
+#include "sio/eio.h"
+#include "sio/loop.h"
+#include "sio/status.h"
+#include "util/log.h"
+
+#define MAX_ORIGINS 32
+
+struct config {
+    sio_http_options http;
+    eio_options eio;
+    const char *app;
+    const char *origins[MAX_ORIGINS + 1];
+    size_t n_origins;
+    unsigned shutdown_timeout_ms;
+};
+
+enum opt_kind { OPT_STR, OPT_UINT, OPT_PORT, OPT_ORIGIN, OPT_LEVEL };
+
+struct opt {
+    const char *name;
+    const char *env;
+    enum opt_kind kind;
+    const char *arg;
+    const char *help;
+};
+
+static const struct opt opts[] = {
+    {"host", "SIO_HOST", OPT_STR, "ADDR", "address to listen on (default 0.0.0.0)"},
+    {"port", "SIO_PORT", OPT_PORT, "N", "TCP port (default 3000; 0 picks a free one)"},
+    {"path", "SIO_PATH", OPT_STR, "PATH", "Engine.IO path (default /socket.io/)"},
+    {"ping-interval", "SIO_PING_INTERVAL", OPT_UINT, "MS", "heartbeat interval (default 25000)"},
+    {"ping-timeout", "SIO_PING_TIMEOUT", OPT_UINT, "MS",
+     "close a session whose pong is this late (default 20000)"},
+    {"upgrade-timeout", "SIO_UPGRADE_TIMEOUT", OPT_UINT, "MS",
+     "abandon an unfinished polling->WebSocket upgrade (default 10000)"},
+    {"max-payload", "SIO_MAX_PAYLOAD", OPT_UINT, "BYTES",
+     "largest message or POST body (default 1000000)"},
+    {"max-connections", "SIO_MAX_CONNECTIONS", OPT_UINT, "N",
+     "sessions and HTTP connections accepted at once (default 10000)"},
+    {"cors-origin", "SIO_CORS_ORIGIN", OPT_ORIGIN, "ORIGIN",
+     "allowed browser origin, repeatable (env: comma-separated); '*' allows any"},
+    {"app", "SIO_APP", OPT_STR, "NAME", "application to run (default eio-echo)"},
+    {"log-level", "SIO_LOG_LEVEL", OPT_LEVEL, "LEVEL", "debug, info, warn, error or off"},
+    {"shutdown-timeout", "SIO_SHUTDOWN_TIMEOUT", OPT_UINT, "MS",
+     "on SIGTERM, wait this long for clients to be told (default 10000)"},
+};
+#define N_OPTS (sizeof opts / sizeof opts[0])
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: sio-server [options]\n\nA Socket.IO / Engine.IO server.\n\noptions:\n");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s %s", opts[i].name, opts[i].arg);
+        fprintf(f, "  %-28s %s [env %s]\n", left, opts[i].help, opts[i].env);
+    }
+    fprintf(f, "  %-28s %s\n\napps:\n", "-h, --help", "show this help");
+    for (const app_def *const *a = app_all(); *a; a++)
+        fprintf(f, "  %-28s %s\n", (*a)->name, (*a)->summary);
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out) {
+    if (!*s) return -1;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || s[0] == '-' || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+static int add_origins(struct config *c, const char *v, int split) {
+    char *copy = strdup(v);
+    if (!copy) return -1;
+    char *save = NULL;
+    for (char *t = split ? strtok_r(copy, ",", &save) : copy; t;
+         t = split ? strtok_r(NULL, ",", &save) : NULL) {
+        while (*t == ' ') t++;
+        if (!*t) continue;
+        if (c->n_origins == MAX_ORIGINS) return -1;
+        c->origins[c->n_origins++] = strdup(t);
+    }
+    free(copy);
+    return 0;
+}
+
+static int apply(struct config *c, const struct opt *o, const char *v, int from_env) {
+    unsigned long u;
+    switch (o->kind) {
+    case OPT_STR:
+        if (!*v) return -1;
+        if (strcmp(o->name, "host") == 0) c->http.host = v;
+        else if (strcmp(o->name, "path") == 0) {
+            if (v[0] != '/') return -1;
+            c->eio.path = v;
+        } else if (strcmp(o->name, "app") == 0) c->app = v;
+        return 0;
+    case OPT_PORT:
+        if (parse_uint(v, 65535, &u)) return -1;
+        c->http.port = (int)u;
+        return 0;
+    case OPT_ORIGIN:
+        return add_origins(c, v, from_env);
+    case OPT_LEVEL: {
+        int l = log_parse_level(v);
+        if (l < 0) return -1;
+        log_set_level((log_level)l);
+        return 0;
+    }
+    case OPT_UINT:
+        if (parse_uint(v, UINT_MAX, &u)) return -1;
+        if (strcmp(o->name, "ping-interval") == 0 && u > 0) c->eio.ping_interval_ms = (uint32_t)u;
+        else if (strcmp(o->name, "ping-timeout") == 0 && u > 0) c->eio.ping_timeout_ms = (uint32_t)u;
+        else if (strcmp(o->name, "upgrade-timeout") == 0 && u > 0)
+            c->eio.upgrade_timeout_ms = (uint32_t)u;
+        else if (strcmp(o->name, "max-payload") == 0 && u > 0) c->eio.max_payload = u;
+        else if (strcmp(o->name, "max-connections") == 0 && u > 0) {
+            c->eio.max_sessions = (uint32_t)u;
+            c->http.max_connections = (unsigned)u;
+        } else if (strcmp(o->name, "shutdown-timeout") == 0) c->shutdown_timeout_ms = (unsigned)u;
+        else return -1;
+        return 0;
+    }
+    return -1;
+}
+
+static int parse(struct config *c, int argc, char **argv) {
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const char *v = getenv(opts[i].env);
+        if (v && apply(c, &opts[i], v, 1)) {
+            fprintf(stderr, "sio-server: invalid value for %s: '%s'\n", opts[i].env, v);
+            return 2;
+        }
+    }
+    int cli_origins = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "sio-server: unexpected argument '%s' (see --help)\n", a);
+            return 2;
+        }
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+        const struct opt *o = NULL;
+        for (size_t k = 0; k < N_OPTS; k++)
+            if (strlen(opts[k].name) == nl && strncmp(opts[k].name, name, nl) == 0) o = &opts[k];
+        if (!o) {
+            fprintf(stderr, "sio-server: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v) {
+            fprintf(stderr, "sio-server: option --%s needs a value\n", o->name);
+            return 2;
+        }
+        if (o->kind == OPT_ORIGIN && !cli_origins) {
+            /* Command-line origins replace the environment's. */
+            cli_origins = 1;
+            c->n_origins = 0;
+        }
+        if (apply(c, o, v, 0)) {
+            fprintf(stderr, "sio-server: invalid value for --%s: '%s'\n", o->name, v);
+            return 2;
+        }
+    }
+    if (!app_find(c->app)) {
+        fprintf(stderr, "sio-server: unknown app '%s' (see --help)\n", c->app);
+        return 2;
+    }
+    c->origins[c->n_origins] = NULL;
+    if (c->n_origins) c->eio.cors_origins = c->origins;
+    return 0;
+}
+
+struct runtime {
+    sio_loop *loop;
+    sio_io sig;
+    const app_def *app;
+    void *state;
+    sio_http *http;
+    int stopping;
+    uint64_t deadline;
+    unsigned shutdown_ms;
+    sio_timer drain;
+};
+
+static void drain_check(sio_loop *loop, sio_timer *t) {
+    struct runtime *rt = (struct runtime *)((char *)t - offsetof(struct runtime, drain));
+    if (rt->app->sessions(rt->state) == 0 || sio_loop_now(loop) >= rt->deadline) {
+        sio_loop_stop(loop);
+        return;
+    }
+    sio_timer_start(loop, t, 20, drain_check);
+}
+
+static void on_signal(sio_loop *loop, sio_io *io, uint32_t ev) {
+    struct runtime *rt = (struct runtime *)((char *)io - offsetof(struct runtime, sig));
+    struct signalfd_siginfo si;
+    while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP) continue;
+        if (rt->stopping) {
+            log_warn("second signal: stopping now");
+            sio_loop_stop(loop);
+            return;
+        }
+        rt->stopping = 1;
+        rt->deadline = sio_loop_now(loop) + rt->shutdown_ms;
+        log_info("signal %u: shutting down", si.ssi_signo);
+        sio_http_quiesce(rt->http);
+        rt->app->shutdown(rt->state);
+        sio_timer_start(loop, &rt->drain, 0, drain_check);
+    }
+}
+
+int main(int argc, char **argv) {
+    struct config c;
+    memset(&c, 0, sizeof c);
+    sio_http_options_init(&c.http);
+    eio_options_init(&c.eio);
+    c.app = "eio-echo";
+    c.shutdown_timeout_ms = 10000;
+    int pr = parse(&c, argc, argv);
+    if (pr) return pr == 1 ? 0 : 2;
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct runtime rt;
+    memset(&rt, 0, sizeof rt);
+    rt.loop = sio_loop_new();
+    if (!rt.loop) {
+        fprintf(stderr, "sio-server: cannot create the event loop\n");
+        return 1;
+    }
+    int err;
+    rt.http = sio_http_new(rt.loop, &c.http, &err);
+    if (!rt.http) {
+        fprintf(stderr, "sio-server: cannot listen on %s:%d: %s\n", c.http.host, c.http.port,
+                err == SIO_EINVAL ? "invalid address" : "address in use or not available");
+        return 1;
+    }
+    rt.app = app_find(c.app);
+    app_env env = {rt.loop, rt.http, &c.eio};
+    rt.state = rt.app->start(&env, &err);
+    if (!rt.state) {
+        fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_status_str(err));
+        return 1;
+    }
+    rt.sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    rt.sig.cb = on_signal;
+    if (rt.sig.fd < 0 || sio_loop_add(rt.loop, &rt.sig, EPOLLIN)) {
+        fprintf(stderr, "sio-server: cannot watch signals\n");
+        return 1;
+    }
+    rt.deadline = UINT64_MAX;
+    rt.shutdown_ms = c.shutdown_timeout_ms;
+    log_info("sio-server listening on http://%s:%d%s app=%s", c.http.host, sio_http_port(rt.http),
+             c.eio.path, c.app);
+    int rc = sio_loop_run(rt.loop);
+    rt.app->stop(rt.state);
+    sio_loop_del(rt.loop, &rt.sig);
+    close(rt.sig.fd);
+    sio_http_free(rt.http);
+    sio_timer_stop(rt.loop, &rt.drain);
+    sio_loop_free(rt.loop);
+    for (size_t i = 0; i < c.n_origins; i++) free((char *)c.origins[i]);
+    log_info("sio-server stopped");
+    return rc == SIO_OK ? 0 : 1;
+}

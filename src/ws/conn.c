@@ -1,0 +1,475 @@
+#include "ws/conn.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <wslay/wslay.h>
+
+#include "sio/status.h"
+#include "ws/frame.h"
+
+enum { ST_OPEN, ST_CLOSING, ST_LINGER, ST_DEAD };
+
+#define LINGER_MS       2000
+#define READ_BUDGET     (256 * 1024)
+#define KEEP_OUT_CAP    128
+#define MAX_POOL_RX     64
+
+/* Parser state that lives only while a connection has unparsed input. */
+struct ws_rx {
+    wslay_frame_context_ptr fctx;
+    struct ws_rx *next_free;
+    uint64_t given;    /* bytes handed to wslay */
+    uint64_t consumed; /* bytes of completed frames */
+    uint64_t frame_len;
+    uint64_t frame_got;
+    uint8_t in_frame;
+    uint8_t opcode;
+    uint8_t fin;
+    uint8_t ctrl_len;
+    uint8_t ctrl[125];
+};
+
+struct ws_ctx {
+    sio_loop *loop;
+    struct ws_rx *free_rx;
+    size_t n_free_rx;
+    ws_conn *dirty;
+    ws_conn *all;
+    size_t count;
+};
+
+/* wslay fixes user_data at init; a pooled context serves many connections, so
+ * the connection being parsed is passed through this variable instead. */
+static ws_conn *rx_current;
+static size_t rx_budget;
+
+static ssize_t rx_recv(uint8_t *buf, size_t len, int flags, void *ud) {
+    ws_conn *c = rx_current;
+    if (c->pre.len) {
+        size_t n = c->pre.len < len ? c->pre.len : len;
+        memcpy(buf, c->pre.data, n);
+        sbuf_consume(&c->pre, n);
+        if (!c->pre.len) sbuf_free(&c->pre);
+        c->rx->given += n;
+        return (ssize_t)n;
+    }
+    if (rx_budget == 0) return -1;
+    if (len > rx_budget) len = rx_budget;
+    ssize_t n = recv(c->io.fd, buf, len, 0);
+    if (n > 0) {
+        rx_budget -= (size_t)n;
+        c->rx->given += (uint64_t)n;
+        return n;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) c->eof = 1;
+    return -1;
+}
+
+static ssize_t rx_send(const uint8_t *data, size_t len, int flags, void *ud) { return -1; }
+static int rx_genmask(uint8_t *buf, size_t len, void *ud) { return -1; }
+
+static const struct wslay_frame_callbacks rx_callbacks = {rx_send, rx_recv, rx_genmask};
+
+static struct ws_rx *rx_borrow(ws_ctx *ctx) {
+    struct ws_rx *rx = ctx->free_rx;
+    if (rx) {
+        ctx->free_rx = rx->next_free;
+        ctx->n_free_rx--;
+    } else {
+        rx = malloc(sizeof *rx);
+        if (!rx) return NULL;
+        if (wslay_frame_context_init(&rx->fctx, &rx_callbacks, NULL)) {
+            free(rx);
+            return NULL;
+        }
+    }
+    wslay_frame_context_ptr f = rx->fctx;
+    memset(rx, 0, sizeof *rx);
+    rx->fctx = f;
+    return rx;
+}
+
+static void rx_release(ws_ctx *ctx, struct ws_rx *rx) {
+    /* A context with a half-read frame or buffered bytes cannot serve another
+     * connection; only clean ones go back to the pool. */
+    int clean = !rx->in_frame && rx->given == rx->consumed;
+    if (!clean || ctx->n_free_rx >= MAX_POOL_RX) {
+        wslay_frame_context_free(rx->fctx);
+        free(rx);
+        return;
+    }
+    rx->next_free = ctx->free_rx;
+    ctx->free_rx = rx;
+    ctx->n_free_rx++;
+}
+
+static void flush_dirty(sio_loop *loop, void *ud);
+
+ws_ctx *ws_ctx_new(sio_loop *loop) {
+    ws_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return NULL;
+    ctx->loop = loop;
+    if (sio_loop_add_hook(loop, flush_dirty, ctx)) {
+        free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+size_t ws_ctx_count(const ws_ctx *ctx) { return ctx->count; }
+
+static void conn_free(void *p) {
+    ws_conn *c = p;
+    sbuf_free(&c->out);
+    sbuf_free(&c->msg);
+    sbuf_free(&c->pre);
+    free(c);
+}
+
+static void conn_destroy(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    if (c->state == ST_DEAD) return;
+    c->state = ST_DEAD;
+    sio_timer_stop(ctx->loop, &c->timer);
+    sio_loop_del(ctx->loop, &c->io);
+    close(c->io.fd);
+    c->io.fd = -1;
+    if (c->rx) {
+        c->rx->in_frame = 1; /* never pool a context torn away mid-stream */
+        rx_release(ctx, c->rx);
+        c->rx = NULL;
+    }
+    if (c->prev) c->prev->next = c->next;
+    else ctx->all = c->next;
+    if (c->next) c->next->prev = c->prev;
+    ctx->count--;
+    /* Still on the dirty list, or an event of this batch may point at it. */
+    if (sio_loop_free_later(ctx->loop, c, conn_free)) conn_free(c);
+}
+
+void ws_ctx_free(ws_ctx *ctx) {
+    if (!ctx) return;
+    while (ctx->all) {
+        ws_conn *c = ctx->all;
+        c->h = NULL;
+        conn_destroy(c);
+    }
+    while (ctx->free_rx) {
+        struct ws_rx *rx = ctx->free_rx;
+        ctx->free_rx = rx->next_free;
+        wslay_frame_context_free(rx->fctx);
+        free(rx);
+    }
+    sio_loop_remove_hook(ctx->loop, flush_dirty, ctx);
+    free(ctx);
+}
+
+static void notify_close(ws_conn *c, int code) {
+    const ws_handler *h = c->h;
+    c->h = NULL;
+    if (h && h->on_close) h->on_close(c, code);
+}
+
+static void linger_timeout(sio_loop *loop, sio_timer *t) {
+    ws_conn *c = (ws_conn *)((char *)t - offsetof(ws_conn, timer));
+    conn_destroy(c);
+}
+
+static void flush(ws_conn *c) {
+    while (c->out.len) {
+        ssize_t n = send(c->io.fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            sbuf_consume(&c->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            sio_loop_mod(c->ctx->loop, &c->io, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+            return;
+        }
+        notify_close(c, 1006);
+        conn_destroy(c);
+        return;
+    }
+    if (c->out.cap > KEEP_OUT_CAP) sbuf_free(&c->out);
+    sio_loop_mod(c->ctx->loop, &c->io, EPOLLIN | EPOLLRDHUP);
+    if (c->state == ST_CLOSING) {
+        /* Half-close and wait briefly for the peer's FIN, so the close frame
+         * is not lost to a reset caused by unread input. */
+        shutdown(c->io.fd, SHUT_WR);
+        c->state = ST_LINGER;
+        sio_timer_start(c->ctx->loop, &c->timer, LINGER_MS, linger_timeout);
+    }
+}
+
+static void on_readable(ws_conn *c);
+
+static void flush_dirty(sio_loop *loop, void *ud) {
+    ws_ctx *ctx = ud;
+    while (ctx->dirty) {
+        ws_conn *c = ctx->dirty;
+        ctx->dirty = c->next_dirty;
+        c->next_dirty = NULL;
+        c->dirty = 0;
+        if (c->state == ST_OPEN && c->pre.len) on_readable(c);
+        if (c->state == ST_OPEN || c->state == ST_CLOSING) flush(c);
+    }
+}
+
+void ws_conn_flush_later(ws_conn *c) {
+    if (c->dirty || c->state == ST_DEAD) return;
+    ws_ctx *ctx = c->ctx;
+    c->dirty = 1;
+    c->next_dirty = ctx->dirty;
+    ctx->dirty = c;
+}
+
+static void close_with(ws_conn *c, uint16_t code, const char *reason, int notify) {
+    if (c->state != ST_OPEN) return;
+    sio_timer_stop(c->ctx->loop, &c->timer);
+    ws_frame_append_close(&c->out, code, reason);
+    c->state = ST_CLOSING;
+    if (notify) notify_close(c, code);
+    c->h = NULL;
+    ws_conn_flush_later(c);
+}
+
+void ws_conn_close(ws_conn *c, uint16_t code, const char *reason) { close_with(c, code, reason, 0); }
+
+void ws_conn_abort(ws_conn *c) {
+    c->h = NULL;
+    conn_destroy(c);
+}
+
+int ws_conn_is_open(const ws_conn *c) { return c->state == ST_OPEN; }
+
+void ws_conn_set_owner(ws_conn *c, const ws_handler *h, void *ud) {
+    c->h = h;
+    c->ud = ud;
+}
+
+void ws_conn_set_timeout(ws_conn *c, uint64_t ms, sio_timer_cb cb) {
+    if (c->state != ST_OPEN) return;
+    sio_timer_start(c->ctx->loop, &c->timer, ms, cb);
+}
+
+sbuf *ws_conn_outbuf(ws_conn *c) { return c->state == ST_OPEN ? &c->out : NULL; }
+
+int ws_conn_send(ws_conn *c, int opcode, const uint8_t *data, size_t len) {
+    if (c->state != ST_OPEN) return SIO_ECLOSED;
+    int r = ws_frame_append(&c->out, opcode, data, len);
+    if (r == SIO_OK) ws_conn_flush_later(c);
+    return r;
+}
+
+int ws_conn_send_raw(ws_conn *c, const uint8_t *frames, size_t len) {
+    if (c->state != ST_OPEN) return SIO_ECLOSED;
+    if (sbuf_append(&c->out, frames, len)) return SIO_ENOMEM;
+    ws_conn_flush_later(c);
+    return SIO_OK;
+}
+
+static void protocol_error(ws_conn *c, uint16_t code, const char *why) {
+    close_with(c, code, why, 1);
+}
+
+static void deliver(ws_conn *c, int opcode, const uint8_t *data, size_t len) {
+    if (opcode == WS_OP_TEXT && !ws_utf8_valid(data, len)) {
+        protocol_error(c, 1007, "invalid UTF-8");
+        return;
+    }
+    if (c->h && c->h->on_message) c->h->on_message(c, opcode == WS_OP_BINARY, data, len);
+}
+
+static void control_frame(ws_conn *c, struct ws_rx *rx) {
+    switch (rx->opcode) {
+    case WS_OP_PING:
+        ws_conn_send(c, WS_OP_PONG, rx->ctrl, rx->ctrl_len);
+        break;
+    case WS_OP_PONG:
+        if (c->h && c->h->on_pong) c->h->on_pong(c);
+        break;
+    case WS_OP_CLOSE: {
+        int code = 1005;
+        if (rx->ctrl_len == 1) {
+            protocol_error(c, 1002, "bad close frame");
+            return;
+        }
+        if (rx->ctrl_len >= 2) {
+            code = rx->ctrl[0] << 8 | rx->ctrl[1];
+            int valid = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+                        (code >= 3000 && code <= 4999);
+            if (!valid || !ws_utf8_valid(rx->ctrl + 2, rx->ctrl_len - 2u)) {
+                protocol_error(c, 1002, "bad close frame");
+                return;
+            }
+        }
+        /* Echo the peer's code, as RFC 6455 section 5.5.1 asks. */
+        close_with(c, code == 1005 ? 1000 : (uint16_t)code, NULL, 1);
+        break;
+    }
+    }
+}
+
+/* One chunk of frame payload from wslay. Returns 0 to go on, -1 to stop. */
+static int on_chunk(ws_conn *c, struct ws_rx *rx, const struct wslay_frame_iocb *io) {
+    if (!rx->in_frame) {
+        rx->in_frame = 1;
+        rx->opcode = io->opcode;
+        rx->fin = io->fin;
+        rx->frame_len = io->payload_length;
+        rx->frame_got = 0;
+        rx->ctrl_len = 0;
+        if (io->rsv) return protocol_error(c, 1002, "reserved bits set"), -1;
+        if (!io->mask) return protocol_error(c, 1002, "unmasked client frame"), -1;
+        int op = io->opcode;
+        if (op == WS_OP_TEXT || op == WS_OP_BINARY) {
+            if (c->msg_opcode) return protocol_error(c, 1002, "expected continuation"), -1;
+        } else if (op == WS_OP_CONT) {
+            if (!c->msg_opcode) return protocol_error(c, 1002, "unexpected continuation"), -1;
+        } else if (op != WS_OP_CLOSE && op != WS_OP_PING && op != WS_OP_PONG) {
+            return protocol_error(c, 1002, "unknown opcode"), -1;
+        }
+        if (op < 8 && (uint64_t)c->msg.len + io->payload_length > c->max_message)
+            return protocol_error(c, 1009, "message too big"), -1;
+    }
+    rx->frame_got += io->data_length;
+    int done = rx->frame_got == rx->frame_len;
+    int op = rx->opcode;
+    if (op >= 8) {
+        memcpy(rx->ctrl + rx->ctrl_len, io->data, io->data_length);
+        rx->ctrl_len = (uint8_t)(rx->ctrl_len + io->data_length);
+    } else if (done && rx->fin && op != WS_OP_CONT && io->data_length == rx->frame_len) {
+        /* The common case: a whole unfragmented message in wslay's buffer. */
+    } else if (sbuf_append(&c->msg, io->data, io->data_length)) {
+        return protocol_error(c, 1011, "out of memory"), -1;
+    }
+    if (!done) return 0;
+    rx->in_frame = 0;
+    rx->consumed += ws_frame_header_len(rx->frame_len) + 4 + rx->frame_len;
+    if (op >= 8) {
+        control_frame(c, rx);
+    } else if (rx->fin && op != WS_OP_CONT && !c->msg.len) {
+        deliver(c, op, io->data, io->data_length);
+    } else {
+        if (op != WS_OP_CONT) c->msg_opcode = (uint8_t)op;
+        if (rx->fin) {
+            int mop = c->msg_opcode;
+            c->msg_opcode = 0;
+            sbuf m = c->msg;
+            c->msg = (sbuf)SBUF_INIT;
+            deliver(c, mop, m.data, m.len);
+            sbuf_free(&m);
+        }
+    }
+    return c->state == ST_OPEN ? 0 : -1;
+}
+
+static void on_readable(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    if (!c->rx && !(c->rx = rx_borrow(ctx))) {
+        notify_close(c, 1011);
+        conn_destroy(c);
+        return;
+    }
+    struct ws_rx *rx = c->rx;
+    rx_current = c;
+    rx_budget = READ_BUDGET;
+    for (;;) {
+        struct wslay_frame_iocb io;
+        ssize_t r = wslay_frame_recv(rx->fctx, &io);
+        if (r == WSLAY_ERR_WANT_READ) break;
+        if (r < 0) {
+            protocol_error(c, 1002, "protocol error");
+            break;
+        }
+        if (on_chunk(c, rx, &io) < 0) break;
+    }
+    rx_current = NULL;
+    if (c->state == ST_DEAD) return;
+    if (c->eof) {
+        if (c->state == ST_OPEN) notify_close(c, 1006);
+        conn_destroy(c);
+        return;
+    }
+    if (c->state != ST_OPEN) {
+        /* Input after our close frame is discarded; drop the parser. */
+        rx->in_frame = 1;
+        rx_release(ctx, rx);
+        c->rx = NULL;
+        return;
+    }
+    if (!rx->in_frame && rx->given == rx->consumed) {
+        rx_release(ctx, rx);
+        c->rx = NULL;
+    }
+}
+
+static void linger_readable(ws_conn *c) {
+    char buf[4096];
+    for (;;) {
+        ssize_t n = recv(c->io.fd, buf, sizeof buf, 0);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        conn_destroy(c);
+        return;
+    }
+}
+
+static void on_io(sio_loop *loop, sio_io *io, uint32_t ev) {
+    ws_conn *c = (ws_conn *)io;
+    if (ev & EPOLLOUT) {
+        flush(c);
+        if (c->state == ST_DEAD) return;
+    }
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        if (c->state == ST_OPEN) on_readable(c);
+        else if (c->state == ST_LINGER) linger_readable(c);
+        else if (ev & (EPOLLHUP | EPOLLERR)) conn_destroy(c);
+        else linger_readable(c); /* closing: discard input while flushing */
+    }
+}
+
+ws_conn *ws_conn_new(ws_ctx *ctx, int fd, const uint8_t *pre, size_t pre_len,
+                     uint32_t max_message, const ws_handler *h, void *ud) {
+    ws_conn *c = calloc(1, sizeof *c);
+    if (!c || (pre_len && sbuf_append(&c->pre, pre, pre_len))) {
+        free(c);
+        close(fd);
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->io.fd = fd;
+    c->io.cb = on_io;
+    c->ctx = ctx;
+    c->h = h;
+    c->ud = ud;
+    c->max_message = max_message;
+    c->state = ST_OPEN;
+    if (sio_loop_add(ctx->loop, &c->io, EPOLLIN | EPOLLRDHUP)) {
+        close(fd);
+        sbuf_free(&c->pre);
+        free(c);
+        return NULL;
+    }
+    c->next = ctx->all;
+    if (ctx->all) ctx->all->prev = c;
+    ctx->all = c;
+    ctx->count++;
+    /* Bytes read before the upgrade are parsed at the end of this iteration,
+     * once the owner has finished setting the connection up. */
+    if (pre_len) ws_conn_flush_later(c);
+    return c;
+}

@@ -1,0 +1,83 @@
+/* A server-side WebSocket connection on a socket detached from libmicrohttpd.
+ * Input is parsed with a wslay frame context borrowed from a per-loop pool only
+ * while the connection has unparsed bytes, so an idle connection costs about
+ * the size of this struct. Output is appended to a per-connection buffer and
+ * written once per loop iteration (write coalescing). */
+#ifndef SIO_WS_CONN_H
+#define SIO_WS_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sio/loop.h"
+#include "util/buf.h"
+
+typedef struct ws_ctx ws_ctx;
+typedef struct ws_conn ws_conn;
+struct ws_rx;
+
+typedef struct ws_handler {
+    /* A complete data message; text was checked to be valid UTF-8. */
+    void (*on_message)(ws_conn *c, int binary, const uint8_t *data, size_t len);
+    /* The peer went away or broke the protocol (code: the close code received,
+     * 1006 for a dropped connection, or the code this side closed with). The
+     * connection is already detached from its owner when this runs. */
+    void (*on_close)(ws_conn *c, int code);
+    /* A pong frame arrived (optional). */
+    void (*on_pong)(ws_conn *c);
+} ws_handler;
+
+struct ws_conn {
+    sio_io io;
+    ws_ctx *ctx;
+    const ws_handler *h;
+    void *ud;
+    struct ws_rx *rx; /* borrowed parser, NULL when idle */
+    sbuf out;
+    sbuf msg;         /* message spanning several reads or frames */
+    sbuf pre;         /* bytes read by libmicrohttpd before the upgrade */
+    sio_timer timer;  /* the owner's while open; the linger timer while closing */
+    ws_conn *next_dirty;
+    ws_conn *prev, *next; /* all connections of the context */
+    uint32_t max_message;
+    uint8_t state;
+    uint8_t msg_opcode; /* opcode of the fragmented message in progress, or 0 */
+    uint8_t dirty;
+    uint8_t eof;
+};
+
+/* Per-loop state: the pool of parser contexts and the flush list. */
+ws_ctx *ws_ctx_new(sio_loop *loop);
+/* Close every connection still open (no callbacks) and free the context. */
+void ws_ctx_free(ws_ctx *ctx);
+/* Number of open connections. */
+size_t ws_ctx_count(const ws_ctx *ctx);
+
+/* Adopt a connected, upgraded socket; `pre` holds bytes already read from it.
+ * NULL on failure (the fd is then closed). */
+ws_conn *ws_conn_new(ws_ctx *ctx, int fd, const uint8_t *pre, size_t pre_len,
+                     uint32_t max_message, const ws_handler *h, void *ud);
+/* Change the owner of a connection. */
+void ws_conn_set_owner(ws_conn *c, const ws_handler *h, void *ud);
+/* Queue one frame; SIO_ECLOSED when the connection is closing. */
+int ws_conn_send(ws_conn *c, int opcode, const uint8_t *data, size_t len);
+/* Queue bytes that are already whole frames (a pre-encoded broadcast). */
+int ws_conn_send_raw(ws_conn *c, const uint8_t *frames, size_t len);
+/* The output buffer, for encoders that append frames in place; call
+ * ws_conn_flush_later afterwards. NULL when the connection is closing. */
+sbuf *ws_conn_outbuf(ws_conn *c);
+/* Schedule a write of the output buffer at the end of this loop iteration. */
+void ws_conn_flush_later(ws_conn *c);
+/* Bytes queued and not yet accepted by the kernel. */
+static inline size_t ws_conn_buffered(const ws_conn *c) { return c->out.len; }
+/* Arm the owner's timer (only while the connection is open). */
+void ws_conn_set_timeout(ws_conn *c, uint64_t ms, sio_timer_cb cb);
+/* Send a close frame, flush, then close the socket; the owner is detached
+ * and gets no more callbacks. */
+void ws_conn_close(ws_conn *c, uint16_t code, const char *reason);
+/* Close the socket now, without a close frame and without callbacks. */
+void ws_conn_abort(ws_conn *c);
+/* Whether the connection still accepts output. */
+int ws_conn_is_open(const ws_conn *c);
+
+#endif

@@ -1,0 +1,139 @@
+#include "ws/frame.h"
+
+#include <openssl/evp.h>
+#include <string.h>
+#include <wslay/wslay.h>
+
+#include "sio/status.h"
+
+/* wslay's frame context carries the output state and a fixed user_data, so one
+ * shared encoder serves every connection: each call completes a whole frame
+ * synchronously because the send callback below never refuses bytes. */
+static wslay_frame_context_ptr encoder;
+static sbuf *encoder_target;
+static int encoder_failed;
+
+static ssize_t enc_send(const uint8_t *data, size_t len, int flags, void *ud) {
+    if (sbuf_append(encoder_target, data, len)) {
+        encoder_failed = 1;
+        return -1;
+    }
+    return (ssize_t)len;
+}
+
+static ssize_t enc_recv(uint8_t *buf, size_t len, int flags, void *ud) { return -1; }
+static int enc_genmask(uint8_t *buf, size_t len, void *ud) { return -1; }
+
+static int encoder_ready(void) {
+    if (encoder) return 1;
+    static const struct wslay_frame_callbacks cbs = {enc_send, enc_recv, enc_genmask};
+    return wslay_frame_context_init(&encoder, &cbs, NULL) == 0;
+}
+
+size_t ws_frame_header_len(uint64_t len) { return len < 126 ? 2 : len < 65536 ? 4 : 10; }
+
+static int send_part(int opcode, const uint8_t *data, size_t dlen,
+                     uint64_t payload_len) {
+    struct wslay_frame_iocb iocb = {
+        .fin = 1,
+        .rsv = 0,
+        .opcode = (uint8_t)opcode,
+        .payload_length = payload_len,
+        .mask = 0,
+        .data = data,
+        .data_length = dlen,
+    };
+    ssize_t r = wslay_frame_send(encoder, &iocb);
+    return r < 0 || encoder_failed ? -1 : 0;
+}
+
+int ws_frame_append(sbuf *out, int opcode, const uint8_t *data, size_t len) {
+    if (!encoder_ready()) return SIO_ENOMEM;
+    if (sbuf_reserve(out, ws_frame_header_len(len) + len)) return SIO_ENOMEM;
+    encoder_target = out;
+    encoder_failed = 0;
+    if (send_part(opcode, data, len, len)) return SIO_EINVAL;
+    return SIO_OK;
+}
+
+int ws_frame_append_prefixed(sbuf *out, int opcode, uint8_t prefix, const uint8_t *data,
+                             size_t len) {
+    if (!encoder_ready()) return SIO_ENOMEM;
+    if (sbuf_reserve(out, ws_frame_header_len(len + 1) + len + 1)) return SIO_ENOMEM;
+    encoder_target = out;
+    encoder_failed = 0;
+    /* wslay sends a frame in pieces when the payload comes in pieces: the
+     * header with the first piece, then the rest, keyed by payload_length. */
+    if (send_part(opcode, &prefix, 1, len + 1)) return SIO_EINVAL;
+    if (len && send_part(opcode, data, len, len + 1)) return SIO_EINVAL;
+    return SIO_OK;
+}
+
+int ws_frame_append_close(sbuf *out, uint16_t code, const char *reason) {
+    uint8_t payload[125];
+    size_t rl = reason ? strlen(reason) : 0;
+    if (rl > sizeof payload - 2) rl = sizeof payload - 2;
+    payload[0] = (uint8_t)(code >> 8);
+    payload[1] = (uint8_t)code;
+    if (rl) memcpy(payload + 2, reason, rl);
+    return ws_frame_append(out, WS_OP_CLOSE, payload, 2 + rl);
+}
+
+int ws_utf8_valid(const uint8_t *p, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        /* Fast path over ASCII, eight bytes at a time. */
+        while (i + 8 <= n) {
+            uint64_t v;
+            memcpy(&v, p + i, 8);
+            if (v & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i >= n) break;
+        uint8_t c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            need = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (n - i - 1 < need) return 0;
+        for (size_t k = 1; k <= need; k++) {
+            uint8_t cc = p[i + k];
+            if ((cc & 0xc0) != 0x80) return 0;
+            cp = cp << 6 | (cc & 0x3f);
+        }
+        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+int ws_accept_key(const char *key, char out[29]) {
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    size_t kl = strlen(key);
+    if (kl == 0 || kl > 64) return SIO_EINVAL;
+    char buf[64 + sizeof guid];
+    memcpy(buf, key, kl);
+    memcpy(buf + kl, guid, sizeof guid - 1);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    if (!EVP_Digest(buf, kl + sizeof guid - 1, digest, &dl, EVP_sha1(), NULL) || dl != 20)
+        return SIO_EIO;
+    EVP_EncodeBlock((unsigned char *)out, digest, (int)dl);
+    return SIO_OK;
+}
