@@ -53,7 +53,7 @@ static const struct opt opts[] = {
      "sessions and HTTP connections accepted at once (default 10000)"},
     {"cors-origin", "SIO_CORS_ORIGIN", OPT_ORIGIN, "ORIGIN",
      "allowed browser origin, repeatable (env: comma-separated); '*' allows any"},
-    {"app", "SIO_APP", OPT_STR, "NAME", "application to run (default eio-echo)"},
+    {"app", "SIO_APP", OPT_STR, "NAME", "application to run (default chat)"},
     {"log-level", "SIO_LOG_LEVEL", OPT_LEVEL, "LEVEL", "debug, info, warn, error or off"},
     {"shutdown-timeout", "SIO_SHUTDOWN_TIMEOUT", OPT_UINT, "MS",
      "on SIGTERM, wait this long for clients to be told (default 10000)"},
@@ -235,7 +235,7 @@ int main(int argc, char **argv) {
     memset(&c, 0, sizeof c);
     sio_http_options_init(&c.http);
     eio_options_init(&c.eio);
-    c.app = "eio-echo";
+    c.app = "chat";
     c.shutdown_timeout_ms = 10000;
     int pr = parse(&c, argc, argv);
     if (pr) return pr == 1 ? 0 : 2;

@@ -2,13 +2,13 @@
  * sessions, carries out what the session state machine (eio/session.c) asks,
  * and keeps each session's outgoing queue in its transport's wire format so
  * that flushing is a single write. */
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include "eio/batch.h"
 #include "eio/packet.h"
 #include "eio/session.h"
 #include "http/server.h"
@@ -16,6 +16,7 @@
 #include "sio/status.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/id.h"
 #include "util/map.h"
 #include "ws/conn.h"
 #include "ws/frame.h"
@@ -241,26 +242,11 @@ const char *eio_request_remote_addr(eio_request *r) { return http_req_remote_add
 
 /* ---------- sessions ---------- */
 
-static int make_sid(char out[SID_LEN + 1]) {
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    uint8_t raw[15];
-    if (RAND_bytes(raw, sizeof raw) != 1) return SIO_EIO;
-    for (int i = 0, o = 0; i < 15; i += 3) {
-        uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
-        out[o++] = a[v >> 18];
-        out[o++] = a[(v >> 12) & 63];
-        out[o++] = a[(v >> 6) & 63];
-        out[o++] = a[v & 63];
-    }
-    out[SID_LEN] = 0;
-    return SIO_OK;
-}
-
 static eio_session *session_new(eio_server *srv, eio_transport t, char *hs) {
     eio_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     do {
-        if (make_sid(s->sid)) {
+        if (sio_random_id(s->sid)) {
             free(s);
             return NULL;
         }
@@ -822,3 +808,36 @@ size_t eio_session_buffered(const eio_session *s) {
 }
 void eio_session_set_data(eio_session *s, void *p) { s->user = p; }
 void *eio_session_data(const eio_session *s) { return s->user; }
+
+/* ---------- batches ---------- */
+
+int eio_batch_add(eio_batch *b, const uint8_t *data, size_t len, int binary) {
+    int r = binary ? ws_frame_append(&b->ws, WS_OP_BINARY, data, len)
+                   : ws_frame_append_prefixed(&b->ws, WS_OP_TEXT, '0' + EIO_MESSAGE, data, len);
+    if (r == SIO_OK) r = eio_payload_append(&b->poll, EIO_MESSAGE, data, len, binary);
+    if (r == SIO_OK) b->n++;
+    return r;
+}
+
+void eio_batch_clear(eio_batch *b) {
+    sbuf_clear(&b->ws);
+    sbuf_clear(&b->poll);
+    b->n = 0;
+}
+
+void eio_batch_free(eio_batch *b) {
+    sbuf_free(&b->ws);
+    sbuf_free(&b->poll);
+    b->n = 0;
+}
+
+int eio_send_batch(eio_session *s, const eio_batch *b) {
+    if (s->core.state != EIO_ST_OPEN) return SIO_ECLOSED;
+    if (!b->n) return SIO_OK;
+    if (s->core.transport == EIO_TR_WEBSOCKET)
+        return s->ws ? ws_conn_send_raw(s->ws, b->ws.data, b->ws.len) : SIO_ECLOSED;
+    if (s->poll_out.len && sbuf_putc(&s->poll_out, EIO_RECORD_SEPARATOR)) return SIO_ENOMEM;
+    if (sbuf_append(&s->poll_out, b->poll.data, b->poll.len)) return SIO_ENOMEM;
+    if (s->poll_req) http_resume(s->poll_req);
+    return SIO_OK;
+}

@@ -91,6 +91,25 @@ size_t sio_json_count_binary(const cJSON *item) {
 
 /* ---- printer ---- */
 
+/* Inline fast paths: the output almost always has room, and a call into buf.c per
+ * punctuation byte dominated the encoder's profile. */
+static inline int put1(sbuf *b, char c) {
+    if (b->len < b->cap) {
+        b->data[b->len++] = (uint8_t)c;
+        return SIO_OK;
+    }
+    return sbuf_putc(b, (uint8_t)c);
+}
+
+static inline int putn(sbuf *b, const void *p, size_t n) {
+    if (b->cap - b->len >= n) {
+        if (n) memcpy(b->data + b->len, p, n);
+        b->len += n;
+        return SIO_OK;
+    }
+    return sbuf_append(b, p, n);
+}
+
 typedef struct printer {
     sbuf *out;
     sio_json_binary_cb cb;
@@ -102,13 +121,13 @@ static int print_value(printer *p, const cJSON *item);
 
 static int print_string(sbuf *out, const char *s) {
     static const char hex[] = "0123456789abcdef";
-    if (sbuf_putc(out, '"')) return SIO_ENOMEM;
+    if (put1(out, '"')) return SIO_ENOMEM;
     if (!s) s = "";
     const unsigned char *run = (const unsigned char *)s, *q = run;
     for (; *q; q++) {
         unsigned char c = *q;
         if (c >= 0x20 && c != '"' && c != '\\') continue;
-        if (sbuf_append(out, run, (size_t)(q - run))) return SIO_ENOMEM;
+        if (putn(out, run, (size_t)(q - run))) return SIO_ENOMEM;
         run = q + 1;
         char esc[6] = {'\\', 0, 0, 0, 0, 0};
         size_t n = 2;
@@ -142,10 +161,10 @@ static int print_string(sbuf *out, const char *s) {
             esc[5] = hex[c & 15];
             n = 6;
         }
-        if (sbuf_append(out, esc, n)) return SIO_ENOMEM;
+        if (putn(out, esc, n)) return SIO_ENOMEM;
     }
-    if (sbuf_append(out, run, (size_t)(q - run))) return SIO_ENOMEM;
-    return sbuf_putc(out, '"') ? SIO_ENOMEM : SIO_OK;
+    if (putn(out, run, (size_t)(q - run))) return SIO_ENOMEM;
+    return put1(out, '"') ? SIO_ENOMEM : SIO_OK;
 }
 
 static size_t format_u64(char *buf, uint64_t v) {
@@ -163,10 +182,10 @@ static size_t format_u64(char *buf, uint64_t v) {
 /* ECMAScript Number::toString: the shortest digits that read back as the same double,
  * laid out as plain decimal for exponents in [-7, 21) and as d.ddde±x otherwise. */
 static int print_number(sbuf *out, double d) {
-    if (!isfinite(d)) return sbuf_append(out, "null", 4);
+    if (!isfinite(d)) return putn(out, "null", 4);
     char buf[64];
     size_t len = 0;
-    if (d == 0) return sbuf_putc(out, '0'); /* -0 too, as in JavaScript */
+    if (d == 0) return put1(out, '0'); /* -0 too, as in JavaScript */
     if (d < 0) {
         buf[len++] = '-';
         d = -d;
@@ -175,7 +194,7 @@ static int print_number(sbuf *out, double d) {
      * covers nearly all numbers seen on the wire without going through printf. */
     if (d < 9007199254740992.0 && d == floor(d)) {
         len += format_u64(buf + len, (uint64_t)d);
-        return sbuf_append(out, buf, len);
+        return putn(out, buf, len);
     }
 
     char sci[40];
@@ -228,7 +247,7 @@ static int print_number(sbuf *out, double d) {
         buf[len++] = e < 0 ? '-' : '+';
         len += format_u64(buf + len, (uint64_t)(e < 0 ? -e : e));
     }
-    return sbuf_append(out, buf, len);
+    return putn(out, buf, len);
 }
 
 /* JavaScript objects enumerate "array index" keys (canonical decimal integers below
@@ -262,11 +281,11 @@ static int cmp_index_member(const void *a, const void *b) {
 }
 
 static int print_member(printer *p, const cJSON *c, int *first) {
-    if (!*first && sbuf_putc(p->out, ',')) return SIO_ENOMEM;
+    if (!*first && put1(p->out, ',')) return SIO_ENOMEM;
     *first = 0;
     int rc = print_string(p->out, c->string);
     if (rc) return rc;
-    if (sbuf_putc(p->out, ':')) return SIO_ENOMEM;
+    if (put1(p->out, ':')) return SIO_ENOMEM;
     return print_value(p, c);
 }
 
@@ -277,7 +296,7 @@ static int print_object(printer *p, const cJSON *obj) {
         if (array_index_key(c->string, &key)) nidx++;
 
     int rc = SIO_OK, first = 1;
-    if (sbuf_putc(p->out, '{')) return SIO_ENOMEM;
+    if (put1(p->out, '{')) return SIO_ENOMEM;
     if (nidx == 0) {
         for (const cJSON *c = obj->child; c && !rc; c = c->next)
             rc = print_member(p, c, &first);
@@ -297,18 +316,18 @@ static int print_object(printer *p, const cJSON *obj) {
         if (idx != small) free(idx);
     }
     if (rc) return rc;
-    return sbuf_putc(p->out, '}') ? SIO_ENOMEM : SIO_OK;
+    return put1(p->out, '}') ? SIO_ENOMEM : SIO_OK;
 }
 
 static int print_value(printer *p, const cJSON *item) {
     int rc;
     switch (item->type & 0xFF) {
     case cJSON_False:
-        return sbuf_append(p->out, "false", 5);
+        return putn(p->out, "false", 5);
     case cJSON_True:
-        return sbuf_append(p->out, "true", 4);
+        return putn(p->out, "true", 4);
     case cJSON_NULL:
-        return sbuf_append(p->out, "null", 4);
+        return putn(p->out, "null", 4);
     case cJSON_Number:
         return print_number(p->out, item->valuedouble);
     case cJSON_String:
@@ -322,17 +341,17 @@ static int print_value(printer *p, const cJSON *item) {
             memcpy(buf, head, sizeof head - 1);
             size_t n = sizeof head - 1 + format_u64(buf + sizeof head - 1, num);
             buf[n++] = '}';
-            return sbuf_append(p->out, buf, n);
+            return putn(p->out, buf, n);
         }
         if (!item->valuestring) return SIO_EINVAL;
-        return sbuf_puts(p->out, item->valuestring);
+        return putn(p->out, item->valuestring, strlen(item->valuestring));
     case cJSON_Array:
-        if (sbuf_putc(p->out, '[')) return SIO_ENOMEM;
+        if (put1(p->out, '[')) return SIO_ENOMEM;
         for (const cJSON *c = item->child; c; c = c->next) {
-            if (c != item->child && sbuf_putc(p->out, ',')) return SIO_ENOMEM;
+            if (c != item->child && put1(p->out, ',')) return SIO_ENOMEM;
             if ((rc = print_value(p, c)) != 0) return rc;
         }
-        return sbuf_putc(p->out, ']') ? SIO_ENOMEM : SIO_OK;
+        return put1(p->out, ']') ? SIO_ENOMEM : SIO_OK;
     case cJSON_Object:
         return print_object(p, item);
     default:

@@ -1,0 +1,225 @@
+/* In-memory adapter: rooms of one node. A membership is one node linked into
+ * both its room's list (join order, for broadcasts) and its socket's list
+ * (for leave-all). A socket's own room (its id) is not stored: the socket map
+ * of the namespace already answers it, which saves a room per socket. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sio/internal.h"
+#include "sio/status.h"
+
+struct room;
+
+struct member {
+    sio_socket *s;
+    struct room *room;
+    struct member *rprev, *rnext; /* in the room */
+    struct member *snext;         /* in the socket */
+};
+
+struct room {
+    struct member *head, *tail;
+    size_t count;
+    char name[]; /* the map key points here */
+};
+
+typedef struct mem_adapter {
+    sio_adapter base;
+    smap rooms;
+    sio_socket **scratch;
+    size_t scratch_cap;
+} mem_adapter;
+
+static int m_join(sio_adapter *a, sio_socket *s, const char *name) {
+    mem_adapter *m = (mem_adapter *)a;
+    if (strcmp(name, s->id) == 0) return SIO_OK;
+    size_t nl = strlen(name);
+    struct room *r = smap_get(&m->rooms, name, nl);
+    if (r) {
+        for (struct member *x = s->rooms; x; x = x->snext)
+            if (x->room == r) return SIO_OK;
+    } else {
+        r = calloc(1, sizeof *r + nl + 1);
+        if (!r) return SIO_ENOMEM;
+        memcpy(r->name, name, nl + 1);
+        if (smap_put(&m->rooms, r->name, nl, r)) {
+            free(r);
+            return SIO_ENOMEM;
+        }
+    }
+    struct member *x = calloc(1, sizeof *x);
+    if (!x) {
+        if (!r->count) free(smap_del(&m->rooms, r->name, nl));
+        return SIO_ENOMEM;
+    }
+    x->s = s;
+    x->room = r;
+    x->rprev = r->tail;
+    if (r->tail) r->tail->rnext = x;
+    else r->head = x;
+    r->tail = x;
+    r->count++;
+    x->snext = s->rooms;
+    s->rooms = x;
+    return SIO_OK;
+}
+
+static void unlink_member(mem_adapter *m, struct member *x) {
+    struct room *r = x->room;
+    if (x->rprev) x->rprev->rnext = x->rnext;
+    else r->head = x->rnext;
+    if (x->rnext) x->rnext->rprev = x->rprev;
+    else r->tail = x->rprev;
+    if (--r->count == 0) free(smap_del(&m->rooms, r->name, strlen(r->name)));
+    free(x);
+}
+
+static void m_leave(sio_adapter *a, sio_socket *s, const char *name) {
+    mem_adapter *m = (mem_adapter *)a;
+    for (struct member **pp = (struct member **)&s->rooms; *pp; pp = &(*pp)->snext) {
+        if (strcmp((*pp)->room->name, name) == 0) {
+            struct member *x = *pp;
+            *pp = x->snext;
+            unlink_member(m, x);
+            return;
+        }
+    }
+}
+
+static void m_leave_all(sio_adapter *a, sio_socket *s) {
+    mem_adapter *m = (mem_adapter *)a;
+    struct member *x = s->rooms;
+    s->rooms = NULL;
+    while (x) {
+        struct member *n = x->snext;
+        unlink_member(m, x);
+        x = n;
+    }
+}
+
+static int m_has(sio_adapter *a, const sio_socket *s, const char *name) {
+    if (strcmp(name, s->id) == 0) return 1;
+    for (struct member *x = s->rooms; x; x = x->snext)
+        if (strcmp(x->room->name, name) == 0) return 1;
+    return 0;
+}
+
+static void m_rooms_of(sio_adapter *a, const sio_socket *s, void (*fn)(const char *, void *),
+                       void *ud) {
+    fn(s->id, ud);
+    for (struct member *x = s->rooms; x; x = x->snext) fn(x->room->name, ud);
+}
+
+/* Mark every socket in the named room (or the socket of that id). */
+static void mark_room(mem_adapter *m, const char *name, uint32_t epoch) {
+    sio_namespace *nsp = m->base.nsp;
+    size_t nl = strlen(name);
+    struct room *r = smap_get(&m->rooms, name, nl);
+    if (r)
+        for (struct member *x = r->head; x; x = x->rnext) x->s->mark = epoch;
+    if (nl == SIO_ID_LEN) {
+        sio_socket *s = smap_get(&nsp->sockets, name, nl);
+        if (s) s->mark = epoch;
+    }
+}
+
+/* Select the target's sockets into the scratch array. Selection finishes
+ * before any callback runs, so callbacks may join, leave or disconnect. */
+static size_t select_targets(mem_adapter *m, const sio_target *t, sio_socket ***out) {
+    sio_namespace *nsp = m->base.nsp;
+    uint32_t epoch = sio_next_epoch(nsp->srv);
+    size_t n = 0;
+    size_t need = smap_len(&nsp->sockets);
+    if (need > m->scratch_cap) {
+        size_t cap = need < 64 ? 64 : need * 2;
+        sio_socket **p = realloc(m->scratch, cap * sizeof *p);
+        if (!p) return 0;
+        m->scratch = p;
+        m->scratch_cap = cap;
+    }
+    if (t && t->except)
+        for (const char *const *e = t->except; *e; e++) mark_room(m, *e, epoch);
+    if (!t || !t->rooms) {
+        size_t pos = 0;
+        smap_slot *slot;
+        while ((slot = smap_next(&nsp->sockets, &pos))) {
+            sio_socket *s = slot->val;
+            if (s->mark != epoch) m->scratch[n++] = s;
+        }
+    } else {
+        for (const char *const *rn = t->rooms; *rn; rn++) {
+            size_t nl = strlen(*rn);
+            struct room *r = smap_get(&m->rooms, *rn, nl);
+            for (struct member *x = r ? r->head : NULL; x; x = x->rnext) {
+                if (x->s->mark == epoch || x->s->state != SOCK_CONNECTED) continue;
+                x->s->mark = epoch;
+                m->scratch[n++] = x->s;
+            }
+            if (nl == SIO_ID_LEN) {
+                sio_socket *s = smap_get(&nsp->sockets, *rn, nl);
+                if (s && s->mark != epoch) {
+                    s->mark = epoch;
+                    m->scratch[n++] = s;
+                }
+            }
+        }
+    }
+    *out = m->scratch;
+    return n;
+}
+
+static void m_each(sio_adapter *a, const sio_target *t, void (*fn)(sio_socket *, void *),
+                   void *ud) {
+    mem_adapter *m = (mem_adapter *)a;
+    sio_socket **v;
+    size_t n = select_targets(m, t, &v);
+    if (!n) return;
+    /* Copy: fn may broadcast, which reuses the scratch array. */
+    sio_socket **copy = malloc(n * sizeof *copy);
+    if (!copy) return;
+    memcpy(copy, v, n * sizeof *copy);
+    for (size_t i = 0; i < n; i++) fn(copy[i], ud);
+    free(copy);
+}
+
+static int m_broadcast(sio_adapter *a, const sio_out *pkt, const sio_target *t) {
+    mem_adapter *m = (mem_adapter *)a;
+    sio_socket **v;
+    size_t n = select_targets(m, t, &v);
+    int vol = t && t->is_volatile;
+    for (size_t i = 0; i < n; i++) sio_socket_deliver(v[i], pkt->batch, vol);
+    return SIO_OK;
+}
+
+static size_t m_room_count(sio_adapter *a) { return smap_len(&((mem_adapter *)a)->rooms); }
+
+static void m_free(sio_adapter *a) {
+    mem_adapter *m = (mem_adapter *)a;
+    size_t pos = 0;
+    smap_slot *slot;
+    while ((slot = smap_next(&m->rooms, &pos))) {
+        struct room *r = slot->val;
+        struct member *x = r->head;
+        while (x) {
+            struct member *n = x->rnext;
+            x->s->rooms = NULL;
+            free(x);
+            x = n;
+        }
+        free(r);
+    }
+    smap_free(&m->rooms);
+    free(m->scratch);
+    free(m);
+}
+
+static const sio_adapter_ops mem_ops = {m_join,  m_leave,     m_leave_all,  m_has, m_rooms_of,
+                                        m_each,  m_broadcast, m_room_count, m_free};
+
+sio_adapter *sio_memory_adapter_new(sio_namespace *nsp) {
+    mem_adapter *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->base.ops = &mem_ops;
+    m->base.nsp = nsp;
+    return &m->base;
+}

@@ -1,0 +1,29 @@
+/* A group of Engine.IO messages encoded once for every transport: the bytes
+ * of WebSocket frames and of a long-polling payload. A broadcast builds one
+ * batch and appends the same bytes to each receiver's queue. */
+#ifndef SIO_EIO_BATCH_H
+#define SIO_EIO_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sio/eio.h"
+#include "util/buf.h"
+
+typedef struct eio_batch {
+    sbuf ws;   /* whole frames */
+    sbuf poll; /* packets joined by 0x1e, no leading separator */
+    size_t n;  /* messages */
+} eio_batch;
+
+#define EIO_BATCH_INIT {SBUF_INIT, SBUF_INIT, 0}
+
+/* Append one message (text, or binary). */
+int eio_batch_add(eio_batch *b, const uint8_t *data, size_t len, int binary);
+/* Forget the content, keep the memory. */
+void eio_batch_clear(eio_batch *b);
+void eio_batch_free(eio_batch *b);
+/* Queue the batch on a session in its transport's form. */
+int eio_send_batch(eio_session *s, const eio_batch *b);
+
+#endif

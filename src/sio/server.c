@@ -1,0 +1,680 @@
+/* Socket.IO v5 protocol on Engine.IO sessions: one sio_client per Engine.IO
+ * session multiplexes sockets, one per namespace. Packets are decoded with the
+ * sans-I/O codec (sio/packet.c); rooms and broadcasts go through the
+ * namespace's adapter. */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sio/internal.h"
+#include "util/id.h"
+#include "util/log.h"
+
+static void socket_close(sio_socket *s, const char *reason, int tell_client);
+static void client_fail(sio_client *c, const char *reason);
+
+void sio_options_init(sio_options *o) {
+    o->connect_timeout_ms = 45000;
+    o->max_attachments = 64;
+}
+
+uint32_t sio_next_epoch(sio_server *srv) {
+    if (++srv->epoch == 0) ++srv->epoch;
+    return srv->epoch;
+}
+
+/* ---------- encoding ---------- */
+
+/* Encode into srv->batch: one text message then one binary message per
+ * attachment. The event name is prepended to the caller's arguments with a
+ * stack node linked in front of them, so their tree is never modified. */
+static int encode(sio_server *srv, sio_pkt_type type, const char *nsp, int64_t id,
+                  const char *event, const cJSON *args) {
+    cJSON name, arr, empty;
+    const cJSON *data = args;
+    if (type == SIO_PKT_EVENT) {
+        memset(&name, 0, sizeof name);
+        memset(&arr, 0, sizeof arr);
+        name.type = cJSON_String;
+        name.valuestring = (char *)event;
+        name.next = args ? args->child : NULL;
+        arr.type = cJSON_Array;
+        arr.child = &name;
+        data = &arr;
+    } else if ((type == SIO_PKT_ACK) && !args) {
+        memset(&empty, 0, sizeof empty);
+        empty.type = cJSON_Array;
+        data = &empty;
+    }
+    sio_attachment_list bins;
+    sio_attachment_list_init(&bins);
+    sbuf_clear(&srv->enc);
+    eio_batch_clear(&srv->batch);
+    int r = sio_packet_encode(type, nsp, id, data, &srv->enc, &bins);
+    if (r == SIO_OK) r = eio_batch_add(&srv->batch, srv->enc.data, srv->enc.len, 0);
+    const sio_attachment *a = sio_attachment_list_items(&bins);
+    for (size_t i = 0; r == SIO_OK && i < bins.count; i++)
+        r = eio_batch_add(&srv->batch, a[i].data, a[i].len, 1);
+    sio_attachment_list_free(&bins);
+    return r;
+}
+
+int sio_socket_deliver(sio_socket *s, const eio_batch *b, int is_volatile) {
+    if (s->state == SOCK_GONE || !s->client || !s->client->es) return SIO_ECLOSED;
+    if (is_volatile && !eio_session_ready(s->client->es)) return SIO_OK;
+    return eio_send_batch(s->client->es, b);
+}
+
+/* Packets to one client that is not yet (or no longer) a connected socket. */
+static void send_raw(sio_client *c, sio_pkt_type type, const char *nsp, const cJSON *data) {
+    if (encode(c->srv, type, nsp, -1, NULL, data) == SIO_OK && c->es)
+        eio_send_batch(c->es, &c->srv->batch);
+}
+
+/* ---------- namespaces ---------- */
+
+static sio_namespace *nsp_new(sio_server *srv, const char *name) {
+    sio_namespace *n = calloc(1, sizeof *n);
+    if (!n) return NULL;
+    n->srv = srv;
+    n->name = strdup(name);
+    n->adapter = n->name ? sio_memory_adapter_new(n) : NULL;
+    if (!n->adapter || smap_put(&srv->nsps, n->name, strlen(n->name), n)) {
+        if (n->adapter) n->adapter->ops->free(n->adapter);
+        free(n->name);
+        free(n);
+        return NULL;
+    }
+    if (srv->created_cb) srv->created_cb(n, srv->created_ud);
+    return n;
+}
+
+static void nsp_free(sio_namespace *n) {
+    n->adapter->ops->free(n->adapter);
+    smap_free(&n->sockets);
+    for (size_t i = 0; i < n->n_handlers; i++) free(n->handlers[i].event);
+    free(n->handlers);
+    free(n->mws);
+    free(n->name);
+    free(n);
+}
+
+sio_namespace *sio_of(sio_server *srv, const char *name) {
+    if (!name || name[0] != '/' || strchr(name, ',')) return NULL;
+    sio_namespace *n = smap_get(&srv->nsps, name, strlen(name));
+    return n ? n : nsp_new(srv, name);
+}
+
+static sio_namespace *nsp_for_connect(sio_server *srv, const char *name) {
+    sio_namespace *n = smap_get(&srv->nsps, name, strlen(name));
+    if (n) return n;
+    for (size_t i = 0; i < srv->n_dyns; i++) {
+        struct dyn *d = &srv->dyns[i];
+        int ok = d->pattern ? fnmatch(d->pattern, name, 0) == 0 : d->match(name, d->ud);
+        if (ok) return nsp_new(srv, name);
+    }
+    return NULL;
+}
+
+static int add_dyn(sio_server *srv, sio_nsp_match_cb m, void *ud, const char *pattern) {
+    struct dyn *d = realloc(srv->dyns, (srv->n_dyns + 1) * sizeof *d);
+    if (!d) return SIO_ENOMEM;
+    srv->dyns = d;
+    char *p = pattern ? strdup(pattern) : NULL;
+    if (pattern && !p) return SIO_ENOMEM;
+    srv->dyns[srv->n_dyns++] = (struct dyn){m, ud, p};
+    return SIO_OK;
+}
+
+int sio_add_dynamic(sio_server *srv, sio_nsp_match_cb m, void *ud) {
+    return m ? add_dyn(srv, m, ud, NULL) : SIO_EINVAL;
+}
+int sio_add_dynamic_pattern(sio_server *srv, const char *pattern) {
+    return pattern ? add_dyn(srv, NULL, NULL, pattern) : SIO_EINVAL;
+}
+void sio_on_namespace(sio_server *srv, sio_nsp_created_cb cb, void *ud) {
+    srv->created_cb = cb;
+    srv->created_ud = ud;
+}
+const char *sio_nsp_name(const sio_namespace *n) { return n->name; }
+size_t sio_nsp_size(const sio_namespace *n) { return smap_len(&n->sockets); }
+
+int sio_use(sio_namespace *n, sio_middleware mw, void *ud) {
+    if (n->n_mws >= 200) return SIO_ETOOBIG;
+    struct mw *v = realloc(n->mws, (n->n_mws + 1) * sizeof *v);
+    if (!v) return SIO_ENOMEM;
+    n->mws = v;
+    n->mws[n->n_mws++] = (struct mw){mw, ud};
+    return SIO_OK;
+}
+
+void sio_on_connection(sio_namespace *n, sio_connection_cb cb, void *ud) {
+    n->conn_cb = cb;
+    n->conn_ud = ud;
+}
+void sio_on_disconnect(sio_namespace *n, sio_disconnect_cb cb, void *ud) {
+    n->disc_cb = cb;
+    n->disc_ud = ud;
+}
+void sio_on_any(sio_namespace *n, sio_event_cb cb, void *ud) {
+    n->any_cb = cb;
+    n->any_ud = ud;
+}
+
+int sio_on(sio_namespace *n, const char *event, sio_event_cb cb, void *ud) {
+    for (size_t i = 0; i < n->n_handlers; i++) {
+        if (strcmp(n->handlers[i].event, event) == 0) {
+            n->handlers[i].cb = cb;
+            n->handlers[i].ud = ud;
+            return SIO_OK;
+        }
+    }
+    struct handler *h = realloc(n->handlers, (n->n_handlers + 1) * sizeof *h);
+    if (!h) return SIO_ENOMEM;
+    n->handlers = h;
+    char *e = strdup(event);
+    if (!e) return SIO_ENOMEM;
+    n->handlers[n->n_handlers++] = (struct handler){e, cb, ud};
+    return SIO_OK;
+}
+
+/* ---------- sockets ---------- */
+
+const char *sio_socket_id(const sio_socket *s) { return s->id; }
+sio_namespace *sio_socket_nsp(const sio_socket *s) { return s->nsp; }
+eio_session *sio_socket_session(const sio_socket *s) { return s->client ? s->client->es : NULL; }
+const char *sio_socket_header(const sio_socket *s, const char *name) {
+    return s->client && s->client->es ? eio_session_header(s->client->es, name) : NULL;
+}
+const char *sio_socket_query(const sio_socket *s, const char *key) {
+    return s->client && s->client->es ? eio_session_query(s->client->es, key) : NULL;
+}
+const char *sio_socket_address(const sio_socket *s) {
+    return s->client && s->client->es ? eio_session_remote_addr(s->client->es) : "";
+}
+const cJSON *sio_socket_auth(const sio_socket *s) { return s->auth; }
+void sio_socket_set_data(sio_socket *s, void *p) { s->data = p; }
+void *sio_socket_data(const sio_socket *s) { return s->data; }
+int sio_socket_connected(const sio_socket *s) { return s->state == SOCK_CONNECTED; }
+
+static void socket_free(void *p) {
+    sio_socket *s = p;
+    cJSON_Delete(s->auth);
+    cJSON_Delete(s->refuse_data);
+    free(s->refuse_msg);
+    free(s);
+}
+
+static void unlink_from_client(sio_socket *s) {
+    sio_client *c = s->client;
+    if (!c) return;
+    for (sio_socket **pp = &c->sockets; *pp; pp = &(*pp)->next_in_client) {
+        if (*pp == s) {
+            *pp = s->next_in_client;
+            break;
+        }
+    }
+    s->next_in_client = NULL;
+}
+
+static void fail_acks(sio_socket *s) {
+    sio_loop *loop = s->nsp->srv->loop;
+    while (s->acks) {
+        struct pending_ack *a = s->acks;
+        s->acks = a->next;
+        sio_timer_stop(loop, &a->timer);
+        if (a->cb) a->cb(s, SIO_ECLOSED, NULL, a->ud);
+        free(a);
+    }
+}
+
+static void socket_close(sio_socket *s, const char *reason, int tell_client) {
+    if (s->state == SOCK_GONE) return;
+    sio_namespace *n = s->nsp;
+    int was_connected = s->state == SOCK_CONNECTED;
+    if (tell_client && s->client && s->client->es) send_raw(s->client, SIO_PKT_DISCONNECT, n->name, NULL);
+    s->state = SOCK_GONE;
+    if (was_connected) {
+        smap_del(&n->sockets, s->id, SIO_ID_LEN);
+        n->adapter->ops->leave_all(n->adapter, s);
+    }
+    unlink_from_client(s);
+    fail_acks(s);
+    if (was_connected && n->disc_cb) n->disc_cb(s, reason, n->disc_ud);
+    s->client = NULL;
+    if (sio_loop_free_later(n->srv->loop, s, socket_free)) socket_free(s);
+}
+
+static void connect_ok(sio_socket *s) {
+    sio_namespace *n = s->nsp;
+    if (smap_put(&n->sockets, s->id, SIO_ID_LEN, s)) {
+        sio_refuse(s, "server error", NULL);
+        return;
+    }
+    s->state = SOCK_CONNECTED;
+    cJSON sid, obj;
+    memset(&sid, 0, sizeof sid);
+    memset(&obj, 0, sizeof obj);
+    sid.type = cJSON_String;
+    sid.string = "sid";
+    sid.valuestring = s->id;
+    obj.type = cJSON_Object;
+    obj.child = &sid;
+    send_raw(s->client, SIO_PKT_CONNECT, n->name, &obj);
+    if (n->conn_cb) n->conn_cb(s, n->conn_ud);
+}
+
+static void connect_refused(sio_socket *s) {
+    cJSON *err = cJSON_CreateObject();
+    if (err) {
+        cJSON_AddStringToObject(err, "message", s->refuse_msg ? s->refuse_msg : "refused");
+        if (s->refuse_data) {
+            cJSON_AddItemToObject(err, "data", s->refuse_data);
+            s->refuse_data = NULL;
+        }
+        send_raw(s->client, SIO_PKT_CONNECT_ERROR, s->nsp->name, err);
+        cJSON_Delete(err);
+    }
+    socket_close(s, "refused", 0);
+}
+
+static void run_middlewares(sio_socket *s) {
+    sio_namespace *n = s->nsp;
+    while (s->state == SOCK_CONNECTING && s->mw_index < n->n_mws) {
+        struct mw *m = &n->mws[s->mw_index++];
+        int v = m->fn(s, s->auth, m->ud);
+        if (s->state != SOCK_CONNECTING) return; /* the connection went away meanwhile */
+        if (v == SIO_MW_PENDING) return;
+        if (v != SIO_MW_NEXT) {
+            connect_refused(s);
+            return;
+        }
+    }
+    if (s->state == SOCK_CONNECTING) connect_ok(s);
+}
+
+void sio_refuse(sio_socket *s, const char *message, const cJSON *data) {
+    free(s->refuse_msg);
+    s->refuse_msg = strdup(message ? message : "refused");
+    cJSON_Delete(s->refuse_data);
+    s->refuse_data = data ? cJSON_Duplicate(data, 1) : NULL;
+    s->refused = 1;
+}
+
+void sio_middleware_done(sio_socket *s, int verdict) {
+    if (s->state != SOCK_CONNECTING) return;
+    if (verdict != SIO_MW_NEXT) connect_refused(s);
+    else run_middlewares(s);
+}
+
+static void on_connect(sio_client *c, sio_packet *p) {
+    sio_server *srv = c->srv;
+    sio_namespace *n = nsp_for_connect(srv, p->nsp);
+    if (!n) {
+        cJSON msg, obj;
+        memset(&msg, 0, sizeof msg);
+        memset(&obj, 0, sizeof obj);
+        msg.type = cJSON_String;
+        msg.string = "message";
+        msg.valuestring = "Invalid namespace";
+        obj.type = cJSON_Object;
+        obj.child = &msg;
+        send_raw(c, SIO_PKT_CONNECT_ERROR, p->nsp, &obj);
+        return;
+    }
+    sio_socket *s = calloc(1, sizeof *s);
+    if (!s || sio_random_id(s->id)) {
+        free(s);
+        client_fail(c, "transport error");
+        return;
+    }
+    s->nsp = n;
+    s->client = c;
+    s->state = SOCK_CONNECTING;
+    s->auth = p->data;
+    p->data = NULL;
+    s->next_in_client = c->sockets;
+    c->sockets = s;
+    run_middlewares(s);
+}
+
+static sio_socket *find_socket(sio_client *c, const char *nsp) {
+    for (sio_socket *s = c->sockets; s; s = s->next_in_client)
+        if (strcmp(s->nsp->name, nsp) == 0) return s;
+    return NULL;
+}
+
+static void on_event(sio_socket *s, sio_packet *p) {
+    sio_namespace *n = s->nsp;
+    cJSON *name = cJSON_DetachItemFromArray(p->data, 0);
+    char numbuf[32];
+    const char *event = NULL;
+    if (cJSON_IsString(name)) {
+        event = name->valuestring;
+    } else if (cJSON_IsNumber(name)) {
+        snprintf(numbuf, sizeof numbuf, "%.17g", name->valuedouble);
+        event = numbuf;
+    }
+    sio_event_cb cb = n->any_cb;
+    void *ud = n->any_ud;
+    for (size_t i = 0; event && i < n->n_handlers; i++) {
+        if (strcmp(n->handlers[i].event, event) == 0) {
+            cb = n->handlers[i].cb;
+            ud = n->handlers[i].ud;
+            break;
+        }
+    }
+    if (event && cb) cb(s, event, p->data, p->id, ud);
+    cJSON_Delete(name);
+}
+
+static void on_ack(sio_socket *s, sio_packet *p) {
+    for (struct pending_ack **pp = &s->acks; *pp; pp = &(*pp)->next) {
+        struct pending_ack *a = *pp;
+        if (a->id != p->id) continue;
+        *pp = a->next;
+        sio_timer_stop(s->nsp->srv->loop, &a->timer);
+        a->cb(s, SIO_OK, p->data, a->ud);
+        free(a);
+        return;
+    }
+}
+
+static void on_packet(sio_client *c, sio_packet *p) {
+    sio_socket *s = find_socket(c, p->nsp);
+    if (p->type == SIO_PKT_CONNECT) {
+        if (s) {
+            /* The reference closes a connection that connects twice. */
+            client_fail(c, "parse error");
+            return;
+        }
+        on_connect(c, p);
+        return;
+    }
+    if (!s || s->state != SOCK_CONNECTED) {
+        if (p->type == SIO_PKT_DISCONNECT) return;
+        client_fail(c, "parse error");
+        return;
+    }
+    switch (p->type) {
+    case SIO_PKT_DISCONNECT:
+        socket_close(s, "client namespace disconnect", 0);
+        break;
+    case SIO_PKT_EVENT:
+    case SIO_PKT_BINARY_EVENT:
+        on_event(s, p);
+        break;
+    case SIO_PKT_ACK:
+    case SIO_PKT_BINARY_ACK:
+        on_ack(s, p);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---------- Engine.IO callbacks ---------- */
+
+static void connect_timeout(sio_loop *loop, sio_timer *t) {
+    sio_client *c = (sio_client *)((char *)t - offsetof(sio_client, connect_timer));
+    if (!c->sockets && c->es) {
+        log_debug("sio: no namespace within the connect timeout, closing %s",
+                  eio_session_id(c->es));
+        eio_close(c->es);
+    }
+}
+
+static void on_open(eio_session *es, void *ud) {
+    sio_server *srv = ud;
+    sio_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        eio_close(es);
+        return;
+    }
+    c->es = es;
+    c->srv = srv;
+    srv->n_clients++;
+    eio_session_set_data(es, c);
+    sio_timer_start(srv->loop, &c->connect_timer, srv->o.connect_timeout_ms, connect_timeout);
+}
+
+static void client_fail(sio_client *c, const char *reason) {
+    if (c->closing) return;
+    c->closing = 1;
+    while (c->sockets) socket_close(c->sockets, reason, 0);
+    if (c->es) eio_close(c->es);
+}
+
+static void on_message(eio_session *es, const uint8_t *data, size_t len, int binary, void *ud) {
+    sio_server *srv = ud;
+    sio_client *c = eio_session_data(es);
+    if (!c || c->closing) return;
+    sio_packet *p = NULL;
+    int rc;
+    if (binary) {
+        if (!c->pending) {
+            client_fail(c, "parse error");
+            return;
+        }
+        rc = sio_decoder_feed_binary(c->pending, data, len, &p);
+        if (rc == SIO_OK && p) {
+            sio_decoder_reset(c->pending);
+            free(c->pending);
+            c->pending = NULL;
+        }
+    } else if (c->pending) {
+        rc = SIO_EPARSE;
+    } else {
+        rc = sio_decoder_feed_text(&srv->dec, (const char *)data, len, &p);
+        if (rc == SIO_OK && !p) {
+            /* Attachments follow in later messages: give this client its own
+             * decoder state, keep the shared one free for everyone else. */
+            c->pending = malloc(sizeof *c->pending);
+            if (!c->pending) {
+                sio_decoder_reset(&srv->dec);
+                rc = SIO_ENOMEM;
+            } else {
+                *c->pending = srv->dec;
+                sio_decoder_init(&srv->dec, srv->o.max_attachments);
+            }
+        }
+    }
+    if (rc != SIO_OK) {
+        log_debug("sio: %s from %s", sio_status_str(rc), eio_session_id(es));
+        client_fail(c, "parse error");
+        return;
+    }
+    if (p) {
+        on_packet(c, p);
+        sio_packet_free(p);
+    }
+}
+
+static void client_free(void *p) { free(p); }
+
+static void on_close(eio_session *es, const char *reason, void *ud) {
+    sio_server *srv = ud;
+    sio_client *c = eio_session_data(es);
+    if (!c) return;
+    if (srv->shutting_down) reason = "server shutting down";
+    c->closing = 1;
+    while (c->sockets) socket_close(c->sockets, reason, 0);
+    sio_timer_stop(srv->loop, &c->connect_timer);
+    if (c->pending) {
+        sio_decoder_reset(c->pending);
+        free(c->pending);
+        c->pending = NULL;
+    }
+    c->es = NULL;
+    srv->n_clients--;
+    eio_session_set_data(es, NULL);
+    if (sio_loop_free_later(srv->loop, c, client_free)) free(c);
+}
+
+/* ---------- server ---------- */
+
+sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo,
+                           const sio_options *o, int *err) {
+    sio_server *srv = calloc(1, sizeof *srv);
+    *err = SIO_ENOMEM;
+    if (!srv) return NULL;
+    srv->loop = loop;
+    if (o) srv->o = *o;
+    else sio_options_init(&srv->o);
+    sio_decoder_init(&srv->dec, srv->o.max_attachments);
+    static const eio_callbacks cbs = {NULL, on_open, on_message, on_close};
+    if (!sio_of(srv, "/")) goto fail;
+    srv->eio = eio_server_new(loop, http, eo, &cbs, srv, err);
+    if (!srv->eio) goto fail;
+    *err = SIO_OK;
+    return srv;
+fail:
+    sio_server_free(srv);
+    return NULL;
+}
+
+void sio_server_shutdown(sio_server *srv) {
+    srv->shutting_down = 1;
+    if (srv->eio) eio_server_close_all(srv->eio);
+}
+
+void sio_server_free(sio_server *srv) {
+    if (!srv) return;
+    srv->shutting_down = 1;
+    eio_server_free(srv->eio);
+    size_t pos = 0;
+    smap_slot *slot;
+    while ((slot = smap_next(&srv->nsps, &pos))) nsp_free(slot->val);
+    smap_free(&srv->nsps);
+    for (size_t i = 0; i < srv->n_dyns; i++) free(srv->dyns[i].pattern);
+    free(srv->dyns);
+    sio_decoder_reset(&srv->dec);
+    sbuf_free(&srv->enc);
+    eio_batch_free(&srv->batch);
+    free(srv);
+}
+
+size_t sio_server_connections(const sio_server *srv) { return srv->n_clients; }
+eio_server *sio_server_eio(sio_server *srv) { return srv->eio; }
+sio_loop *sio_server_loop(const sio_server *srv) { return srv->loop; }
+
+/* ---------- emitting ---------- */
+
+int sio_emit(sio_socket *s, const char *event, const cJSON *args) {
+    if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
+    sio_server *srv = s->nsp->srv;
+    int r = encode(srv, SIO_PKT_EVENT, s->nsp->name, -1, event, args);
+    return r ? r : sio_socket_deliver(s, &srv->batch, 0);
+}
+
+int sio_emit_volatile(sio_socket *s, const char *event, const cJSON *args) {
+    if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
+    if (!eio_session_ready(s->client->es)) return SIO_OK;
+    return sio_emit(s, event, args);
+}
+
+static void ack_timeout(sio_loop *loop, sio_timer *t) {
+    struct pending_ack *a = (struct pending_ack *)((char *)t - offsetof(struct pending_ack, timer));
+    sio_socket *s = a->s;
+    for (struct pending_ack **pp = &s->acks; *pp; pp = &(*pp)->next) {
+        if (*pp == a) {
+            *pp = a->next;
+            break;
+        }
+    }
+    a->cb(s, SIO_ETIMEDOUT, NULL, a->ud);
+    free(a);
+}
+
+int sio_emit_with_ack(sio_socket *s, const char *event, const cJSON *args, uint32_t timeout_ms,
+                      sio_ack_cb cb, void *ud) {
+    if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
+    if (!cb) return SIO_EINVAL;
+    sio_server *srv = s->nsp->srv;
+    struct pending_ack *a = calloc(1, sizeof *a);
+    if (!a) return SIO_ENOMEM;
+    a->s = s;
+    a->id = s->next_ack++;
+    if (s->next_ack > SIO_ACK_ID_MAX) s->next_ack = 0;
+    a->cb = cb;
+    a->ud = ud;
+    int r = encode(srv, SIO_PKT_EVENT, s->nsp->name, a->id, event, args);
+    if (r == SIO_OK) r = sio_socket_deliver(s, &srv->batch, 0);
+    if (r != SIO_OK) {
+        free(a);
+        return r;
+    }
+    a->next = s->acks;
+    s->acks = a;
+    if (timeout_ms) sio_timer_start(srv->loop, &a->timer, timeout_ms, ack_timeout);
+    return SIO_OK;
+}
+
+int sio_ack(sio_socket *s, int64_t ack_id, const cJSON *args) {
+    if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
+    if (ack_id < 0) return SIO_EINVAL;
+    sio_server *srv = s->nsp->srv;
+    int r = encode(srv, SIO_PKT_ACK, s->nsp->name, ack_id, NULL, args);
+    return r ? r : sio_socket_deliver(s, &srv->batch, 0);
+}
+
+int sio_broadcast(sio_namespace *n, const sio_target *t, const char *event, const cJSON *args) {
+    sio_server *srv = n->srv;
+    int r = encode(srv, SIO_PKT_EVENT, n->name, -1, event, args);
+    if (r) return r;
+    /* Other nodes re-encode from the logical packet; build it only here. */
+    sio_out out = {&srv->batch, SIO_PKT_EVENT, n->name, args};
+    return n->adapter->ops->broadcast(n->adapter, &out, t);
+}
+
+int sio_socket_broadcast(sio_socket *s, const sio_target *t, const char *event,
+                         const cJSON *args) {
+    const char *except[64];
+    size_t k = 0;
+    if (t && t->except)
+        for (const char *const *e = t->except; *e && k < 62; e++) except[k++] = *e;
+    except[k++] = s->id;
+    except[k] = NULL;
+    sio_target tt = {t ? t->rooms : NULL, except, t ? t->is_volatile : 0, t ? t->local : 0};
+    return sio_broadcast(s->nsp, &tt, event, args);
+}
+
+void sio_each_socket(sio_namespace *n, const sio_target *t, void (*fn)(sio_socket *, void *),
+                     void *ud) {
+    n->adapter->ops->each(n->adapter, t, fn, ud);
+}
+
+/* ---------- rooms and disconnect ---------- */
+
+int sio_join(sio_socket *s, const char *room) {
+    if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
+    return s->nsp->adapter->ops->join(s->nsp->adapter, s, room);
+}
+
+int sio_leave(sio_socket *s, const char *room) {
+    if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
+    s->nsp->adapter->ops->leave(s->nsp->adapter, s, room);
+    return SIO_OK;
+}
+
+int sio_in_room(const sio_socket *s, const char *room) {
+    return s->state == SOCK_CONNECTED && s->nsp->adapter->ops->has(s->nsp->adapter, s, room);
+}
+
+void sio_socket_rooms(const sio_socket *s, void (*fn)(const char *, void *), void *ud) {
+    if (s->state == SOCK_CONNECTED) s->nsp->adapter->ops->rooms_of(s->nsp->adapter, s, fn, ud);
+}
+
+void sio_disconnect(sio_socket *s, int close_connection) {
+    if (s->state == SOCK_GONE) return;
+    sio_client *c = s->client;
+    if (close_connection && c) {
+        if (c->closing) return;
+        c->closing = 1;
+        while (c->sockets) socket_close(c->sockets, "server namespace disconnect", 1);
+        if (c->es) eio_close(c->es);
+        return;
+    }
+    socket_close(s, "server namespace disconnect", 1);
+}
