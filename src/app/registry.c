@@ -5,8 +5,9 @@
 extern const app_def app_eio_echo;
 extern const app_def app_chat;
 extern const app_def app_bench;
+extern const app_def app_conformance;
 
-static const app_def *const apps[] = {&app_chat, &app_bench, &app_eio_echo, NULL};
+static const app_def *const apps[] = {&app_chat, &app_bench, &app_conformance, &app_eio_echo, NULL};
 
 const app_def *const *app_all(void) { return apps; }
 
