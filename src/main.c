@@ -14,6 +14,7 @@
 #include "app/app.h"
 #include "sio/eio.h"
 #include "sio/loop.h"
+#include "sio/sio.h"
 #include "sio/status.h"
 #include "util/log.h"
 
@@ -22,6 +23,7 @@
 struct config {
     sio_http_options http;
     eio_options eio;
+    sio_options sio;
     const char *app;
     const char *origins[MAX_ORIGINS + 1];
     size_t n_origins;
@@ -53,6 +55,10 @@ static const struct opt opts[] = {
      "sessions and HTTP connections accepted at once (default 10000)"},
     {"cors-origin", "SIO_CORS_ORIGIN", OPT_ORIGIN, "ORIGIN",
      "allowed browser origin, repeatable (env: comma-separated); '*' allows any"},
+    {"connect-timeout", "SIO_CONNECT_TIMEOUT", OPT_UINT, "MS",
+     "close a connection that joins no namespace in time (default 45000)"},
+    {"max-attachments", "SIO_MAX_ATTACHMENTS", OPT_UINT, "N",
+     "binary attachments allowed in one packet (default 64)"},
     {"app", "SIO_APP", OPT_STR, "NAME", "application to run (default chat)"},
     {"log-level", "SIO_LOG_LEVEL", OPT_LEVEL, "LEVEL", "debug, info, warn, error or off"},
     {"shutdown-timeout", "SIO_SHUTDOWN_TIMEOUT", OPT_UINT, "MS",
@@ -88,7 +94,8 @@ static int add_origins(struct config *c, const char *v, int split) {
     char *save = NULL;
     for (char *t = split ? strtok_r(copy, ",", &save) : copy; t;
          t = split ? strtok_r(NULL, ",", &save) : NULL) {
-        while (*t == ' ') t++;
+        while (*t == ' ')
+            t++;
         if (!*t) continue;
         if (c->n_origins == MAX_ORIGINS) return -1;
         c->origins[c->n_origins++] = strdup(t);
@@ -102,11 +109,13 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
     switch (o->kind) {
     case OPT_STR:
         if (!*v) return -1;
-        if (strcmp(o->name, "host") == 0) c->http.host = v;
+        if (strcmp(o->name, "host") == 0)
+            c->http.host = v;
         else if (strcmp(o->name, "path") == 0) {
             if (v[0] != '/') return -1;
             c->eio.path = v;
-        } else if (strcmp(o->name, "app") == 0) c->app = v;
+        } else if (strcmp(o->name, "app") == 0)
+            c->app = v;
         return 0;
     case OPT_PORT:
         if (parse_uint(v, 65535, &u)) return -1;
@@ -122,16 +131,25 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
     }
     case OPT_UINT:
         if (parse_uint(v, UINT_MAX, &u)) return -1;
-        if (strcmp(o->name, "ping-interval") == 0 && u > 0) c->eio.ping_interval_ms = (uint32_t)u;
-        else if (strcmp(o->name, "ping-timeout") == 0 && u > 0) c->eio.ping_timeout_ms = (uint32_t)u;
+        if (strcmp(o->name, "ping-interval") == 0 && u > 0)
+            c->eio.ping_interval_ms = (uint32_t)u;
+        else if (strcmp(o->name, "ping-timeout") == 0 && u > 0)
+            c->eio.ping_timeout_ms = (uint32_t)u;
         else if (strcmp(o->name, "upgrade-timeout") == 0 && u > 0)
             c->eio.upgrade_timeout_ms = (uint32_t)u;
-        else if (strcmp(o->name, "max-payload") == 0 && u > 0) c->eio.max_payload = u;
+        else if (strcmp(o->name, "max-payload") == 0 && u > 0)
+            c->eio.max_payload = u;
         else if (strcmp(o->name, "max-connections") == 0 && u > 0) {
             c->eio.max_sessions = (uint32_t)u;
             c->http.max_connections = (unsigned)u;
-        } else if (strcmp(o->name, "shutdown-timeout") == 0) c->shutdown_timeout_ms = (unsigned)u;
-        else return -1;
+        } else if (strcmp(o->name, "shutdown-timeout") == 0)
+            c->shutdown_timeout_ms = (unsigned)u;
+        else if (strcmp(o->name, "connect-timeout") == 0 && u > 0)
+            c->sio.connect_timeout_ms = (uint32_t)u;
+        else if (strcmp(o->name, "max-attachments") == 0)
+            c->sio.max_attachments = u;
+        else
+            return -1;
         return 0;
     }
     return -1;
@@ -235,6 +253,7 @@ int main(int argc, char **argv) {
     memset(&c, 0, sizeof c);
     sio_http_options_init(&c.http);
     eio_options_init(&c.eio);
+    sio_options_init(&c.sio);
     c.app = "chat";
     c.shutdown_timeout_ms = 10000;
     int pr = parse(&c, argc, argv);
@@ -263,7 +282,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     rt.app = app_find(c.app);
-    app_env env = {rt.loop, rt.http, &c.eio};
+    app_env env = {rt.loop, rt.http, &c.eio, &c.sio};
     rt.state = rt.app->start(&env, &err);
     if (!rt.state) {
         fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_status_str(err));
@@ -286,7 +305,8 @@ int main(int argc, char **argv) {
     sio_http_free(rt.http);
     sio_timer_stop(rt.loop, &rt.drain);
     sio_loop_free(rt.loop);
-    for (size_t i = 0; i < c.n_origins; i++) free((char *)c.origins[i]);
+    for (size_t i = 0; i < c.n_origins; i++)
+        free((char *)c.origins[i]);
     log_info("sio-server stopped");
     return rc == SIO_OK ? 0 : 1;
 }

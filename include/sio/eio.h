@@ -18,21 +18,21 @@ typedef struct http_req eio_request;
 
 /* The HTTP listener that Engine.IO servers (and other routes) share. */
 typedef struct sio_http_options {
-    const char *host;          /* default "0.0.0.0" */
-    int port;                  /* default 3000; 0 picks a free port */
-    unsigned max_connections;  /* HTTP connections held at once; default 10000 */
-    size_t connection_memory;  /* per HTTP connection; bounds header size; default 16 KiB */
+    const char *host;         /* default "0.0.0.0" */
+    int port;                 /* default 3000; 0 picks a free port */
+    unsigned max_connections; /* HTTP connections held at once; default 10000 */
+    size_t connection_memory; /* per HTTP connection; bounds header size; default 16 KiB */
 } sio_http_options;
 
 typedef struct eio_options {
-    const char *path;             /* default "/socket.io/" */
-    uint32_t ping_interval_ms;    /* default 25000 */
-    uint32_t ping_timeout_ms;     /* default 20000 */
-    uint32_t upgrade_timeout_ms;  /* default 10000 */
-    size_t max_payload;           /* bytes per message / POST body; default 1000000 */
-    uint32_t max_sessions;        /* beyond it handshakes get 503; 0: no limit */
+    const char *path;                /* default "/socket.io/" */
+    uint32_t ping_interval_ms;       /* default 25000 */
+    uint32_t ping_timeout_ms;        /* default 20000 */
+    uint32_t upgrade_timeout_ms;     /* default 10000 */
+    size_t max_payload;              /* bytes per message / POST body; default 1000000 */
+    uint32_t max_sessions;           /* beyond it handshakes get 503; 0: no limit */
     const char *const *cors_origins; /* NULL-terminated; NULL: no CORS headers */
-    int allow_upgrades;           /* offer polling -> WebSocket; default 1 */
+    int allow_upgrades;              /* offer polling -> WebSocket; default 1 */
 } eio_options;
 
 typedef struct eio_callbacks {

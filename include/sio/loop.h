@@ -56,7 +56,9 @@ int sio_timer_start(sio_loop *loop, sio_timer *t, uint64_t delay_ms, sio_timer_c
 /* Disarm a timer; harmless when it is not armed. */
 void sio_timer_stop(sio_loop *loop, sio_timer *t);
 /* Whether the timer is armed. */
-static inline int sio_timer_active(const sio_timer *t) { return t->heap_index != 0; }
+static inline int sio_timer_active(const sio_timer *t) {
+    return t->heap_index != 0;
+}
 
 /* Call fn(p) at the end of this iteration, after every event of the current
  * batch was dispatched: owners of an sio_io free themselves this way, because

@@ -150,8 +150,7 @@ void sio_socket_rooms(const sio_socket *s, void (*fn)(const char *room, void *ud
  * encoded once and the same bytes are queued for every receiver. */
 int sio_broadcast(sio_namespace *nsp, const sio_target *t, const char *event, const cJSON *args);
 /* Broadcast from a socket: like sio_broadcast, excluding the socket itself. */
-int sio_socket_broadcast(sio_socket *s, const sio_target *t, const char *event,
-                         const cJSON *args);
+int sio_socket_broadcast(sio_socket *s, const sio_target *t, const char *event, const cJSON *args);
 /* Call fn for each local socket the target selects. */
 void sio_each_socket(sio_namespace *nsp, const sio_target *t, void (*fn)(sio_socket *, void *),
                      void *ud);

@@ -55,8 +55,10 @@ static int m_join(sio_adapter *a, sio_socket *s, const char *name) {
     x->s = s;
     x->room = r;
     x->rprev = r->tail;
-    if (r->tail) r->tail->rnext = x;
-    else r->head = x;
+    if (r->tail)
+        r->tail->rnext = x;
+    else
+        r->head = x;
     r->tail = x;
     r->count++;
     x->snext = s->rooms;
@@ -66,10 +68,14 @@ static int m_join(sio_adapter *a, sio_socket *s, const char *name) {
 
 static void unlink_member(mem_adapter *m, struct member *x) {
     struct room *r = x->room;
-    if (x->rprev) x->rprev->rnext = x->rnext;
-    else r->head = x->rnext;
-    if (x->rnext) x->rnext->rprev = x->rprev;
-    else r->tail = x->rprev;
+    if (x->rprev)
+        x->rprev->rnext = x->rnext;
+    else
+        r->head = x->rnext;
+    if (x->rnext)
+        x->rnext->rprev = x->rprev;
+    else
+        r->tail = x->rprev;
     if (--r->count == 0) free(smap_del(&m->rooms, r->name, strlen(r->name)));
     free(x);
 }
@@ -107,7 +113,8 @@ static int m_has(sio_adapter *a, const sio_socket *s, const char *name) {
 static void m_rooms_of(sio_adapter *a, const sio_socket *s, void (*fn)(const char *, void *),
                        void *ud) {
     fn(s->id, ud);
-    for (struct member *x = s->rooms; x; x = x->snext) fn(x->room->name, ud);
+    for (struct member *x = s->rooms; x; x = x->snext)
+        fn(x->room->name, ud);
 }
 
 /* Mark every socket in the named room (or the socket of that id). */
@@ -116,7 +123,8 @@ static void mark_room(mem_adapter *m, const char *name, uint32_t epoch) {
     size_t nl = strlen(name);
     struct room *r = smap_get(&m->rooms, name, nl);
     if (r)
-        for (struct member *x = r->head; x; x = x->rnext) x->s->mark = epoch;
+        for (struct member *x = r->head; x; x = x->rnext)
+            x->s->mark = epoch;
     if (nl == SIO_ID_LEN) {
         sio_socket *s = smap_get(&nsp->sockets, name, nl);
         if (s) s->mark = epoch;
@@ -138,7 +146,8 @@ static size_t select_targets(mem_adapter *m, const sio_target *t, sio_socket ***
         m->scratch_cap = cap;
     }
     if (t && t->except)
-        for (const char *const *e = t->except; *e; e++) mark_room(m, *e, epoch);
+        for (const char *const *e = t->except; *e; e++)
+            mark_room(m, *e, epoch);
     if (!t || !t->rooms) {
         size_t pos = 0;
         smap_slot *slot;
@@ -178,7 +187,8 @@ static void m_each(sio_adapter *a, const sio_target *t, void (*fn)(sio_socket *,
     sio_socket **copy = malloc(n * sizeof *copy);
     if (!copy) return;
     memcpy(copy, v, n * sizeof *copy);
-    for (size_t i = 0; i < n; i++) fn(copy[i], ud);
+    for (size_t i = 0; i < n; i++)
+        fn(copy[i], ud);
     free(copy);
 }
 
@@ -187,11 +197,14 @@ static int m_broadcast(sio_adapter *a, const sio_out *pkt, const sio_target *t) 
     sio_socket **v;
     size_t n = select_targets(m, t, &v);
     int vol = t && t->is_volatile;
-    for (size_t i = 0; i < n; i++) sio_socket_deliver(v[i], pkt->batch, vol);
+    for (size_t i = 0; i < n; i++)
+        sio_socket_deliver(v[i], pkt->batch, vol);
     return SIO_OK;
 }
 
-static size_t m_room_count(sio_adapter *a) { return smap_len(&((mem_adapter *)a)->rooms); }
+static size_t m_room_count(sio_adapter *a) {
+    return smap_len(&((mem_adapter *)a)->rooms);
+}
 
 static void m_free(sio_adapter *a) {
     mem_adapter *m = (mem_adapter *)a;
@@ -213,8 +226,8 @@ static void m_free(sio_adapter *a) {
     free(m);
 }
 
-static const sio_adapter_ops mem_ops = {m_join,  m_leave,     m_leave_all,  m_has, m_rooms_of,
-                                        m_each,  m_broadcast, m_room_count, m_free};
+static const sio_adapter_ops mem_ops = {m_join, m_leave,     m_leave_all,  m_has, m_rooms_of,
+                                        m_each, m_broadcast, m_room_count, m_free};
 
 sio_adapter *sio_memory_adapter_new(sio_namespace *nsp) {
     mem_adapter *m = calloc(1, sizeof *m);

@@ -5,11 +5,13 @@
 
 #include "sio/eio.h"
 #include "sio/loop.h"
+#include "sio/sio.h"
 
 typedef struct app_env {
     sio_loop *loop;
     sio_http *http;
     const eio_options *eio; /* transport options from the command line */
+    const sio_options *sio; /* Socket.IO options from the command line */
 } app_env;
 
 typedef struct app_def {

@@ -44,7 +44,7 @@ static void on_all(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void
 }
 
 static void *start(const app_env *env, int *err) {
-    sio_server *srv = sio_server_new(env->loop, env->http, env->eio, NULL, err);
+    sio_server *srv = sio_server_new(env->loop, env->http, env->eio, env->sio, err);
     if (!srv) return NULL;
     sio_namespace *n = sio_of(srv, "/");
     sio_on(n, "echo", on_echo, NULL);
@@ -54,9 +54,15 @@ static void *start(const app_env *env, int *err) {
     return srv;
 }
 
-static void shutdown_app(void *app) { sio_server_shutdown(app); }
-static size_t sessions(void *app) { return eio_server_sessions(sio_server_eio(app)); }
-static void stop(void *app) { sio_server_free(app); }
+static void shutdown_app(void *app) {
+    sio_server_shutdown(app);
+}
+static size_t sessions(void *app) {
+    return eio_server_sessions(sio_server_eio(app));
+}
+static void stop(void *app) {
+    sio_server_free(app);
+}
 
-const app_def app_bench = {"bench", "benchmark app (echo, join, to, all)", start, shutdown_app,
-                           sessions, stop};
+const app_def app_bench = {
+    "bench", "benchmark app (echo, join, to, all)", start, shutdown_app, sessions, stop};

@@ -17,7 +17,9 @@ static void send_count(sio_namespace *n) {
     cJSON_Delete(a);
 }
 
-static void on_connection(sio_socket *s, void *ud) { send_count(sio_socket_nsp(s)); }
+static void on_connection(sio_socket *s, void *ud) {
+    send_count(sio_socket_nsp(s));
+}
 
 static void on_disconnect(sio_socket *s, const char *reason, void *ud) {
     /* The socket is already out of the namespace: the count excludes it. */
@@ -28,7 +30,8 @@ static void on_message(sio_socket *s, const char *ev, cJSON *args, int64_t ack, 
     cJSON *text = cJSON_GetArrayItem(args, 0);
     cJSON *room = cJSON_GetArrayItem(args, 1);
     char *owned = NULL;
-    const char *t = cJSON_IsString(text) ? text->valuestring : (owned = cJSON_PrintUnformatted(text));
+    const char *t =
+        cJSON_IsString(text) ? text->valuestring : (owned = cJSON_PrintUnformatted(text));
     if (!t) return;
     const char *user = sio_socket_data(s) ? sio_socket_data(s) : sio_socket_id(s);
     size_t n = strlen(user) + strlen(t) + 32;
@@ -52,8 +55,10 @@ static void on_message(sio_socket *s, const char *ev, cJSON *args, int64_t ack, 
 static void on_room(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
     cJSON *room = cJSON_GetArrayItem(args, 0);
     int ok = cJSON_IsString(room);
-    if (ok && strcmp(ev, "join") == 0) sio_join(s, room->valuestring);
-    else if (ok) sio_leave(s, room->valuestring);
+    if (ok && strcmp(ev, "join") == 0)
+        sio_join(s, room->valuestring);
+    else if (ok)
+        sio_leave(s, room->valuestring);
     if (ack >= 0) {
         cJSON *a = cJSON_CreateArray();
         if (a) cJSON_AddItemToArray(a, cJSON_CreateString(ok ? "ok" : "error"));
@@ -63,7 +68,7 @@ static void on_room(sio_socket *s, const char *ev, cJSON *args, int64_t ack, voi
 }
 
 static void *start(const app_env *env, int *err) {
-    sio_server *srv = sio_server_new(env->loop, env->http, env->eio, NULL, err);
+    sio_server *srv = sio_server_new(env->loop, env->http, env->eio, env->sio, err);
     if (!srv) return NULL;
     sio_namespace *n = sio_of(srv, "/");
     sio_on_connection(n, on_connection, NULL);
@@ -74,9 +79,16 @@ static void *start(const app_env *env, int *err) {
     return srv;
 }
 
-static void shutdown_app(void *app) { sio_server_shutdown(app); }
-static size_t sessions(void *app) { return eio_server_sessions(sio_server_eio(app)); }
-static void stop(void *app) { sio_server_free(app); }
+static void shutdown_app(void *app) {
+    sio_server_shutdown(app);
+}
+static size_t sessions(void *app) {
+    return eio_server_sessions(sio_server_eio(app));
+}
+static void stop(void *app) {
+    sio_server_free(app);
+}
 
-const app_def app_chat = {"chat", "chat room: message, join, leave, users count (default)",
-                          start, shutdown_app, sessions, stop};
+const app_def app_chat = {"chat",   "chat room: message, join, leave, users count (default)",
+                          start,    shutdown_app,
+                          sessions, stop};

@@ -45,7 +45,7 @@ static void stop(void *app);
 static void *start(const app_env *env, int *err) {
     struct conformance *c = calloc(1, sizeof *c);
     if (!c) return NULL;
-    c->sio = sio_server_new(env->loop, env->http, env->eio, NULL, err);
+    c->sio = sio_server_new(env->loop, env->http, env->eio, env->sio, err);
     if (!c->sio) {
         free(c);
         return NULL;
@@ -84,4 +84,7 @@ static void stop(void *app) {
 const app_def app_conformance = {"conformance",
                                  "Socket.IO protocol conformance target (+ Engine.IO echo at "
                                  "/engine.io/)",
-                                 start, shutdown_app, sessions, stop};
+                                 start,
+                                 shutdown_app,
+                                 sessions,
+                                 stop};

@@ -13,9 +13,15 @@ static void *start(const app_env *env, int *err) {
     return eio_server_new(env->loop, env->http, env->eio, &cbs, NULL, err);
 }
 
-static void shutdown_app(void *app) { eio_server_close_all(app); }
-static size_t sessions(void *app) { return eio_server_sessions(app); }
-static void stop(void *app) { eio_server_free(app); }
+static void shutdown_app(void *app) {
+    eio_server_close_all(app);
+}
+static size_t sessions(void *app) {
+    return eio_server_sessions(app);
+}
+static void stop(void *app) {
+    eio_server_free(app);
+}
 
-const app_def app_eio_echo = {"eio-echo", "echo every Engine.IO message back", start,
-                              shutdown_app, sessions, stop};
+const app_def app_eio_echo = {
+    "eio-echo", "echo every Engine.IO message back", start, shutdown_app, sessions, stop};

@@ -9,7 +9,9 @@ extern const app_def app_conformance;
 
 static const app_def *const apps[] = {&app_chat, &app_bench, &app_conformance, &app_eio_echo, NULL};
 
-const app_def *const *app_all(void) { return apps; }
+const app_def *const *app_all(void) {
+    return apps;
+}
 
 const app_def *app_find(const char *name) {
     for (size_t i = 0; apps[i]; i++)

@@ -16,7 +16,8 @@ typedef struct eio_batch {
     size_t n;  /* messages */
 } eio_batch;
 
-#define EIO_BATCH_INIT {SBUF_INIT, SBUF_INIT, 0}
+#define EIO_BATCH_INIT                                                                             \
+    { SBUF_INIT, SBUF_INIT, 0 }
 
 /* Append one message (text, or binary). */
 int eio_batch_add(eio_batch *b, const uint8_t *data, size_t len, int binary);

@@ -16,7 +16,9 @@ int eio_decode_text(const uint8_t *p, size_t n, eio_packet *out) {
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t eio_base64_encoded_len(size_t n) { return (n + 2) / 3 * 4; }
+size_t eio_base64_encoded_len(size_t n) {
+    return (n + 2) / 3 * 4;
+}
 
 void eio_base64_encode(const uint8_t *in, size_t n, char *out) {
     size_t i = 0;
@@ -53,7 +55,8 @@ static int b64_value(uint8_t c) {
 
 int eio_base64_decode(const char *in, size_t n, uint8_t *out, size_t *out_len) {
     /* Padding is optional: Node's Buffer.from(s, "base64") accepts both. */
-    while (n > 0 && in[n - 1] == '=') n--;
+    while (n > 0 && in[n - 1] == '=')
+        n--;
     if (n % 4 == 1) return SIO_EPARSE;
     size_t o = 0;
     uint32_t acc = 0;

@@ -87,9 +87,15 @@ sio_http *sio_http_new(sio_loop *loop, const sio_http_options *o, int *err) {
     return http_server_new(loop, &ho, err);
 }
 
-int sio_http_port(const sio_http *h) { return http_server_port(h); }
-void sio_http_quiesce(sio_http *h) { http_server_quiesce(h); }
-void sio_http_free(sio_http *h) { http_server_free(h); }
+int sio_http_port(const sio_http *h) {
+    return http_server_port(h);
+}
+void sio_http_quiesce(sio_http *h) {
+    http_server_quiesce(h);
+}
+void sio_http_free(sio_http *h) {
+    http_server_free(h);
+}
 
 void eio_options_init(eio_options *o) {
     memset(o, 0, sizeof *o);
@@ -127,8 +133,8 @@ static void cors_headers(const eio_server *srv, http_req *r, const char **h) {
 
 static void respond_error(eio_server *srv, http_req *r, unsigned status, int code) {
     char body[96];
-    int n = snprintf(body, sizeof body, "{\"code\":%d,\"message\":\"%s\"}", code,
-                     err_messages[code]);
+    int n =
+        snprintf(body, sizeof body, "{\"code\":%d,\"message\":\"%s\"}", code, err_messages[code]);
     const char *h[12];
     cors_headers(srv, r, h);
     http_respond(r, status, "application/json", body, (size_t)n, h);
@@ -145,7 +151,8 @@ static void respond_preflight(eio_server *srv, http_req *r) {
     const char *h[16];
     cors_headers(srv, r, h);
     size_t n = 0;
-    while (h[n]) n++;
+    while (h[n])
+        n++;
     if (n) {
         h[n++] = "Access-Control-Allow-Methods";
         h[n++] = "GET,HEAD,PUT,PATCH,POST,DELETE";
@@ -224,9 +231,15 @@ static void hs_each(const char *hs, char tag, void (*fn)(const char *, const cha
     }
 }
 
-const char *eio_session_header(const eio_session *s, const char *n) { return hs_find(s->hs, 'H', n); }
-const char *eio_session_query(const eio_session *s, const char *k) { return hs_find(s->hs, 'Q', k); }
-const char *eio_session_remote_addr(const eio_session *s) { return s->hs ? s->hs : ""; }
+const char *eio_session_header(const eio_session *s, const char *n) {
+    return hs_find(s->hs, 'H', n);
+}
+const char *eio_session_query(const eio_session *s, const char *k) {
+    return hs_find(s->hs, 'Q', k);
+}
+const char *eio_session_remote_addr(const eio_session *s) {
+    return s->hs ? s->hs : "";
+}
 void eio_session_each_header(const eio_session *s, void (*fn)(const char *, const char *, void *),
                              void *ud) {
     hs_each(s->hs, 'H', fn, ud);
@@ -236,9 +249,15 @@ void eio_session_each_query(const eio_session *s, void (*fn)(const char *, const
     hs_each(s->hs, 'Q', fn, ud);
 }
 
-const char *eio_request_header(eio_request *r, const char *name) { return http_req_header(r, name); }
-const char *eio_request_query(eio_request *r, const char *key) { return http_req_query(r, key); }
-const char *eio_request_remote_addr(eio_request *r) { return http_req_remote_addr(r); }
+const char *eio_request_header(eio_request *r, const char *name) {
+    return http_req_header(r, name);
+}
+const char *eio_request_query(eio_request *r, const char *key) {
+    return http_req_query(r, key);
+}
+const char *eio_request_remote_addr(eio_request *r) {
+    return http_req_remote_addr(r);
+}
 
 /* ---------- sessions ---------- */
 
@@ -288,11 +307,10 @@ static void session_destroy(eio_session *s) {
 static void send_open(eio_session *s, sbuf *out, int binary_frame_ws) {
     eio_server *srv = s->srv;
     char body[256];
-    int n = snprintf(body, sizeof body, "{\"sid\":\"%s\",\"upgrades\":%s%s", s->sid,
-                     s->core.transport == EIO_TR_POLLING && srv->o.allow_upgrades
-                         ? "[\"websocket\"]"
-                         : "[]",
-                     srv->open_tail);
+    int n = snprintf(
+        body, sizeof body, "{\"sid\":\"%s\",\"upgrades\":%s%s", s->sid,
+        s->core.transport == EIO_TR_POLLING && srv->o.allow_upgrades ? "[\"websocket\"]" : "[]",
+        srv->open_tail);
     if (binary_frame_ws)
         ws_frame_append_prefixed(out, WS_OP_TEXT, '0', (const uint8_t *)body, (size_t)n);
     else
@@ -343,8 +361,10 @@ static void poll_on_abort(http_req *r, void *ud) {
     eio_session *s = ud;
     s->refs--;
     s->poll_req = NULL;
-    if (s->core.state == EIO_ST_OPEN) close_session(s, "transport error", 0);
-    else if (s->core.state == EIO_ST_CLOSING) session_destroy(s);
+    if (s->core.state == EIO_ST_OPEN)
+        close_session(s, "transport error", 0);
+    else if (s->core.state == EIO_ST_CLOSING)
+        session_destroy(s);
     maybe_free(s);
 }
 
@@ -352,7 +372,9 @@ static const http_suspend_ops poll_ops = {poll_on_resume, poll_on_abort};
 
 static void on_timer(sio_loop *loop, sio_timer *t);
 
-static void arm(eio_session *s, uint64_t ms) { sio_timer_start(s->srv->loop, &s->timer, ms, on_timer); }
+static void arm(eio_session *s, uint64_t ms) {
+    sio_timer_start(s->srv->loop, &s->timer, ms, on_timer);
+}
 
 static const ws_handler transport_handler;
 static const ws_handler probe_handler;
@@ -382,8 +404,10 @@ static void close_session(eio_session *s, const char *reason, int graceful) {
          * which must still find the session. */
         eio_payload_append(&s->poll_out, EIO_CLOSE, NULL, 0, 0);
         s->core.state = EIO_ST_CLOSING;
-        if (s->poll_req) http_resume(s->poll_req);
-        else arm(s, CLOSE_TIMEOUT_MS);
+        if (s->poll_req)
+            http_resume(s->poll_req);
+        else
+            arm(s, CLOSE_TIMEOUT_MS);
     } else {
         session_destroy(s);
     }
@@ -420,8 +444,10 @@ static void complete_upgrade(eio_session *s) {
     eio_packet p;
     while (o && s->poll_out.len &&
            eio_payload_next(s->poll_out.data, s->poll_out.len, &pos, &p, &srv->scratch) == 0) {
-        if (p.binary) ws_frame_append(o, WS_OP_BINARY, p.data, p.len);
-        else ws_frame_append_prefixed(o, WS_OP_TEXT, (uint8_t)('0' + p.type), p.data, p.len);
+        if (p.binary)
+            ws_frame_append(o, WS_OP_BINARY, p.data, p.len);
+        else
+            ws_frame_append_prefixed(o, WS_OP_TEXT, (uint8_t)('0' + p.type), p.data, p.len);
     }
     sbuf_free(&s->poll_out);
     ws_conn_flush_later(s->ws);
@@ -561,11 +587,14 @@ static int header_has_token(const char *v, const char *token) {
     if (!v) return 0;
     size_t tl = strlen(token);
     for (const char *p = v; *p;) {
-        while (*p == ' ' || *p == ',' || *p == '\t') p++;
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
         const char *e = p;
-        while (*e && *e != ',') e++;
+        while (*e && *e != ',')
+            e++;
         const char *t = e;
-        while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
         if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0) return 1;
         p = e;
     }
@@ -668,9 +697,12 @@ static void on_request(http_req *r, void *ud) {
             respond_error(srv, r, 400, ERR_BAD_REQUEST);
             return;
         }
-        if (m == HTTP_GET) poll_get(s, r);
-        else if (m == HTTP_POST) poll_post(s, r);
-        else respond_error(srv, r, 400, ERR_BAD_REQUEST);
+        if (m == HTTP_GET)
+            poll_get(s, r);
+        else if (m == HTTP_POST)
+            poll_post(s, r);
+        else
+            respond_error(srv, r, 400, ERR_BAD_REQUEST);
         return;
     }
     if (m != HTTP_GET) {
@@ -734,7 +766,8 @@ eio_server *eio_server_new(sio_loop *loop, sio_http *http, const eio_options *op
     if (!srv->path || !srv->ws) goto fail;
     if (opts->cors_origins) {
         size_t n = 0;
-        while (opts->cors_origins[n]) n++;
+        while (opts->cors_origins[n])
+            n++;
         srv->cors = calloc(n + 1, sizeof *srv->cors);
         if (!srv->cors) goto fail;
         for (size_t i = 0; i < n; i++)
@@ -743,10 +776,9 @@ eio_server *eio_server_new(sio_loop *loop, sio_http *http, const eio_options *op
     srv->o.path = srv->path;
     srv->o.cors_origins = NULL;
     snprintf(srv->open_tail, sizeof srv->open_tail,
-             ",\"pingInterval\":%u,\"pingTimeout\":%u,\"maxPayload\":%zu}",
-             opts->ping_interval_ms, opts->ping_timeout_ms, opts->max_payload);
-    if ((*err = http_server_route(http, srv->path, on_request, srv, opts->max_payload)))
-        goto fail;
+             ",\"pingInterval\":%u,\"pingTimeout\":%u,\"maxPayload\":%zu}", opts->ping_interval_ms,
+             opts->ping_timeout_ms, opts->max_payload);
+    if ((*err = http_server_route(http, srv->path, on_request, srv, opts->max_payload))) goto fail;
     *err = SIO_OK;
     return srv;
 fail:
@@ -768,20 +800,28 @@ void eio_server_free(eio_server *srv) {
     eio_server_close_all(srv);
     size_t pos = 0;
     smap_slot *slot;
-    while ((slot = smap_next(&srv->sessions, &pos))) session_destroy(slot->val);
+    while ((slot = smap_next(&srv->sessions, &pos)))
+        session_destroy(slot->val);
     smap_free(&srv->sessions);
     ws_ctx_free(srv->ws);
     if (srv->cors)
-        for (char **p = srv->cors; *p; p++) free(*p);
+        for (char **p = srv->cors; *p; p++)
+            free(*p);
     free(srv->cors);
     free(srv->path);
     sbuf_free(&srv->scratch);
     free(srv);
 }
 
-size_t eio_server_sessions(const eio_server *srv) { return smap_len(&srv->sessions); }
-size_t eio_server_websockets(const eio_server *srv) { return srv->n_ws; }
-sio_loop *eio_server_loop(const eio_server *srv) { return srv->loop; }
+size_t eio_server_sessions(const eio_server *srv) {
+    return smap_len(&srv->sessions);
+}
+size_t eio_server_websockets(const eio_server *srv) {
+    return srv->n_ws;
+}
+sio_loop *eio_server_loop(const eio_server *srv) {
+    return srv->loop;
+}
 
 int eio_send(eio_session *s, const uint8_t *data, size_t len, int binary) {
     if (s->core.state != EIO_ST_OPEN) return SIO_ECLOSED;
@@ -789,8 +829,12 @@ int eio_send(eio_session *s, const uint8_t *data, size_t len, int binary) {
     return queue_packet(s, EIO_MESSAGE, data, len, binary);
 }
 
-void eio_close(eio_session *s) { close_session(s, "forced close", 1); }
-const char *eio_session_id(const eio_session *s) { return s->sid; }
+void eio_close(eio_session *s) {
+    close_session(s, "forced close", 1);
+}
+const char *eio_session_id(const eio_session *s) {
+    return s->sid;
+}
 const char *eio_session_transport(const eio_session *s) {
     return s->core.transport == EIO_TR_WEBSOCKET ? "websocket" : "polling";
 }
@@ -806,8 +850,12 @@ size_t eio_session_buffered(const eio_session *s) {
     return s->core.transport == EIO_TR_WEBSOCKET ? (s->ws ? ws_conn_buffered(s->ws) : 0)
                                                  : s->poll_out.len;
 }
-void eio_session_set_data(eio_session *s, void *p) { s->user = p; }
-void *eio_session_data(const eio_session *s) { return s->user; }
+void eio_session_set_data(eio_session *s, void *p) {
+    s->user = p;
+}
+void *eio_session_data(const eio_session *s) {
+    return s->user;
+}
 
 /* ---------- batches ---------- */
 

@@ -75,9 +75,13 @@ eio_action eio_core_on_timer(eio_core *c) {
 
 const char *eio_action_reason(eio_action a) {
     switch (a) {
-    case EIO_ACT_CLOSE_TRANSPORT_CLOSE: return "transport close";
-    case EIO_ACT_CLOSE_PARSE_ERROR: return "parse error";
-    case EIO_ACT_CLOSE_PING_TIMEOUT: return "ping timeout";
-    default: return "";
+    case EIO_ACT_CLOSE_TRANSPORT_CLOSE:
+        return "transport close";
+    case EIO_ACT_CLOSE_PARSE_ERROR:
+        return "parse error";
+    case EIO_ACT_CLOSE_PING_TIMEOUT:
+        return "ping timeout";
+    default:
+        return "";
     }
 }

@@ -42,12 +42,12 @@ typedef enum eio_source {
 
 typedef enum eio_action {
     EIO_ACT_NONE,
-    EIO_ACT_DELIVER,        /* hand the message to the application */
-    EIO_ACT_HEARTBEAT_OK,   /* pong: re-arm the timer for the next ping */
-    EIO_ACT_SEND_PING,      /* queue "2", arm the timer with the ping timeout */
-    EIO_ACT_PROBE_REPLY,    /* send "3probe" on the probe; answer a held GET with "6" */
-    EIO_ACT_UPGRADE,        /* switch to the probe; answer a held GET with "6" */
-    EIO_ACT_CLOSE_PROBE,    /* the probe misbehaved: close it, keep the session */
+    EIO_ACT_DELIVER,               /* hand the message to the application */
+    EIO_ACT_HEARTBEAT_OK,          /* pong: re-arm the timer for the next ping */
+    EIO_ACT_SEND_PING,             /* queue "2", arm the timer with the ping timeout */
+    EIO_ACT_PROBE_REPLY,           /* send "3probe" on the probe; answer a held GET with "6" */
+    EIO_ACT_UPGRADE,               /* switch to the probe; answer a held GET with "6" */
+    EIO_ACT_CLOSE_PROBE,           /* the probe misbehaved: close it, keep the session */
     EIO_ACT_CLOSE_TRANSPORT_CLOSE, /* reason "transport close" */
     EIO_ACT_CLOSE_PARSE_ERROR,     /* reason "parse error" */
     EIO_ACT_CLOSE_PING_TIMEOUT,    /* reason "ping timeout" */

@@ -66,7 +66,9 @@ struct http_req {
 
 static void run_mhd(http_server *s);
 
-static void mark_run(http_server *s) { s->need_run = 1; }
+static void mark_run(http_server *s) {
+    s->need_run = 1;
+}
 
 static void on_mhd_io(sio_loop *loop, sio_io *io, uint32_t ev) {
     http_server *s = (http_server *)((char *)io - offsetof(http_server, io));
@@ -118,8 +120,8 @@ static http_method parse_method(const char *m) {
     static const struct {
         const char *name;
         http_method m;
-    } t[] = {{"GET", HTTP_GET},       {"HEAD", HTTP_HEAD},       {"POST", HTTP_POST},
-             {"PUT", HTTP_PUT},       {"DELETE", HTTP_DELETE},   {"OPTIONS", HTTP_OPTIONS},
+    } t[] = {{"GET", HTTP_GET},    {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
+             {"PUT", HTTP_PUT},    {"DELETE", HTTP_DELETE}, {"OPTIONS", HTTP_OPTIONS},
              {"PATCH", HTTP_PATCH}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (strcmp(m, t[i].name) == 0) return t[i].m;
@@ -134,8 +136,10 @@ static void unwatch(http_req *r) {
 static void unlink_suspended(http_req *r) {
     http_server *s = r->srv;
     if (r->state != RQ_SUSPENDED) return;
-    if (r->prev) r->prev->next = r->next;
-    else s->suspended = r->next;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        s->suspended = r->next;
     if (r->next) r->next->prev = r->prev;
     r->prev = r->next = NULL;
     s->n_suspended--;
@@ -236,7 +240,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
     char buf[512];
     vsnprintf(buf, sizeof buf, fmt, ap);
     size_t n = strlen(buf);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = 0;
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = 0;
     log_debug("libmicrohttpd: %s", buf);
 }
 
@@ -249,8 +254,8 @@ http_server *http_server_new(sio_loop *loop, const http_options *o, int *err) {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     const char *host = o->host && *o->host ? o->host : "0.0.0.0";
-    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
@@ -297,8 +302,12 @@ http_server *http_server_new(sio_loop *loop, const http_options *o, int *err) {
     return s;
 }
 
-int http_server_port(const http_server *s) { return s->port; }
-size_t http_server_suspended(const http_server *s) { return s->n_suspended; }
+int http_server_port(const http_server *s) {
+    return s->port;
+}
+size_t http_server_suspended(const http_server *s) {
+    return s->n_suspended;
+}
 
 int http_server_route(http_server *s, const char *prefix, http_handler h, void *ud,
                       size_t max_body) {
@@ -332,13 +341,20 @@ void http_server_free(http_server *s) {
         MHD_stop_daemon(s->d);
     }
     if (s->listen_fd >= 0) close(s->listen_fd);
-    for (size_t i = 0; i < s->n_routes; i++) free(s->routes[i].prefix);
+    for (size_t i = 0; i < s->n_routes; i++)
+        free(s->routes[i].prefix);
     free(s);
 }
 
-http_method http_req_method(const http_req *r) { return r->method; }
-const char *http_req_method_str(const http_req *r) { return r->method_str; }
-const char *http_req_path(const http_req *r) { return r->url; }
+http_method http_req_method(const http_req *r) {
+    return r->method;
+}
+const char *http_req_method_str(const http_req *r) {
+    return r->method_str;
+}
+const char *http_req_path(const http_req *r) {
+    return r->url;
+}
 
 const char *http_req_query(const http_req *r, const char *key) {
     return MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, key);
@@ -376,7 +392,9 @@ const uint8_t *http_req_body(const http_req *r, size_t *len) {
     return r->body.data ? r->body.data : (const uint8_t *)"";
 }
 
-int http_req_body_too_large(const http_req *r) { return r->too_large; }
+int http_req_body_too_large(const http_req *r) {
+    return r->too_large;
+}
 
 const char *http_req_remote_addr(http_req *r) {
     if (r->addr[0]) return r->addr;
@@ -387,8 +405,7 @@ const char *http_req_remote_addr(http_req *r) {
     if (sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->addr, sizeof r->addr);
     else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->addr,
-                  sizeof r->addr);
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->addr, sizeof r->addr);
     return r->addr;
 }
 
@@ -414,9 +431,8 @@ int http_respond(http_req *r, unsigned status, const char *ctype, const void *bo
 
 int http_respond_take(http_req *r, unsigned status, const char *ctype, void *body, size_t len,
                       const char *const *headers) {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, body, body ? MHD_RESPMEM_MUST_FREE
-                                                        : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) free(body);
     return queue(r, status, resp, ctype, headers);
 }
@@ -488,8 +504,8 @@ static void upgrade_handler(void *cls, struct MHD_Connection *c, void *con_cls,
     if (pre != small) free(pre);
 }
 
-int http_upgrade(http_req *r, const char *accept, const char *const *headers,
-                 http_upgraded_cb cb, void *ud) {
+int http_upgrade(http_req *r, const char *accept, const char *const *headers, http_upgraded_cb cb,
+                 void *ud) {
     r->up_cb = cb;
     r->up_ud = ud;
     struct MHD_Response *resp = MHD_create_response_for_upgrade(upgrade_handler, r->srv);

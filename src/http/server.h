@@ -27,10 +27,10 @@ typedef enum http_method {
 
 typedef struct http_options {
     const char *host;
-    int port;                  /* 0: any free port */
-    unsigned max_connections;  /* HTTP connections libmicrohttpd holds */
-    size_t connection_memory;  /* per-connection pool; bounds header size */
-    unsigned idle_timeout_s;   /* slow or silent HTTP clients are dropped */
+    int port;                 /* 0: any free port */
+    unsigned max_connections; /* HTTP connections libmicrohttpd holds */
+    size_t connection_memory; /* per-connection pool; bounds header size */
+    unsigned idle_timeout_s;  /* slow or silent HTTP clients are dropped */
 } http_options;
 
 /* Called when a request is complete. It must answer (http_respond*),

@@ -66,9 +66,15 @@ void sio_loop_free(sio_loop *l) {
     free(l);
 }
 
-void sio_loop_stop(sio_loop *l) { l->stop = 1; }
-uint64_t sio_loop_now(const sio_loop *l) { return l->now_ms; }
-uint64_t sio_loop_update_time(sio_loop *l) { return l->now_ms = mono_ms(); }
+void sio_loop_stop(sio_loop *l) {
+    l->stop = 1;
+}
+uint64_t sio_loop_now(const sio_loop *l) {
+    return l->now_ms;
+}
+uint64_t sio_loop_update_time(sio_loop *l) {
+    return l->now_ms = mono_ms();
+}
 
 int sio_loop_add(sio_loop *l, sio_io *io, uint32_t events) {
     struct epoll_event ev = {.events = events, .data.ptr = io};
@@ -199,12 +205,14 @@ int sio_loop_free_later(sio_loop *l, void *p, void (*fn)(void *)) {
 
 static void run_later(sio_loop *l) {
     /* fn may queue more; those run in this same pass. */
-    for (size_t i = 0; i < l->n_later; i++) l->later[i].fn(l->later[i].p);
+    for (size_t i = 0; i < l->n_later; i++)
+        l->later[i].fn(l->later[i].p);
     l->n_later = 0;
 }
 
 static void run_hooks(sio_loop *l) {
-    for (size_t i = 0; i < l->n_hooks; i++) l->hooks[i].fn(l, l->hooks[i].ud);
+    for (size_t i = 0; i < l->n_hooks; i++)
+        l->hooks[i].fn(l, l->hooks[i].ud);
     run_later(l);
 }
 

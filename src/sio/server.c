@@ -93,7 +93,8 @@ static sio_namespace *nsp_new(sio_server *srv, const char *name) {
 static void nsp_free(sio_namespace *n) {
     n->adapter->ops->free(n->adapter);
     smap_free(&n->sockets);
-    for (size_t i = 0; i < n->n_handlers; i++) free(n->handlers[i].event);
+    for (size_t i = 0; i < n->n_handlers; i++)
+        free(n->handlers[i].event);
     free(n->handlers);
     free(n->mws);
     free(n->name);
@@ -137,8 +138,12 @@ void sio_on_namespace(sio_server *srv, sio_nsp_created_cb cb, void *ud) {
     srv->created_cb = cb;
     srv->created_ud = ud;
 }
-const char *sio_nsp_name(const sio_namespace *n) { return n->name; }
-size_t sio_nsp_size(const sio_namespace *n) { return smap_len(&n->sockets); }
+const char *sio_nsp_name(const sio_namespace *n) {
+    return n->name;
+}
+size_t sio_nsp_size(const sio_namespace *n) {
+    return smap_len(&n->sockets);
+}
 
 int sio_use(sio_namespace *n, sio_middleware mw, void *ud) {
     if (n->n_mws >= 200) return SIO_ETOOBIG;
@@ -181,9 +186,15 @@ int sio_on(sio_namespace *n, const char *event, sio_event_cb cb, void *ud) {
 
 /* ---------- sockets ---------- */
 
-const char *sio_socket_id(const sio_socket *s) { return s->id; }
-sio_namespace *sio_socket_nsp(const sio_socket *s) { return s->nsp; }
-eio_session *sio_socket_session(const sio_socket *s) { return s->client ? s->client->es : NULL; }
+const char *sio_socket_id(const sio_socket *s) {
+    return s->id;
+}
+sio_namespace *sio_socket_nsp(const sio_socket *s) {
+    return s->nsp;
+}
+eio_session *sio_socket_session(const sio_socket *s) {
+    return s->client ? s->client->es : NULL;
+}
 const char *sio_socket_header(const sio_socket *s, const char *name) {
     return s->client && s->client->es ? eio_session_header(s->client->es, name) : NULL;
 }
@@ -193,10 +204,18 @@ const char *sio_socket_query(const sio_socket *s, const char *key) {
 const char *sio_socket_address(const sio_socket *s) {
     return s->client && s->client->es ? eio_session_remote_addr(s->client->es) : "";
 }
-const cJSON *sio_socket_auth(const sio_socket *s) { return s->auth; }
-void sio_socket_set_data(sio_socket *s, void *p) { s->data = p; }
-void *sio_socket_data(const sio_socket *s) { return s->data; }
-int sio_socket_connected(const sio_socket *s) { return s->state == SOCK_CONNECTED; }
+const cJSON *sio_socket_auth(const sio_socket *s) {
+    return s->auth;
+}
+void sio_socket_set_data(sio_socket *s, void *p) {
+    s->data = p;
+}
+void *sio_socket_data(const sio_socket *s) {
+    return s->data;
+}
+int sio_socket_connected(const sio_socket *s) {
+    return s->state == SOCK_CONNECTED;
+}
 
 static void socket_free(void *p) {
     sio_socket *s = p;
@@ -233,7 +252,8 @@ static void socket_close(sio_socket *s, const char *reason, int tell_client) {
     if (s->state == SOCK_GONE) return;
     sio_namespace *n = s->nsp;
     int was_connected = s->state == SOCK_CONNECTED;
-    if (tell_client && s->client && s->client->es) send_raw(s->client, SIO_PKT_DISCONNECT, n->name, NULL);
+    if (tell_client && s->client && s->client->es)
+        send_raw(s->client, SIO_PKT_DISCONNECT, n->name, NULL);
     s->state = SOCK_GONE;
     if (was_connected) {
         smap_del(&n->sockets, s->id, SIO_ID_LEN);
@@ -304,8 +324,10 @@ void sio_refuse(sio_socket *s, const char *message, const cJSON *data) {
 
 void sio_middleware_done(sio_socket *s, int verdict) {
     if (s->state != SOCK_CONNECTING) return;
-    if (verdict != SIO_MW_NEXT) connect_refused(s);
-    else run_middlewares(s);
+    if (verdict != SIO_MW_NEXT)
+        connect_refused(s);
+    else
+        run_middlewares(s);
 }
 
 static void on_connect(sio_client *c, sio_packet *p) {
@@ -442,7 +464,8 @@ static void on_open(eio_session *es, void *ud) {
 static void client_fail(sio_client *c, const char *reason) {
     if (c->closing) return;
     c->closing = 1;
-    while (c->sockets) socket_close(c->sockets, reason, 0);
+    while (c->sockets)
+        socket_close(c->sockets, reason, 0);
     if (c->es) eio_close(c->es);
 }
 
@@ -491,7 +514,9 @@ static void on_message(eio_session *es, const uint8_t *data, size_t len, int bin
     }
 }
 
-static void client_free(void *p) { free(p); }
+static void client_free(void *p) {
+    free(p);
+}
 
 static void on_close(eio_session *es, const char *reason, void *ud) {
     sio_server *srv = ud;
@@ -499,7 +524,8 @@ static void on_close(eio_session *es, const char *reason, void *ud) {
     if (!c) return;
     if (srv->shutting_down) reason = "server shutting down";
     c->closing = 1;
-    while (c->sockets) socket_close(c->sockets, reason, 0);
+    while (c->sockets)
+        socket_close(c->sockets, reason, 0);
     sio_timer_stop(srv->loop, &c->connect_timer);
     if (c->pending) {
         sio_decoder_reset(c->pending);
@@ -520,8 +546,10 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
     *err = SIO_ENOMEM;
     if (!srv) return NULL;
     srv->loop = loop;
-    if (o) srv->o = *o;
-    else sio_options_init(&srv->o);
+    if (o)
+        srv->o = *o;
+    else
+        sio_options_init(&srv->o);
     sio_decoder_init(&srv->dec, srv->o.max_attachments);
     static const eio_callbacks cbs = {NULL, on_open, on_message, on_close};
     if (!sio_of(srv, "/")) goto fail;
@@ -545,9 +573,11 @@ void sio_server_free(sio_server *srv) {
     eio_server_free(srv->eio);
     size_t pos = 0;
     smap_slot *slot;
-    while ((slot = smap_next(&srv->nsps, &pos))) nsp_free(slot->val);
+    while ((slot = smap_next(&srv->nsps, &pos)))
+        nsp_free(slot->val);
     smap_free(&srv->nsps);
-    for (size_t i = 0; i < srv->n_dyns; i++) free(srv->dyns[i].pattern);
+    for (size_t i = 0; i < srv->n_dyns; i++)
+        free(srv->dyns[i].pattern);
     free(srv->dyns);
     sio_decoder_reset(&srv->dec);
     sbuf_free(&srv->enc);
@@ -555,9 +585,15 @@ void sio_server_free(sio_server *srv) {
     free(srv);
 }
 
-size_t sio_server_connections(const sio_server *srv) { return srv->n_clients; }
-eio_server *sio_server_eio(sio_server *srv) { return srv->eio; }
-sio_loop *sio_server_loop(const sio_server *srv) { return srv->loop; }
+size_t sio_server_connections(const sio_server *srv) {
+    return srv->n_clients;
+}
+eio_server *sio_server_eio(sio_server *srv) {
+    return srv->eio;
+}
+sio_loop *sio_server_loop(const sio_server *srv) {
+    return srv->loop;
+}
 
 /* ---------- emitting ---------- */
 
@@ -628,12 +664,12 @@ int sio_broadcast(sio_namespace *n, const sio_target *t, const char *event, cons
     return n->adapter->ops->broadcast(n->adapter, &out, t);
 }
 
-int sio_socket_broadcast(sio_socket *s, const sio_target *t, const char *event,
-                         const cJSON *args) {
+int sio_socket_broadcast(sio_socket *s, const sio_target *t, const char *event, const cJSON *args) {
     const char *except[64];
     size_t k = 0;
     if (t && t->except)
-        for (const char *const *e = t->except; *e && k < 62; e++) except[k++] = *e;
+        for (const char *const *e = t->except; *e && k < 62; e++)
+            except[k++] = *e;
     except[k++] = s->id;
     except[k] = NULL;
     sio_target tt = {t ? t->rooms : NULL, except, t ? t->is_volatile : 0, t ? t->local : 0};
@@ -672,7 +708,8 @@ void sio_disconnect(sio_socket *s, int close_connection) {
     if (close_connection && c) {
         if (c->closing) return;
         c->closing = 1;
-        while (c->sockets) socket_close(c->sockets, "server namespace disconnect", 1);
+        while (c->sockets)
+            socket_close(c->sockets, "server namespace disconnect", 1);
         if (c->es) eio_close(c->es);
         return;
     }

@@ -12,7 +12,8 @@ int sbuf_reserve(sbuf *b, size_t extra) {
     size_t need = b->len + extra;
     if (need < b->len) return SIO_ENOMEM;
     size_t cap = b->cap ? b->cap : 64;
-    while (cap < need) cap = cap * 2 > cap ? cap * 2 : need;
+    while (cap < need)
+        cap = cap * 2 > cap ? cap * 2 : need;
     uint8_t *p = realloc(b->data, cap);
     if (!p) return SIO_ENOMEM;
     b->data = p;
@@ -28,7 +29,9 @@ int sbuf_append(sbuf *b, const void *p, size_t n) {
     return SIO_OK;
 }
 
-int sbuf_puts(sbuf *b, const char *s) { return sbuf_append(b, s, strlen(s)); }
+int sbuf_puts(sbuf *b, const char *s) {
+    return sbuf_append(b, s, strlen(s));
+}
 
 int sbuf_putc(sbuf *b, uint8_t c) {
     if (sbuf_reserve(b, 1)) return SIO_ENOMEM;

@@ -11,7 +11,8 @@ typedef struct sbuf {
     size_t cap;
 } sbuf;
 
-#define SBUF_INIT {NULL, 0, 0}
+#define SBUF_INIT                                                                                  \
+    { NULL, 0, 0 }
 
 /* Make room for `extra` more bytes; 0 or SIO_ENOMEM. */
 int sbuf_reserve(sbuf *b, size_t extra);
@@ -26,7 +27,9 @@ int sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* Drop the first n bytes (consumed output). */
 void sbuf_consume(sbuf *b, size_t n);
 /* Forget the content, keep the memory. */
-static inline void sbuf_clear(sbuf *b) { b->len = 0; }
+static inline void sbuf_clear(sbuf *b) {
+    b->len = 0;
+}
 /* Release the memory. */
 void sbuf_free(sbuf *b);
 

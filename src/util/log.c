@@ -8,8 +8,12 @@
 
 static log_level min_level = LOG_INFO;
 
-void log_set_level(log_level l) { min_level = l; }
-int log_enabled(log_level l) { return l >= min_level; }
+void log_set_level(log_level l) {
+    min_level = l;
+}
+int log_enabled(log_level l) {
+    return l >= min_level;
+}
 
 int log_parse_level(const char *s) {
     static const char *names[] = {"debug", "info", "warn", "error", "off"};

@@ -12,7 +12,8 @@ static uint32_t hash_bytes(const char *p, size_t n) {
     /* FNV-1a: keys are short (session ids, room names) and not attacker-chosen
      * in bulk beyond what the connection limits allow. */
     uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 16777619u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 16777619u;
     return h;
 }
 
@@ -43,7 +44,8 @@ static int grow(smap *m, size_t cap) {
     for (size_t i = 0; i < oldcap; i++) {
         if (!old[i].key || old[i].key == TOMB) continue;
         size_t j = old[i].hash & (cap - 1);
-        while (slots[j].key) j = (j + 1) & (cap - 1);
+        while (slots[j].key)
+            j = (j + 1) & (cap - 1);
         slots[j] = old[i];
     }
     free(old);
@@ -60,12 +62,14 @@ int smap_put(smap *m, const char *key, size_t klen, void *val) {
     }
     if ((m->used + 1) * 4 > m->cap * 3) {
         size_t cap = m->cap ? m->cap : 8;
-        while ((m->len + 1) * 2 > cap) cap *= 2;
+        while ((m->len + 1) * 2 > cap)
+            cap *= 2;
         if (grow(m, cap)) return SIO_ENOMEM;
     }
     size_t mask = m->cap - 1;
     size_t i = h & mask;
-    while (m->slots[i].key && m->slots[i].key != TOMB) i = (i + 1) & mask;
+    while (m->slots[i].key && m->slots[i].key != TOMB)
+        i = (i + 1) & mask;
     if (!m->slots[i].key) m->used++;
     m->slots[i] = (smap_slot){key, (uint32_t)klen, h, val};
     m->len++;

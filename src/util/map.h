@@ -21,7 +21,8 @@ typedef struct smap {
     size_t used; /* live + deleted slots */
 } smap;
 
-#define SMAP_INIT {NULL, 0, 0, 0}
+#define SMAP_INIT                                                                                  \
+    { NULL, 0, 0, 0 }
 
 /* The value stored under key, or NULL. */
 void *smap_get(const smap *m, const char *key, size_t klen);
@@ -33,6 +34,8 @@ void *smap_del(smap *m, const char *key, size_t klen);
  * Deleting the returned entry during iteration is allowed. */
 smap_slot *smap_next(const smap *m, size_t *pos);
 void smap_free(smap *m);
-static inline size_t smap_len(const smap *m) { return m->len; }
+static inline size_t smap_len(const smap *m) {
+    return m->len;
+}
 
 #endif

@@ -17,10 +17,10 @@
 
 enum { ST_OPEN, ST_CLOSING, ST_LINGER, ST_DEAD };
 
-#define LINGER_MS       2000
-#define READ_BUDGET     (256 * 1024)
-#define KEEP_OUT_CAP    128
-#define MAX_POOL_RX     64
+#define LINGER_MS    2000
+#define READ_BUDGET  (256 * 1024)
+#define KEEP_OUT_CAP 128
+#define MAX_POOL_RX  64
 
 /* Parser state that lives only while a connection has unparsed input. */
 struct ws_rx {
@@ -73,8 +73,12 @@ static ssize_t rx_recv(uint8_t *buf, size_t len, int flags, void *ud) {
     return -1;
 }
 
-static ssize_t rx_send(const uint8_t *data, size_t len, int flags, void *ud) { return -1; }
-static int rx_genmask(uint8_t *buf, size_t len, void *ud) { return -1; }
+static ssize_t rx_send(const uint8_t *data, size_t len, int flags, void *ud) {
+    return -1;
+}
+static int rx_genmask(uint8_t *buf, size_t len, void *ud) {
+    return -1;
+}
 
 static const struct wslay_frame_callbacks rx_callbacks = {rx_send, rx_recv, rx_genmask};
 
@@ -124,7 +128,9 @@ ws_ctx *ws_ctx_new(sio_loop *loop) {
     return ctx;
 }
 
-size_t ws_ctx_count(const ws_ctx *ctx) { return ctx->count; }
+size_t ws_ctx_count(const ws_ctx *ctx) {
+    return ctx->count;
+}
 
 static void conn_free(void *p) {
     ws_conn *c = p;
@@ -147,8 +153,10 @@ static void conn_destroy(ws_conn *c) {
         rx_release(ctx, c->rx);
         c->rx = NULL;
     }
-    if (c->prev) c->prev->next = c->next;
-    else ctx->all = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        ctx->all = c->next;
     if (c->next) c->next->prev = c->prev;
     ctx->count--;
     /* Still on the dirty list, or an event of this batch may point at it. */
@@ -242,14 +250,18 @@ static void close_with(ws_conn *c, uint16_t code, const char *reason, int notify
     ws_conn_flush_later(c);
 }
 
-void ws_conn_close(ws_conn *c, uint16_t code, const char *reason) { close_with(c, code, reason, 0); }
+void ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
+    close_with(c, code, reason, 0);
+}
 
 void ws_conn_abort(ws_conn *c) {
     c->h = NULL;
     conn_destroy(c);
 }
 
-int ws_conn_is_open(const ws_conn *c) { return c->state == ST_OPEN; }
+int ws_conn_is_open(const ws_conn *c) {
+    return c->state == ST_OPEN;
+}
 
 void ws_conn_set_owner(ws_conn *c, const ws_handler *h, void *ud) {
     c->h = h;
@@ -261,7 +273,9 @@ void ws_conn_set_timeout(ws_conn *c, uint64_t ms, sio_timer_cb cb) {
     sio_timer_start(c->ctx->loop, &c->timer, ms, cb);
 }
 
-sbuf *ws_conn_outbuf(ws_conn *c) { return c->state == ST_OPEN ? &c->out : NULL; }
+sbuf *ws_conn_outbuf(ws_conn *c) {
+    return c->state == ST_OPEN ? &c->out : NULL;
+}
 
 int ws_conn_send(ws_conn *c, int opcode, const uint8_t *data, size_t len) {
     if (c->state != ST_OPEN) return SIO_ECLOSED;
@@ -432,15 +446,19 @@ static void on_io(sio_loop *loop, sio_io *io, uint32_t ev) {
         if (c->state == ST_DEAD) return;
     }
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-        if (c->state == ST_OPEN) on_readable(c);
-        else if (c->state == ST_LINGER) linger_readable(c);
-        else if (ev & (EPOLLHUP | EPOLLERR)) conn_destroy(c);
-        else linger_readable(c); /* closing: discard input while flushing */
+        if (c->state == ST_OPEN)
+            on_readable(c);
+        else if (c->state == ST_LINGER)
+            linger_readable(c);
+        else if (ev & (EPOLLHUP | EPOLLERR))
+            conn_destroy(c);
+        else
+            linger_readable(c); /* closing: discard input while flushing */
     }
 }
 
-ws_conn *ws_conn_new(ws_ctx *ctx, int fd, const uint8_t *pre, size_t pre_len,
-                     uint32_t max_message, const ws_handler *h, void *ud) {
+ws_conn *ws_conn_new(ws_ctx *ctx, int fd, const uint8_t *pre, size_t pre_len, uint32_t max_message,
+                     const ws_handler *h, void *ud) {
     ws_conn *c = calloc(1, sizeof *c);
     if (!c || (pre_len && sbuf_append(&c->pre, pre, pre_len))) {
         free(c);

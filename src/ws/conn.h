@@ -34,9 +34,9 @@ struct ws_conn {
     void *ud;
     struct ws_rx *rx; /* borrowed parser, NULL when idle */
     sbuf out;
-    sbuf msg;         /* message spanning several reads or frames */
-    sbuf pre;         /* bytes read by libmicrohttpd before the upgrade */
-    sio_timer timer;  /* the owner's while open; the linger timer while closing */
+    sbuf msg;        /* message spanning several reads or frames */
+    sbuf pre;        /* bytes read by libmicrohttpd before the upgrade */
+    sio_timer timer; /* the owner's while open; the linger timer while closing */
     ws_conn *next_dirty;
     ws_conn *prev, *next; /* all connections of the context */
     uint32_t max_message;
@@ -55,8 +55,8 @@ size_t ws_ctx_count(const ws_ctx *ctx);
 
 /* Adopt a connected, upgraded socket; `pre` holds bytes already read from it.
  * NULL on failure (the fd is then closed). */
-ws_conn *ws_conn_new(ws_ctx *ctx, int fd, const uint8_t *pre, size_t pre_len,
-                     uint32_t max_message, const ws_handler *h, void *ud);
+ws_conn *ws_conn_new(ws_ctx *ctx, int fd, const uint8_t *pre, size_t pre_len, uint32_t max_message,
+                     const ws_handler *h, void *ud);
 /* Change the owner of a connection. */
 void ws_conn_set_owner(ws_conn *c, const ws_handler *h, void *ud);
 /* Queue one frame; SIO_ECLOSED when the connection is closing. */
@@ -69,7 +69,9 @@ sbuf *ws_conn_outbuf(ws_conn *c);
 /* Schedule a write of the output buffer at the end of this loop iteration. */
 void ws_conn_flush_later(ws_conn *c);
 /* Bytes queued and not yet accepted by the kernel. */
-static inline size_t ws_conn_buffered(const ws_conn *c) { return c->out.len; }
+static inline size_t ws_conn_buffered(const ws_conn *c) {
+    return c->out.len;
+}
 /* Arm the owner's timer (only while the connection is open). */
 void ws_conn_set_timeout(ws_conn *c, uint64_t ms, sio_timer_cb cb);
 /* Send a close frame, flush, then close the socket; the owner is detached

@@ -21,8 +21,12 @@ static ssize_t enc_send(const uint8_t *data, size_t len, int flags, void *ud) {
     return (ssize_t)len;
 }
 
-static ssize_t enc_recv(uint8_t *buf, size_t len, int flags, void *ud) { return -1; }
-static int enc_genmask(uint8_t *buf, size_t len, void *ud) { return -1; }
+static ssize_t enc_recv(uint8_t *buf, size_t len, int flags, void *ud) {
+    return -1;
+}
+static int enc_genmask(uint8_t *buf, size_t len, void *ud) {
+    return -1;
+}
 
 static int encoder_ready(void) {
     if (encoder) return 1;
@@ -30,10 +34,11 @@ static int encoder_ready(void) {
     return wslay_frame_context_init(&encoder, &cbs, NULL) == 0;
 }
 
-size_t ws_frame_header_len(uint64_t len) { return len < 126 ? 2 : len < 65536 ? 4 : 10; }
+size_t ws_frame_header_len(uint64_t len) {
+    return len < 126 ? 2 : len < 65536 ? 4 : 10;
+}
 
-static int send_part(int opcode, const uint8_t *data, size_t dlen,
-                     uint64_t payload_len) {
+static int send_part(int opcode, const uint8_t *data, size_t dlen, uint64_t payload_len) {
     struct wslay_frame_iocb iocb = {
         .fin = 1,
         .rsv = 0,
