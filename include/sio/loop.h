@@ -67,6 +67,9 @@ int sio_loop_free_later(sio_loop *loop, void *p, void (*fn)(void *));
 
 /* Register a before-sleep hook; hooks run in registration order. */
 int sio_loop_add_hook(sio_loop *loop, sio_loop_hook hook, void *ud);
+/* Ask for the hooks to run again before the loop sleeps: for work that a
+ * hook, or anything after it in this iteration, left pending. */
+void sio_loop_wake(sio_loop *loop);
 /* Remove a hook registered with the same function and user data. */
 void sio_loop_remove_hook(sio_loop *loop, sio_loop_hook hook, void *ud);
 

@@ -31,6 +31,7 @@ struct sio_loop {
     size_t cap_later;
     int epfd;
     int stop;
+    int woken;
     uint64_t now_ms;
     sio_timer **heap; /* 1-based */
     size_t heap_len;
@@ -210,10 +211,20 @@ static void run_later(sio_loop *l) {
     l->n_later = 0;
 }
 
+void sio_loop_wake(sio_loop *l) {
+    l->woken = 1;
+}
+
 static void run_hooks(sio_loop *l) {
-    for (size_t i = 0; i < l->n_hooks; i++)
-        l->hooks[i].fn(l, l->hooks[i].ud);
-    run_later(l);
+    /* A hook may leave work for one that already ran (a flush that resumes a
+     * long-poll): go round again, a bounded number of times. */
+    for (int round = 0; round < 4; round++) {
+        l->woken = 0;
+        for (size_t i = 0; i < l->n_hooks; i++)
+            l->hooks[i].fn(l, l->hooks[i].ud);
+        run_later(l);
+        if (!l->woken) break;
+    }
 }
 
 int sio_loop_run(sio_loop *l) {
@@ -222,7 +233,9 @@ int sio_loop_run(sio_loop *l) {
         run_hooks(l);
         if (l->stop) break;
         int timeout = -1;
-        if (l->heap_len) {
+        if (l->woken) {
+            timeout = 0;
+        } else if (l->heap_len) {
             uint64_t now = sio_loop_update_time(l);
             uint64_t d = l->heap[1]->deadline_ms;
             timeout = d <= now ? 0 : (d - now > 60000 ? 60000 : (int)(d - now));
