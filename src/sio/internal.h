@@ -125,8 +125,9 @@ struct sio_server {
     size_t n_dyns;
     sio_nsp_created_cb created_cb;
     void *created_ud;
-    sio_decoder dec; /* shared: text packets decode in one call */
-    sbuf enc;
+    sio_decoder dec;          /* shared: text packets decode in one call */
+    sbuf enc;                 /* the last encoded packet's text */
+    sio_attachment_list bins; /* ... and its attachments */
     eio_batch batch;
     uint32_t epoch;
     size_t n_clients;

@@ -26,8 +26,8 @@ uint32_t sio_next_epoch(sio_server *srv) {
 
 /* ---------- encoding ---------- */
 
-/* Encode into srv->batch: one text message then one binary message per
- * attachment. The event name is prepended to the caller's arguments with a
+/* Encode into srv->enc (text) and srv->bins (one binary message per
+ * attachment). The event name is prepended to the caller's arguments with a
  * stack node linked in front of them, so their tree is never modified. */
 static int encode(sio_server *srv, sio_pkt_type type, const char *nsp, int64_t id,
                   const char *event, const cJSON *args) {
@@ -47,17 +47,34 @@ static int encode(sio_server *srv, sio_pkt_type type, const char *nsp, int64_t i
         empty.type = cJSON_Array;
         data = &empty;
     }
-    sio_attachment_list bins;
-    sio_attachment_list_init(&bins);
     sbuf_clear(&srv->enc);
+    return sio_packet_encode(type, nsp, id, data, &srv->enc, &srv->bins);
+}
+
+/* The last encoded packet as a batch, for broadcasts. */
+static int encoded_batch(sio_server *srv) {
     eio_batch_clear(&srv->batch);
-    int r = sio_packet_encode(type, nsp, id, data, &srv->enc, &bins);
-    if (r == SIO_OK) r = eio_batch_add(&srv->batch, srv->enc.data, srv->enc.len, 0);
-    const sio_attachment *a = sio_attachment_list_items(&bins);
-    for (size_t i = 0; r == SIO_OK && i < bins.count; i++)
+    int r = eio_batch_add(&srv->batch, srv->enc.data, srv->enc.len, 0);
+    const sio_attachment *a = sio_attachment_list_items(&srv->bins);
+    for (size_t i = 0; r == SIO_OK && i < srv->bins.count; i++)
         r = eio_batch_add(&srv->batch, a[i].data, a[i].len, 1);
-    sio_attachment_list_free(&bins);
     return r;
+}
+
+/* The last encoded packet to one session, straight into its queue: a single
+ * receiver needs no second encoding for the other transport. */
+static int send_encoded(sio_server *srv, eio_session *es) {
+    int r = eio_send(es, srv->enc.data, srv->enc.len, 0);
+    const sio_attachment *a = sio_attachment_list_items(&srv->bins);
+    for (size_t i = 0; r == SIO_OK && i < srv->bins.count; i++)
+        r = eio_send(es, a[i].data, a[i].len, 1);
+    return r;
+}
+
+static int deliver_encoded(sio_socket *s, int is_volatile) {
+    if (s->state != SOCK_CONNECTED || !s->client || !s->client->es) return SIO_ECLOSED;
+    if (is_volatile && !eio_session_ready(s->client->es)) return SIO_OK;
+    return send_encoded(s->nsp->srv, s->client->es);
 }
 
 int sio_socket_deliver(sio_socket *s, const eio_batch *b, int is_volatile) {
@@ -68,8 +85,7 @@ int sio_socket_deliver(sio_socket *s, const eio_batch *b, int is_volatile) {
 
 /* Packets to one client that is not yet (or no longer) a connected socket. */
 static void send_raw(sio_client *c, sio_pkt_type type, const char *nsp, const cJSON *data) {
-    if (encode(c->srv, type, nsp, -1, NULL, data) == SIO_OK && c->es)
-        eio_send_batch(c->es, &c->srv->batch);
+    if (encode(c->srv, type, nsp, -1, NULL, data) == SIO_OK && c->es) send_encoded(c->srv, c->es);
 }
 
 /* ---------- namespaces ---------- */
@@ -551,6 +567,7 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
     else
         sio_options_init(&srv->o);
     sio_decoder_init(&srv->dec, srv->o.max_attachments);
+    sio_attachment_list_init(&srv->bins);
     static const eio_callbacks cbs = {NULL, on_open, on_message, on_close};
     if (!sio_of(srv, "/")) goto fail;
     srv->eio = eio_server_new(loop, http, eo, &cbs, srv, err);
@@ -581,6 +598,7 @@ void sio_server_free(sio_server *srv) {
     free(srv->dyns);
     sio_decoder_reset(&srv->dec);
     sbuf_free(&srv->enc);
+    sio_attachment_list_free(&srv->bins);
     eio_batch_free(&srv->batch);
     free(srv);
 }
@@ -601,7 +619,7 @@ int sio_emit(sio_socket *s, const char *event, const cJSON *args) {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     sio_server *srv = s->nsp->srv;
     int r = encode(srv, SIO_PKT_EVENT, s->nsp->name, -1, event, args);
-    return r ? r : sio_socket_deliver(s, &srv->batch, 0);
+    return r ? r : deliver_encoded(s, 0);
 }
 
 int sio_emit_volatile(sio_socket *s, const char *event, const cJSON *args) {
@@ -636,7 +654,7 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const cJSON *args, uint3
     a->cb = cb;
     a->ud = ud;
     int r = encode(srv, SIO_PKT_EVENT, s->nsp->name, a->id, event, args);
-    if (r == SIO_OK) r = sio_socket_deliver(s, &srv->batch, 0);
+    if (r == SIO_OK) r = deliver_encoded(s, 0);
     if (r != SIO_OK) {
         free(a);
         return r;
@@ -652,12 +670,13 @@ int sio_ack(sio_socket *s, int64_t ack_id, const cJSON *args) {
     if (ack_id < 0) return SIO_EINVAL;
     sio_server *srv = s->nsp->srv;
     int r = encode(srv, SIO_PKT_ACK, s->nsp->name, ack_id, NULL, args);
-    return r ? r : sio_socket_deliver(s, &srv->batch, 0);
+    return r ? r : deliver_encoded(s, 0);
 }
 
 int sio_broadcast(sio_namespace *n, const sio_target *t, const char *event, const cJSON *args) {
     sio_server *srv = n->srv;
     int r = encode(srv, SIO_PKT_EVENT, n->name, -1, event, args);
+    if (r == SIO_OK) r = encoded_batch(srv);
     if (r) return r;
     /* Other nodes re-encode from the logical packet; build it only here. */
     sio_out out = {&srv->batch, SIO_PKT_EVENT, n->name, args};
