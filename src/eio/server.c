@@ -23,7 +23,10 @@
 
 #define SID_LEN          20
 #define CLOSE_TIMEOUT_MS 30000
-#define READY_BACKLOG    (64 * 1024)
+/* At shutdown a polling client between two GETs has this long to come back
+ * for its close packet; one that has gone away must not hold up the exit. */
+#define SHUTDOWN_GRACE_MS 1000
+#define READY_BACKLOG     (64 * 1024)
 
 struct eio_session {
     char sid[SID_LEN + 1];
@@ -407,7 +410,7 @@ static void close_session(eio_session *s, const char *reason, int graceful) {
         if (s->poll_req)
             http_resume(s->poll_req);
         else
-            arm(s, CLOSE_TIMEOUT_MS);
+            arm(s, shutting_down ? SHUTDOWN_GRACE_MS : CLOSE_TIMEOUT_MS);
     } else {
         session_destroy(s);
     }
@@ -481,6 +484,7 @@ static void handle_packet(eio_session *s, eio_source src, const eio_packet *p) {
         break;
     case EIO_ACT_CLOSE_TRANSPORT_CLOSE:
     case EIO_ACT_CLOSE_PARSE_ERROR:
+    case EIO_ACT_CLOSE_TRANSPORT_ERROR:
     case EIO_ACT_CLOSE_PING_TIMEOUT:
         close_session(s, eio_action_reason(a), 0);
         break;
@@ -638,6 +642,13 @@ static void poll_post(eio_session *s, http_req *r) {
     eio_server *srv = s->srv;
     if (http_req_body_too_large(r)) {
         respond_text(srv, r, 413, "text/html", "");
+        close_session(s, "transport error", 0);
+        return;
+    }
+    const char *ctype = http_req_header(r, "Content-Type");
+    if (ctype && strcasecmp(ctype, "application/octet-stream") == 0) {
+        /* Binary POST bodies belong to Engine.IO v3; v4 sends base64. */
+        respond_text(srv, r, 400, "text/html", "");
         close_session(s, "transport error", 0);
         return;
     }

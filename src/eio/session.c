@@ -55,8 +55,11 @@ eio_action eio_core_on_packet(eio_core *c, eio_source src, const eio_packet *p) 
         return EIO_ACT_HEARTBEAT_OK;
     case EIO_CLOSE:
         return EIO_ACT_CLOSE_TRANSPORT_CLOSE;
-    case EIO_OPEN:
     case EIO_PING:
+        /* v4 heartbeats go server -> client only; the reference treats a
+         * client ping as a broken peer ("invalid heartbeat direction"). */
+        return EIO_ACT_CLOSE_TRANSPORT_ERROR;
+    case EIO_OPEN:
     case EIO_UPGRADE:
     case EIO_NOOP:
         return EIO_ACT_NONE;

@@ -50,6 +50,7 @@ typedef enum eio_action {
     EIO_ACT_CLOSE_PROBE,           /* the probe misbehaved: close it, keep the session */
     EIO_ACT_CLOSE_TRANSPORT_CLOSE, /* reason "transport close" */
     EIO_ACT_CLOSE_PARSE_ERROR,     /* reason "parse error" */
+    EIO_ACT_CLOSE_TRANSPORT_ERROR, /* reason "transport error" */
     EIO_ACT_CLOSE_PING_TIMEOUT,    /* reason "ping timeout" */
 } eio_action;
 

@@ -180,6 +180,14 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
         r->watch.fd = -1;
         r->state = RQ_NEW;
         *con_cls = r;
+        /* libmicrohttpd 0.9.75 accepts a response only before the body is
+         * read or after all of it: refuse a declared oversized body now. */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && r->route && strtoull(cl, NULL, 10) > r->route->max_body) {
+            r->too_large = 1;
+            dispatch(r);
+            return MHD_YES;
+        }
         /* Answering on a later call keeps the connection alive in 0.9.75. */
         return MHD_YES;
     }
@@ -190,11 +198,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
             r->state = RQ_BODY;
             size_t max = r->route ? r->route->max_body : 0;
             if (!r->too_large && r->body.len + *upload_data_size > max) {
+                /* A chunked body grew too large: drop it and read on to the
+                 * end, where the answer can be queued. */
                 r->too_large = 1;
                 sbuf_free(&r->body);
-                *upload_data_size = 0;
-                dispatch(r);
-                return MHD_YES;
             }
             if (!r->too_large && sbuf_append(&r->body, upload_data, *upload_data_size))
                 return MHD_NO;

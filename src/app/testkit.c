@@ -1,0 +1,395 @@
+/* --app testkit: an app made for the integration tests, the same as
+ * test/reference/sio-testkit.mjs runs on the Node.js reference. It uses only
+ * the public API (include/sio/sio.h).
+ *
+ * Namespaces: "/" (with two connect middlewares), "/admin", and dynamic ones
+ * matching "/dyn-*". Middlewares of "/": when the CONNECT auth has a
+ * "refuse" string, refuse with that message and data {"reason":"by-test"};
+ * when it has "slow", answer asynchronously (SIO_MW_PENDING, accepted from a
+ * 1 ms timer).
+ *
+ * Events, in every namespace (commands that are not answered otherwise ack
+ * ["ok"] when the client asks for an ack, after doing their work):
+ *   echo ...args           ack with the same arguments, or emit "echo" back
+ *   join ROOM / leave ROOM join or leave a room
+ *   to ROOMS EVENT ...args ROOMS a string or an array of strings: emit EVENT
+ *                          with args to those rooms (sender included when in one)
+ *   except ROOM ...args    emit "msg" to every socket not in ROOM
+ *   broadcast ...args      emit "msg" to every socket but the sender
+ *   all ...args            emit "msg" to every socket, sender included
+ *   volatile ...args       volatile emit of "volatile" with args to the sender
+ *   ask MS ...args         emit "question" with args and an ack (timeout MS,
+ *                          0 none); the answer or the timeout emits "answer"
+ *                          {"status":"ok"|"timeout","args":[...]}
+ *   disconnect-me CLOSE    sio_disconnect (CLOSE true: the whole connection)
+ *   rooms                  ack with the socket's rooms (its id first)
+ *   handshake              ack with {auth, query, header (x-test), address}
+ *   reasons                ack with the last 50 disconnect reasons seen in the
+ *                          namespace, oldest first, each {id, reason}
+ * Each disconnect is also printed on stdout:
+ *   "testkit: disconnect NSP ID REASON". */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "sio/sio.h"
+
+#define REASONS_KEPT 50
+#define MAX_ROOMS 64
+
+struct reason {
+    char id[64];
+    char reason[48];
+};
+
+struct nsp_state {
+    struct testkit *tk;
+    struct nsp_state *next;
+    struct reason ring[REASONS_KEPT];
+    size_t head, count; /* ring[head] is the oldest once full */
+};
+
+/* A connect waiting for the asynchronous middleware. */
+struct slow {
+    sio_timer timer; /* first: the timer callback recovers the struct */
+    sio_socket *s;
+    struct testkit *tk;
+    struct slow *prev, *next;
+};
+
+struct testkit {
+    sio_server *srv;
+    sio_loop *loop;
+    struct nsp_state *nsps;
+    struct slow *slow;
+    int failed; /* out of memory while creating a namespace's state */
+};
+
+/* ---------- helpers ---------- */
+
+static void ack_ok(sio_socket *s, int64_t ack) {
+    if (ack < 0) return;
+    cJSON *a = cJSON_CreateArray();
+    if (!a) return;
+    cJSON_AddItemToArray(a, cJSON_CreateString("ok"));
+    sio_ack(s, ack, a);
+    cJSON_Delete(a);
+}
+
+/* Ack with one value (taken). */
+static void ack_one(sio_socket *s, int64_t ack, cJSON *v) {
+    cJSON *a = cJSON_CreateArray();
+    if (a && v) {
+        cJSON_AddItemToArray(a, v);
+        v = NULL;
+        if (ack >= 0) sio_ack(s, ack, a);
+    }
+    cJSON_Delete(v);
+    cJSON_Delete(a);
+}
+
+/* Drop the first argument (the command's own parameter), freeing it. */
+static void drop_first(cJSON *args) { cJSON_Delete(cJSON_DetachItemFromArray(args, 0)); }
+
+/* ---------- middlewares ---------- */
+
+static const cJSON *auth_field(const cJSON *auth, const char *name) {
+    return cJSON_IsObject(auth) ? cJSON_GetObjectItemCaseSensitive(auth, name) : NULL;
+}
+
+static int mw_refuse(sio_socket *s, const cJSON *auth, void *ud) {
+    const cJSON *r = auth_field(auth, "refuse");
+    if (!cJSON_IsString(r)) return SIO_MW_NEXT;
+    cJSON *data = cJSON_CreateObject();
+    if (data) cJSON_AddStringToObject(data, "reason", "by-test");
+    sio_refuse(s, r->valuestring, data);
+    cJSON_Delete(data);
+    return SIO_MW_REFUSE;
+}
+
+static void slow_unlink(struct slow *w) {
+    if (w->prev) w->prev->next = w->next;
+    else w->tk->slow = w->next;
+    if (w->next) w->next->prev = w->prev;
+}
+
+static void slow_fire(sio_loop *loop, sio_timer *t) {
+    struct slow *w = (struct slow *)t;
+    sio_socket *s = w->s;
+    slow_unlink(w);
+    free(w);
+    sio_middleware_done(s, SIO_MW_NEXT);
+}
+
+static int mw_slow(sio_socket *s, const cJSON *auth, void *ud) {
+    struct testkit *tk = ud;
+    const cJSON *v = auth_field(auth, "slow");
+    if (!v || cJSON_IsFalse(v) || cJSON_IsNull(v)) return SIO_MW_NEXT;
+    struct slow *w = calloc(1, sizeof *w);
+    if (!w) {
+        sio_refuse(s, "server error", NULL);
+        return SIO_MW_REFUSE;
+    }
+    w->s = s;
+    w->tk = tk;
+    w->next = tk->slow;
+    if (w->next) w->next->prev = w;
+    tk->slow = w;
+    if (sio_timer_start(tk->loop, &w->timer, 1, slow_fire)) {
+        slow_unlink(w);
+        free(w);
+        sio_refuse(s, "server error", NULL);
+        return SIO_MW_REFUSE;
+    }
+    return SIO_MW_PENDING;
+}
+
+/* ---------- events ---------- */
+
+static void on_echo(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    if (ack >= 0) sio_ack(s, ack, args);
+    else sio_emit(s, "echo", args);
+}
+
+static void on_room(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    cJSON *room = cJSON_GetArrayItem(args, 0);
+    if (cJSON_IsString(room)) {
+        if (strcmp(ev, "join") == 0) sio_join(s, room->valuestring);
+        else sio_leave(s, room->valuestring);
+    }
+    ack_ok(s, ack);
+}
+
+static void on_to(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    cJSON *rooms = cJSON_DetachItemFromArray(args, 0);
+    cJSON *name = cJSON_DetachItemFromArray(args, 0);
+    const char *list[MAX_ROOMS + 1];
+    size_t n = 0;
+    if (cJSON_IsString(rooms)) {
+        list[n++] = rooms->valuestring;
+    } else if (cJSON_IsArray(rooms)) {
+        const cJSON *r;
+        cJSON_ArrayForEach(r, rooms) {
+            if (cJSON_IsString(r) && n < MAX_ROOMS) list[n++] = r->valuestring;
+        }
+    }
+    list[n] = NULL;
+    if (n && cJSON_IsString(name)) {
+        sio_target t = {list, NULL, 0, 0};
+        sio_broadcast(sio_socket_nsp(s), &t, name->valuestring, args);
+    }
+    cJSON_Delete(rooms);
+    cJSON_Delete(name);
+    ack_ok(s, ack);
+}
+
+static void on_except(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    cJSON *room = cJSON_DetachItemFromArray(args, 0);
+    if (cJSON_IsString(room)) {
+        const char *except[] = {room->valuestring, NULL};
+        sio_target t = {NULL, except, 0, 0};
+        sio_broadcast(sio_socket_nsp(s), &t, "msg", args);
+    }
+    cJSON_Delete(room);
+    ack_ok(s, ack);
+}
+
+static void on_broadcast(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    sio_socket_broadcast(s, NULL, "msg", args);
+    ack_ok(s, ack);
+}
+
+static void on_all(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    sio_broadcast(sio_socket_nsp(s), NULL, "msg", args);
+    ack_ok(s, ack);
+}
+
+static void on_volatile(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    sio_emit_volatile(s, "volatile", args);
+    ack_ok(s, ack);
+}
+
+static void on_answer(sio_socket *s, int status, cJSON *args, void *ud) {
+    if (status != SIO_OK && status != SIO_ETIMEDOUT) return; /* socket gone */
+    cJSON *out = cJSON_CreateArray();
+    cJSON *obj = cJSON_CreateObject();
+    if (!out || !obj) goto done;
+    cJSON_AddItemToArray(out, obj);
+    cJSON_AddStringToObject(obj, "status", status == SIO_OK ? "ok" : "timeout");
+    if (args) {
+        /* Lend the library's array (it may hold binary nodes, which must not
+         * be duplicated) and take it back after the emit. */
+        cJSON_AddItemToObject(obj, "args", args);
+        sio_emit(s, "answer", out);
+        cJSON_DetachItemViaPointer(obj, args);
+    } else {
+        cJSON_AddItemToObject(obj, "args", cJSON_CreateArray());
+        sio_emit(s, "answer", out);
+    }
+    obj = NULL;
+done:
+    cJSON_Delete(obj);
+    cJSON_Delete(out);
+}
+
+static void on_ask(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    cJSON *ms = cJSON_GetArrayItem(args, 0);
+    double timeout = cJSON_IsNumber(ms) && ms->valuedouble > 0 ? ms->valuedouble : 0;
+    if (timeout > 3600000) timeout = 3600000;
+    drop_first(args);
+    sio_emit_with_ack(s, "question", args, (uint32_t)timeout, on_answer, NULL);
+    ack_ok(s, ack);
+}
+
+static void on_disconnect_me(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    sio_disconnect(s, cJSON_IsTrue(cJSON_GetArrayItem(args, 0)));
+}
+
+static void add_room(const char *room, void *ud) {
+    cJSON_AddItemToArray(ud, cJSON_CreateString(room));
+}
+
+static void on_rooms(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    cJSON *list = cJSON_CreateArray();
+    if (list) sio_socket_rooms(s, add_room, list);
+    ack_one(s, ack, list);
+}
+
+static void add_query(const char *k, const char *v, void *ud) {
+    cJSON_AddStringToObject(ud, k, v);
+}
+
+static void on_handshake(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return;
+    const cJSON *auth = sio_socket_auth(s);
+    cJSON_AddItemToObject(o, "auth", auth ? cJSON_Duplicate(auth, 1) : cJSON_CreateObject());
+    cJSON *q = cJSON_AddObjectToObject(o, "query");
+    eio_session *es = sio_socket_session(s);
+    if (q && es) eio_session_each_query(es, add_query, q);
+    const char *h = sio_socket_header(s, "x-test");
+    cJSON_AddItemToObject(o, "header", h ? cJSON_CreateString(h) : cJSON_CreateNull());
+    const char *addr = sio_socket_address(s);
+    cJSON_AddStringToObject(o, "address", addr ? addr : "");
+    ack_one(s, ack, o);
+}
+
+static void on_reasons(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    struct nsp_state *ns = ud;
+    cJSON *list = cJSON_CreateArray();
+    for (size_t i = 0; list && i < ns->count; i++) {
+        const struct reason *r = &ns->ring[(ns->head + i) % REASONS_KEPT];
+        cJSON *o = cJSON_CreateObject();
+        if (!o) break;
+        cJSON_AddStringToObject(o, "id", r->id);
+        cJSON_AddStringToObject(o, "reason", r->reason);
+        cJSON_AddItemToArray(list, o);
+    }
+    ack_one(s, ack, list);
+}
+
+static void on_disconnect(sio_socket *s, const char *reason, void *ud) {
+    struct nsp_state *ns = ud;
+    struct reason *r;
+    if (ns->count < REASONS_KEPT) {
+        r = &ns->ring[(ns->head + ns->count++) % REASONS_KEPT];
+    } else {
+        r = &ns->ring[ns->head];
+        ns->head = (ns->head + 1) % REASONS_KEPT;
+    }
+    snprintf(r->id, sizeof r->id, "%s", sio_socket_id(s));
+    snprintf(r->reason, sizeof r->reason, "%s", reason);
+    printf("testkit: disconnect %s %s %s\n", sio_nsp_name(sio_socket_nsp(s)), r->id, reason);
+    fflush(stdout);
+}
+
+/* ---------- setup ---------- */
+
+static void setup(struct testkit *tk, sio_namespace *n) {
+    struct nsp_state *ns = calloc(1, sizeof *ns);
+    if (!ns) {
+        tk->failed = 1;
+        return;
+    }
+    ns->tk = tk;
+    ns->next = tk->nsps;
+    tk->nsps = ns;
+    static const struct {
+        const char *name;
+        sio_event_cb cb;
+    } events[] = {
+        {"echo", on_echo},         {"join", on_room},         {"leave", on_room},
+        {"to", on_to},             {"except", on_except},     {"broadcast", on_broadcast},
+        {"all", on_all},           {"volatile", on_volatile}, {"ask", on_ask},
+        {"disconnect-me", on_disconnect_me},                  {"rooms", on_rooms},
+        {"handshake", on_handshake},                          {"reasons", on_reasons},
+    };
+    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
+        if (sio_on(n, events[i].name, events[i].cb, ns)) tk->failed = 1;
+    sio_on_disconnect(n, on_disconnect, ns);
+}
+
+static void on_created(sio_namespace *n, void *ud) { setup(ud, n); }
+
+static void stop(void *app);
+
+static void *start(const app_env *env, int *err) {
+    struct testkit *tk = calloc(1, sizeof *tk);
+    if (!tk) {
+        *err = SIO_ENOMEM;
+        return NULL;
+    }
+    tk->loop = env->loop;
+    tk->srv = sio_server_new(env->loop, env->http, env->eio, NULL, err);
+    if (!tk->srv) {
+        free(tk);
+        return NULL;
+    }
+    /* "/" exists already; every later namespace goes through on_created. */
+    sio_namespace *root = sio_of(tk->srv, "/");
+    setup(tk, root);
+    sio_on_namespace(tk->srv, on_created, tk);
+    int r = sio_use(root, mw_refuse, tk);
+    if (!r) r = sio_use(root, mw_slow, tk);
+    if (!r && !sio_of(tk->srv, "/admin")) r = SIO_ENOMEM;
+    if (!r) r = sio_add_dynamic_pattern(tk->srv, "/dyn-*");
+    if (!r && tk->failed) r = SIO_ENOMEM;
+    if (r) {
+        *err = r;
+        stop(tk);
+        return NULL;
+    }
+    return tk;
+}
+
+static void shutdown_app(void *app) {
+    struct testkit *tk = app;
+    sio_server_shutdown(tk->srv);
+}
+
+static size_t sessions(void *app) {
+    struct testkit *tk = app;
+    return eio_server_sessions(sio_server_eio(tk->srv));
+}
+
+static void stop(void *app) {
+    struct testkit *tk = app;
+    while (tk->slow) {
+        struct slow *w = tk->slow;
+        sio_timer_stop(tk->loop, &w->timer);
+        slow_unlink(w);
+        free(w);
+    }
+    sio_server_free(tk->srv);
+    while (tk->nsps) {
+        struct nsp_state *ns = tk->nsps;
+        tk->nsps = ns->next;
+        free(ns);
+    }
+    free(tk);
+}
+
+const app_def app_testkit = {"testkit", "integration-test app (see src/app/testkit.c)", start,
+                             shutdown_app, sessions, stop};
