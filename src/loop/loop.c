@@ -59,8 +59,12 @@ sio_loop *sio_loop_new(void) {
     return l;
 }
 
+static void run_later(sio_loop *l);
+
 void sio_loop_free(sio_loop *l) {
     if (!l) return;
+    /* Objects torn down after the loop stopped are still waiting here. */
+    run_later(l);
     close(l->epfd);
     free(l->heap);
     free(l->later);
