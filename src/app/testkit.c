@@ -6,7 +6,7 @@
  * matching "/dyn-*". Middlewares of "/": when the CONNECT auth has a
  * "refuse" string, refuse with that message and data {"reason":"by-test"};
  * when it has "slow", answer asynchronously (SIO_MW_PENDING, accepted from a
- * 1 ms timer).
+ * timer: 1 ms, or "slow" ms when it is a positive number, at most 10 s).
  *
  * Events, in every namespace (commands that are not answered otherwise ack
  * ["ok"] when the client asks for an ack, after doing their work):
@@ -137,7 +137,10 @@ static int mw_slow(sio_socket *s, const cJSON *auth, void *ud) {
     w->next = tk->slow;
     if (w->next) w->next->prev = w;
     tk->slow = w;
-    if (sio_timer_start(tk->loop, &w->timer, 1, slow_fire)) {
+    uint64_t delay = 1;
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1)
+        delay = v->valuedouble > 10000 ? 10000 : (uint64_t)v->valuedouble;
+    if (sio_timer_start(tk->loop, &w->timer, delay, slow_fire)) {
         slow_unlink(w);
         free(w);
         sio_refuse(s, "server error", NULL);

@@ -615,7 +615,7 @@ static int ws_handshake_ok(http_req *r, char accept[29]) {
     const char *key = http_req_header(r, "Sec-WebSocket-Key");
     if (!up || strcasecmp(up, "websocket") != 0 || !header_has_token(conn, "upgrade")) return 0;
     if (!ver || strcmp(ver, "13") != 0 || !key || strlen(key) != 24) return 0;
-    uint8_t raw[18];
+    uint8_t raw[24];
     size_t rl;
     if (eio_base64_decode(key, 24, raw, &rl) || rl != 16) return 0;
     return ws_accept_key(key, accept) == SIO_OK;

@@ -84,6 +84,8 @@ const char *eio_action_reason(eio_action a) {
         return "parse error";
     case EIO_ACT_CLOSE_PING_TIMEOUT:
         return "ping timeout";
+    case EIO_ACT_CLOSE_TRANSPORT_ERROR:
+        return "transport error";
     default:
         return "";
     }

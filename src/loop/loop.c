@@ -257,7 +257,8 @@ int sio_loop_run(sio_loop *l) {
             if (io->fd >= 0) io->cb(l, io, l->events[i].events);
         }
         run_timers(l);
-        run_later(l);
+        /* Deferred frees wait for the hooks of the next round: a hook's list
+         * (the WebSocket flush list) may still name an object closed here. */
     }
     run_later(l);
     return SIO_OK;

@@ -77,7 +77,12 @@ int ws_frame_append_prefixed(sbuf *out, int opcode, uint8_t prefix, const uint8_
 int ws_frame_append_close(sbuf *out, uint16_t code, const char *reason) {
     uint8_t payload[125];
     size_t rl = reason ? strlen(reason) : 0;
-    if (rl > sizeof payload - 2) rl = sizeof payload - 2;
+    if (rl > sizeof payload - 2) {
+        rl = sizeof payload - 2;
+        /* Cut at a character boundary: a close reason must be valid UTF-8. */
+        while (rl > 0 && ((uint8_t)reason[rl] & 0xc0) == 0x80)
+            rl--;
+    }
     payload[0] = (uint8_t)(code >> 8);
     payload[1] = (uint8_t)code;
     if (rl) memcpy(payload + 2, reason, rl);
