@@ -10,12 +10,9 @@
  * The handler checks what the connection promises (text is valid UTF-8,
  * messages fit max_message, on_close runs once with a sensible code) and the
  * client side checks every frame the server writes. No sleeps: a guard timer
- * turns a stuck loop into a crash.
- *
- * Known bug kept out of the default run: a connection destroyed while it has
- * queued output (data and EOF in one read, or ws_conn_send then
- * ws_conn_abort) is freed before the loop flushes it (see test_ws_conn.c,
- * test_bugs). Build with -DFUZZ_WS_KNOWN_BUGS to let the fuzzer reach it. */
+ * turns a stuck loop into a crash. Inputs also abort connections from the
+ * handler and close the client side mid-stream, which once exposed a
+ * use-after-free of a destroyed connection still on the flush list. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -79,12 +76,10 @@ static void f_message(ws_conn *c, int binary, const uint8_t *d, size_t n) {
         st.gone = 1;
         return;
     }
-#ifdef FUZZ_WS_KNOWN_BUGS
     if ((st.flags & F_ABORT) && n && d[0] == 'A') {
         ws_conn_abort(c);
         st.gone = 1;
     }
-#endif
 }
 
 static void f_close(ws_conn *c, int code) {
@@ -182,9 +177,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     memset(&st, 0, sizeof st);
     st.flags = data[0];
-#ifndef FUZZ_WS_KNOWN_BUGS
-    st.flags &= ~(F_ABORT | F_EOF_NOW);
-#endif
     st.max = (st.flags & F_SMALL) ? 64 : 1u << 20;
     data++;
     size--;
