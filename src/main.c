@@ -59,6 +59,10 @@ static const struct opt opts[] = {
      "close a connection that joins no namespace in time (default 45000)"},
     {"max-attachments", "SIO_MAX_ATTACHMENTS", OPT_UINT, "N",
      "binary attachments allowed in one packet (default 64)"},
+    {"redis", "SIO_REDIS_URL", OPT_STR, "URL",
+     "share rooms and broadcasts through Redis (redis://host:port[/db]); default: this node only"},
+    {"redis-key", "SIO_REDIS_KEY", OPT_STR, "PREFIX",
+     "Redis channel prefix, as @socket.io/redis-adapter's key (default socket.io)"},
     {"app", "SIO_APP", OPT_STR, "NAME", "application to run (default chat)"},
     {"log-level", "SIO_LOG_LEVEL", OPT_LEVEL, "LEVEL", "debug, info, warn, error or off"},
     {"shutdown-timeout", "SIO_SHUTDOWN_TIMEOUT", OPT_UINT, "MS",
@@ -116,6 +120,10 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->eio.path = v;
         } else if (strcmp(o->name, "app") == 0)
             c->app = v;
+        else if (strcmp(o->name, "redis") == 0)
+            c->sio.redis_url = v;
+        else if (strcmp(o->name, "redis-key") == 0)
+            c->sio.redis_key = v;
         return 0;
     case OPT_PORT:
         if (parse_uint(v, 65535, &u)) return -1;

@@ -23,8 +23,12 @@ typedef struct sio_namespace sio_namespace;
 typedef struct sio_socket sio_socket;
 
 typedef struct sio_options {
-    uint32_t connect_timeout_ms; /* close a connection with no namespace; default 45000 */
-    size_t max_attachments;      /* binary attachments per packet; default 64 */
+    uint32_t connect_timeout_ms;  /* close a connection with no namespace; default 45000 */
+    size_t max_attachments;       /* binary attachments per packet; default 64 */
+    const char *redis_url;        /* "redis://host:port[/db]": share rooms and broadcasts
+                                     with other nodes; NULL: this node only */
+    const char *redis_key;        /* channel prefix; default "socket.io" (as Node's adapter) */
+    uint32_t requests_timeout_ms; /* how long cluster requests wait; default 5000 */
 } sio_options;
 
 /* An event from a client. args is a JSON array of the arguments (without the
@@ -158,5 +162,38 @@ void sio_each_socket(sio_namespace *nsp, const sio_target *t, void (*fn)(sio_soc
 /* Disconnect from the namespace ("server namespace disconnect"); with
  * close_connection, close the whole Engine.IO connection too. */
 void sio_disconnect(sio_socket *s, int close_connection);
+
+/* ---- Cluster-wide operations: with a Redis adapter they reach the sockets
+ * of every node (Node.js servers with @socket.io/redis-adapter included);
+ * without one, this node's. ---- */
+
+/* fetchSockets: cb gets a JSON array of {"id","handshake","rooms","data"}
+ * (status SIO_ETIMEDOUT with what arrived when a node did not answer). */
+typedef void (*sio_fetch_cb)(sio_namespace *nsp, int status, cJSON *sockets, void *ud);
+int sio_fetch_sockets(sio_namespace *nsp, const sio_target *t, sio_fetch_cb cb, void *ud);
+/* socketsJoin / socketsLeave: the selected sockets join or leave rooms. */
+int sio_sockets_join(sio_namespace *nsp, const sio_target *t, const char *const *rooms);
+int sio_sockets_leave(sio_namespace *nsp, const sio_target *t, const char *const *rooms);
+/* disconnectSockets. */
+int sio_disconnect_sockets(sio_namespace *nsp, const sio_target *t, int close_connection);
+
+/* serverSideEmit: an event for the other nodes' handlers (not clients). A
+ * handler sees ack != NULL when the sender waits for an answer, and may call
+ * sio_server_ack_reply once, before returning. */
+typedef struct sio_server_ack sio_server_ack;
+typedef void (*sio_server_event_cb)(sio_namespace *nsp, const char *event, cJSON *args,
+                                    sio_server_ack *ack, void *ud);
+void sio_on_server_event(sio_namespace *nsp, sio_server_event_cb cb, void *ud);
+int sio_server_ack_reply(sio_server_ack *ack, const cJSON *arg);
+/* cb (optional) gets the JSON array of the other nodes' answers. */
+typedef void (*sio_responses_cb)(sio_namespace *nsp, int status, cJSON *responses, void *ud);
+int sio_server_side_emit(sio_namespace *nsp, const char *event, const cJSON *args,
+                         sio_responses_cb cb, void *ud);
+
+/* Broadcast expecting an acknowledgement from every receiving client on every
+ * node; cb runs once, with all answers (their first argument each) or, after
+ * timeout_ms, SIO_ETIMEDOUT and the answers that came. */
+int sio_broadcast_with_ack(sio_namespace *nsp, const sio_target *t, const char *event,
+                           const cJSON *args, uint32_t timeout_ms, sio_responses_cb cb, void *ud);
 
 #endif

@@ -226,8 +226,23 @@ static void m_free(sio_adapter *a) {
     free(m);
 }
 
-static const sio_adapter_ops mem_ops = {m_join, m_leave,     m_leave_all,  m_has, m_rooms_of,
-                                        m_each, m_broadcast, m_room_count, m_free};
+static const sio_adapter_ops mem_ops = {
+    m_join,
+    m_leave,
+    m_leave_all,
+    m_has,
+    m_rooms_of,
+    m_each,
+    m_broadcast,
+    m_room_count,
+    m_free,
+    /* a single node: no remote hooks */
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
 
 sio_adapter *sio_memory_adapter_new(sio_namespace *nsp) {
     mem_adapter *m = calloc(1, sizeof *m);

@@ -3,6 +3,7 @@
  * "ok"; to(room, payload) emits msg to the room; all(payload) emits msg to
  * everyone. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "app/app.h"
 #include "sio/sio.h"
@@ -43,6 +44,12 @@ static void on_all(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void
     ack_ok(s, ack);
 }
 
+/* serverSideEmit("echo", x) from another node is answered with x. */
+static void on_server_event(sio_namespace *n, const char *ev, cJSON *args, sio_server_ack *ack,
+                            void *ud) {
+    if (strcmp(ev, "echo") == 0 && ack) sio_server_ack_reply(ack, cJSON_GetArrayItem(args, 0));
+}
+
 static void *start(const app_env *env, int *err) {
     sio_server *srv = sio_server_new(env->loop, env->http, env->eio, env->sio, err);
     if (!srv) return NULL;
@@ -51,6 +58,7 @@ static void *start(const app_env *env, int *err) {
     sio_on(n, "join", on_join, NULL);
     sio_on(n, "to", on_to, NULL);
     sio_on(n, "all", on_all, NULL);
+    sio_on_server_event(n, on_server_event, NULL);
     return srv;
 }
 

@@ -8,8 +8,8 @@ extern const app_def app_bench;
 extern const app_def app_conformance;
 extern const app_def app_testkit;
 
-static const app_def *const apps[] = {&app_chat, &app_bench, &app_conformance, &app_eio_echo,
-                                     &app_testkit, NULL};
+static const app_def *const apps[] = {&app_chat,     &app_bench,   &app_conformance,
+                                      &app_eio_echo, &app_testkit, NULL};
 
 const app_def *const *app_all(void) {
     return apps;

@@ -13,6 +13,7 @@
 
 typedef struct sio_adapter sio_adapter;
 typedef struct sio_client sio_client;
+struct ack_group;
 
 /* A packet on its way out: the encoded bytes for local receivers and the
  * logical packet for adapters that forward it to other nodes. */
@@ -20,7 +21,9 @@ typedef struct sio_out {
     const eio_batch *batch;
     sio_pkt_type type;
     const char *nsp;
-    const cJSON *data;
+    const cJSON *data; /* the full [event, ...args] array, or NULL ... */
+    const char *event; /* ... then the event name and ... */
+    const cJSON *args; /* ... its arguments, kept apart */
 } sio_out;
 
 typedef struct sio_adapter_ops {
@@ -37,6 +40,18 @@ typedef struct sio_adapter_ops {
     int (*broadcast)(sio_adapter *a, const sio_out *pkt, const sio_target *t);
     size_t (*room_count)(sio_adapter *a);
     void (*free)(sio_adapter *a);
+    /* Cluster hooks, NULL on a single node: the caller did the local part,
+     * these reach the other nodes. */
+    int (*remote_rooms)(sio_adapter *a, const sio_target *t, const char *const *rooms, int leave);
+    int (*remote_disconnect)(sio_adapter *a, const sio_target *t, int close);
+    /* Takes `local` (this node's sockets) and calls cb with everyone's. */
+    int (*remote_fetch)(sio_adapter *a, const sio_target *t, cJSON *local, sio_fetch_cb cb,
+                        void *ud);
+    /* data is [event, ...args]; cb NULL when no answer is wanted. */
+    int (*remote_server_emit)(sio_adapter *a, const cJSON *data, sio_responses_cb cb, void *ud);
+    /* Ask the other nodes to broadcast pkt with acks into group g. */
+    int (*remote_broadcast_ack)(sio_adapter *a, const sio_out *pkt, const sio_target *t,
+                                uint32_t timeout_ms, struct ack_group *g);
 } sio_adapter_ops;
 
 struct sio_adapter {
@@ -70,6 +85,10 @@ struct sio_namespace {
     struct mw *mws;
     size_t n_mws;
     sio_adapter *adapter;
+    sio_server_event_cb server_event_cb;
+    void *server_event_ud;
+    int64_t next_ack; /* one counter per namespace, as the reference: a
+                         broadcast with acks uses one id for every receiver */
 };
 
 enum { SOCK_CONNECTING, SOCK_CONNECTED, SOCK_GONE };
@@ -95,7 +114,7 @@ struct sio_socket {
     void *data;
     void *rooms; /* the adapter's membership list */
     struct pending_ack *acks;
-    int64_t next_ack;
+    uint64_t connected_at_ms; /* wall clock, for fetchSockets' handshake */
     cJSON *auth;
     cJSON *refuse_data;
     char *refuse_msg;
@@ -132,7 +151,56 @@ struct sio_server {
     uint32_t epoch;
     size_t n_clients;
     int shutting_down;
+    struct sio_redis *redis; /* NULL on a single node */
+    char path[128];          /* the Engine.IO path, for handshake descriptions */
 };
+
+/* Acknowledgements of one broadcast, gathered from every node. */
+struct ack_group {
+    sio_namespace *nsp;
+    sio_responses_cb cb;
+    void *ud;
+    cJSON *responses;
+    int expected_servers; /* -1 until known */
+    int actual_servers;
+    size_t expected_clients;
+    int done;
+    int refs;
+    sio_timer timer;
+    /* Set for a broadcast asked by another node: each answer is handed on
+     * (and taken) instead of gathered; fwd_ud is freed with the group. */
+    void (*forward)(struct ack_group *g, cJSON *arg);
+    void *fwd_ud;
+};
+/* A node (this one included) reported how many clients it asked. */
+void sio_ack_group_count(struct ack_group *g, size_t clients);
+/* One client's answer (taken). */
+void sio_ack_group_answer(struct ack_group *g, cJSON *arg);
+/* The number of nodes that will report (this one included). */
+void sio_ack_group_servers(struct ack_group *g, int servers);
+void sio_ack_group_unref(struct ack_group *g);
+
+/* Deliver a packet that came from another node to this node's sockets:
+ * data is the full [event, ...args] array, binary as binary nodes. */
+int sio_nsp_broadcast_packet(sio_namespace *nsp, const cJSON *data, const sio_target *t);
+/* Local halves of the cluster operations, for requests from other nodes. */
+void sio_local_rooms(sio_namespace *nsp, const sio_target *t, const char *const *rooms, int leave);
+void sio_local_disconnect(sio_namespace *nsp, const sio_target *t, int close);
+cJSON *sio_local_fetch(sio_namespace *nsp, const sio_target *t);
+/* Broadcast data with acks to local sockets into g; returns the count. */
+size_t sio_local_broadcast_ack(sio_namespace *nsp, const cJSON *data, const sio_target *t,
+                               uint32_t timeout_ms, struct ack_group *g);
+/* Run the namespace's server-event handler. */
+void sio_nsp_server_event(sio_namespace *nsp, cJSON *data, sio_server_ack *ack);
+struct sio_server_ack {
+    void (*send)(sio_server_ack *ack, const cJSON *arg);
+    int used;
+};
+/* The Redis adapter for a namespace; NULL when it cannot be made. */
+sio_adapter *sio_redis_adapter_new(sio_namespace *nsp);
+/* Server-wide Redis state (links, uid), made once by sio_server_new. */
+int sio_redis_init(sio_server *srv);
+void sio_redis_free(sio_server *srv);
 
 /* Queue an encoded packet on the socket's connection (the adapters' way
  * out); volatile packets are dropped when the transport is not ready. */

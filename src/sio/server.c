@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sio/internal.h"
 #include "util/id.h"
@@ -15,8 +16,11 @@ static void socket_close(sio_socket *s, const char *reason, int tell_client);
 static void client_fail(sio_client *c, const char *reason);
 
 void sio_options_init(sio_options *o) {
+    memset(o, 0, sizeof *o);
     o->connect_timeout_ms = 45000;
     o->max_attachments = 64;
+    o->redis_key = "socket.io";
+    o->requests_timeout_ms = 5000;
 }
 
 uint32_t sio_next_epoch(sio_server *srv) {
@@ -33,7 +37,7 @@ static int encode(sio_server *srv, sio_pkt_type type, const char *nsp, int64_t i
                   const char *event, const cJSON *args) {
     cJSON name, arr, empty;
     const cJSON *data = args;
-    if (type == SIO_PKT_EVENT) {
+    if (type == SIO_PKT_EVENT && event) {
         memset(&name, 0, sizeof name);
         memset(&arr, 0, sizeof arr);
         name.type = cJSON_String;
@@ -95,7 +99,9 @@ static sio_namespace *nsp_new(sio_server *srv, const char *name) {
     if (!n) return NULL;
     n->srv = srv;
     n->name = strdup(name);
-    n->adapter = n->name ? sio_memory_adapter_new(n) : NULL;
+    n->adapter = !n->name     ? NULL
+                 : srv->redis ? sio_redis_adapter_new(n)
+                              : sio_memory_adapter_new(n);
     if (!n->adapter || smap_put(&srv->nsps, n->name, strlen(n->name), n)) {
         if (n->adapter) n->adapter->ops->free(n->adapter);
         free(n->name);
@@ -282,6 +288,12 @@ static void socket_close(sio_socket *s, const char *reason, int tell_client) {
     if (sio_loop_free_later(n->srv->loop, s, socket_free)) socket_free(s);
 }
 
+static uint64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void connect_ok(sio_socket *s) {
     sio_namespace *n = s->nsp;
     if (smap_put(&n->sockets, s->id, SIO_ID_LEN, s)) {
@@ -289,6 +301,7 @@ static void connect_ok(sio_socket *s) {
         return;
     }
     s->state = SOCK_CONNECTED;
+    s->connected_at_ms = wall_ms();
     cJSON sid, obj;
     memset(&sid, 0, sizeof sid);
     memset(&obj, 0, sizeof obj);
@@ -568,6 +581,8 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
         sio_options_init(&srv->o);
     sio_decoder_init(&srv->dec, srv->o.max_attachments);
     sio_attachment_list_init(&srv->bins);
+    snprintf(srv->path, sizeof srv->path, "%s", eo->path ? eo->path : "/socket.io/");
+    if (srv->o.redis_url && (*err = sio_redis_init(srv))) goto fail;
     static const eio_callbacks cbs = {NULL, on_open, on_message, on_close};
     if (!sio_of(srv, "/")) goto fail;
     srv->eio = eio_server_new(loop, http, eo, &cbs, srv, err);
@@ -593,6 +608,7 @@ void sio_server_free(sio_server *srv) {
     while ((slot = smap_next(&srv->nsps, &pos)))
         nsp_free(slot->val);
     smap_free(&srv->nsps);
+    sio_redis_free(srv);
     for (size_t i = 0; i < srv->n_dyns; i++)
         free(srv->dyns[i].pattern);
     free(srv->dyns);
@@ -641,6 +657,12 @@ static void ack_timeout(sio_loop *loop, sio_timer *t) {
     free(a);
 }
 
+static int64_t next_ack_id(sio_namespace *n) {
+    int64_t id = n->next_ack++;
+    if (n->next_ack > SIO_ACK_ID_MAX) n->next_ack = 0;
+    return id;
+}
+
 int sio_emit_with_ack(sio_socket *s, const char *event, const cJSON *args, uint32_t timeout_ms,
                       sio_ack_cb cb, void *ud) {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
@@ -649,8 +671,7 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const cJSON *args, uint3
     struct pending_ack *a = calloc(1, sizeof *a);
     if (!a) return SIO_ENOMEM;
     a->s = s;
-    a->id = s->next_ack++;
-    if (s->next_ack > SIO_ACK_ID_MAX) s->next_ack = 0;
+    a->id = next_ack_id(s->nsp);
     a->cb = cb;
     a->ud = ud;
     int r = encode(srv, SIO_PKT_EVENT, s->nsp->name, a->id, event, args);
@@ -679,7 +700,7 @@ int sio_broadcast(sio_namespace *n, const sio_target *t, const char *event, cons
     if (r == SIO_OK) r = encoded_batch(srv);
     if (r) return r;
     /* Other nodes re-encode from the logical packet; build it only here. */
-    sio_out out = {&srv->batch, SIO_PKT_EVENT, n->name, args};
+    sio_out out = {&srv->batch, SIO_PKT_EVENT, n->name, NULL, event, args};
     return n->adapter->ops->broadcast(n->adapter, &out, t);
 }
 
@@ -733,4 +754,319 @@ void sio_disconnect(sio_socket *s, int close_connection) {
         return;
     }
     socket_close(s, "server namespace disconnect", 1);
+}
+
+/* ---------- cluster-wide operations (local halves + adapter hooks) ---------- */
+
+struct rooms_op {
+    const char *const *rooms;
+    int leave;
+};
+
+static void rooms_fn(sio_socket *s, void *ud) {
+    struct rooms_op *op = ud;
+    for (const char *const *r = op->rooms; r && *r; r++) {
+        if (op->leave)
+            sio_leave(s, *r);
+        else
+            sio_join(s, *r);
+    }
+}
+
+void sio_local_rooms(sio_namespace *n, const sio_target *t, const char *const *rooms, int leave) {
+    struct rooms_op op = {rooms, leave};
+    sio_each_socket(n, t, rooms_fn, &op);
+}
+
+static int rooms_everywhere(sio_namespace *n, const sio_target *t, const char *const *rooms,
+                            int leave) {
+    sio_local_rooms(n, t, rooms, leave);
+    if (t && t->local) return SIO_OK;
+    return n->adapter->ops->remote_rooms
+               ? n->adapter->ops->remote_rooms(n->adapter, t, rooms, leave)
+               : SIO_OK;
+}
+
+int sio_sockets_join(sio_namespace *n, const sio_target *t, const char *const *rooms) {
+    return rooms_everywhere(n, t, rooms, 0);
+}
+
+int sio_sockets_leave(sio_namespace *n, const sio_target *t, const char *const *rooms) {
+    return rooms_everywhere(n, t, rooms, 1);
+}
+
+static void disconnect_fn(sio_socket *s, void *ud) {
+    sio_disconnect(s, *(int *)ud);
+}
+
+void sio_local_disconnect(sio_namespace *n, const sio_target *t, int close) {
+    sio_each_socket(n, t, disconnect_fn, &close);
+}
+
+int sio_disconnect_sockets(sio_namespace *n, const sio_target *t, int close) {
+    sio_local_disconnect(n, t, close);
+    if (t && t->local) return SIO_OK;
+    return n->adapter->ops->remote_disconnect
+               ? n->adapter->ops->remote_disconnect(n->adapter, t, close)
+               : SIO_OK;
+}
+
+static void add_kv(const char *k, const char *v, void *ud) {
+    cJSON_AddStringToObject(ud, k, v);
+}
+static void add_room(const char *room, void *ud) {
+    cJSON_AddItemToArray(ud, cJSON_CreateString(room));
+}
+
+/* The socket as the reference's fetchSockets describes it. */
+static cJSON *describe(sio_socket *s) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "id", s->id);
+    cJSON *hs = cJSON_AddObjectToObject(o, "handshake");
+    eio_session *es = s->client ? s->client->es : NULL;
+    if (hs && es) {
+        cJSON *h = cJSON_AddObjectToObject(hs, "headers");
+        if (h) eio_session_each_header(es, add_kv, h);
+        char when[96];
+        time_t secs = (time_t)(s->connected_at_ms / 1000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        strftime(when, sizeof when, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)",
+                 &tm);
+        cJSON_AddStringToObject(hs, "time", when);
+        cJSON_AddStringToObject(hs, "address", eio_session_remote_addr(es));
+        const char *origin = eio_session_header(es, "origin");
+        cJSON_AddBoolToObject(hs, "xdomain", origin != NULL);
+        cJSON_AddBoolToObject(hs, "secure", 0);
+        cJSON_AddNumberToObject(hs, "issued", (double)s->connected_at_ms);
+        cJSON_AddStringToObject(hs, "url", s->nsp->srv->path);
+        cJSON *q = cJSON_AddObjectToObject(hs, "query");
+        if (q) eio_session_each_query(es, add_kv, q);
+        cJSON_AddItemToObject(hs, "auth",
+                              s->auth ? cJSON_Duplicate(s->auth, 1) : cJSON_CreateObject());
+    }
+    cJSON *rooms = cJSON_AddArrayToObject(o, "rooms");
+    if (rooms) sio_socket_rooms(s, add_room, rooms);
+    cJSON_AddItemToObject(o, "data", cJSON_CreateObject());
+    return o;
+}
+
+static void fetch_fn(sio_socket *s, void *ud) {
+    cJSON *d = describe(s);
+    if (d) cJSON_AddItemToArray(ud, d);
+}
+
+cJSON *sio_local_fetch(sio_namespace *n, const sio_target *t) {
+    cJSON *arr = cJSON_CreateArray();
+    if (arr) sio_each_socket(n, t, fetch_fn, arr);
+    return arr;
+}
+
+int sio_fetch_sockets(sio_namespace *n, const sio_target *t, sio_fetch_cb cb, void *ud) {
+    if (!cb) return SIO_EINVAL;
+    cJSON *local = sio_local_fetch(n, t);
+    if (!local) return SIO_ENOMEM;
+    if ((!t || !t->local) && n->adapter->ops->remote_fetch)
+        return n->adapter->ops->remote_fetch(n->adapter, t, local, cb, ud);
+    cb(n, SIO_OK, local, ud);
+    cJSON_Delete(local);
+    return SIO_OK;
+}
+
+void sio_on_server_event(sio_namespace *n, sio_server_event_cb cb, void *ud) {
+    n->server_event_cb = cb;
+    n->server_event_ud = ud;
+}
+
+void sio_nsp_server_event(sio_namespace *n, cJSON *data, sio_server_ack *ack) {
+    if (!cJSON_IsArray(data) || !n->server_event_cb) return;
+    cJSON *name = cJSON_DetachItemFromArray(data, 0);
+    if (cJSON_IsString(name))
+        n->server_event_cb(n, name->valuestring, data, ack, n->server_event_ud);
+    cJSON_Delete(name);
+}
+
+int sio_server_ack_reply(sio_server_ack *ack, const cJSON *arg) {
+    if (!ack) return SIO_EINVAL;
+    if (ack->used) return SIO_ESTATE;
+    ack->used = 1;
+    ack->send(ack, arg);
+    return SIO_OK;
+}
+
+/* [event, ...args] without touching the caller's tree: new nodes, deep copies. */
+static cJSON *event_array(const char *event, const cJSON *args) {
+    cJSON *data = cJSON_CreateArray();
+    if (!data) return NULL;
+    cJSON_AddItemToArray(data, cJSON_CreateString(event));
+    for (const cJSON *a = args ? args->child : NULL; a; a = a->next) {
+        cJSON *c = sio_json_is_binary(a) ? NULL : cJSON_Duplicate(a, 1);
+        if (sio_json_is_binary(a)) {
+            size_t len;
+            const uint8_t *p = sio_json_binary_data(a, &len);
+            c = sio_json_binary(p, len);
+        }
+        if (c) cJSON_AddItemToArray(data, c);
+    }
+    return data;
+}
+
+int sio_server_side_emit(sio_namespace *n, const char *event, const cJSON *args,
+                         sio_responses_cb cb, void *ud) {
+    if (!event) return SIO_EINVAL;
+    if (!n->adapter->ops->remote_server_emit) {
+        /* No other node: an emit with ack completes with no answers. */
+        if (cb) {
+            cJSON *none = cJSON_CreateArray();
+            cb(n, SIO_OK, none, ud);
+            cJSON_Delete(none);
+        }
+        return SIO_OK;
+    }
+    cJSON *data = event_array(event, args);
+    if (!data) return SIO_ENOMEM;
+    int r = n->adapter->ops->remote_server_emit(n->adapter, data, cb, ud);
+    cJSON_Delete(data);
+    return r;
+}
+
+/* ---------- broadcast with acks ---------- */
+
+static void group_free_if_unused(struct ack_group *g) {
+    if (!g->done || g->refs > 0) return;
+    cJSON_Delete(g->responses);
+    if (g->forward) free(g->fwd_ud);
+    free(g);
+}
+
+static void group_finish(struct ack_group *g, int status) {
+    if (g->done) return;
+    g->done = 1;
+    sio_timer_stop(g->nsp->srv->loop, &g->timer);
+    g->refs++; /* the callback may start another operation; keep g alive */
+    g->cb(g->nsp, status, g->responses, g->ud);
+    g->refs--;
+    group_free_if_unused(g);
+}
+
+static void group_check(struct ack_group *g) {
+    if (!g->done && g->expected_servers >= 0 && g->actual_servers >= g->expected_servers &&
+        (size_t)cJSON_GetArraySize(g->responses) >= g->expected_clients)
+        group_finish(g, SIO_OK);
+}
+
+void sio_ack_group_count(struct ack_group *g, size_t clients) {
+    g->expected_clients += clients;
+    g->actual_servers++;
+    group_check(g);
+}
+
+void sio_ack_group_answer(struct ack_group *g, cJSON *arg) {
+    if (g->forward) {
+        g->forward(g, arg);
+        return;
+    }
+    if (g->done) {
+        cJSON_Delete(arg);
+        return;
+    }
+    cJSON_AddItemToArray(g->responses, arg ? arg : cJSON_CreateNull());
+    group_check(g);
+}
+
+void sio_ack_group_servers(struct ack_group *g, int servers) {
+    g->expected_servers = servers;
+    group_check(g);
+}
+
+void sio_ack_group_unref(struct ack_group *g) {
+    g->refs--;
+    group_free_if_unused(g);
+}
+
+static void group_timeout(sio_loop *loop, sio_timer *t) {
+    struct ack_group *g = (struct ack_group *)((char *)t - offsetof(struct ack_group, timer));
+    group_finish(g, SIO_ETIMEDOUT);
+}
+
+static void group_client_ack(sio_socket *s, int status, cJSON *args, void *ud) {
+    struct ack_group *g = ud;
+    if (status == SIO_OK) sio_ack_group_answer(g, cJSON_DetachItemFromArray(args, 0));
+    sio_ack_group_unref(g);
+}
+
+struct bcast_ack {
+    struct ack_group *g;
+    int64_t id;
+    uint32_t timeout_ms;
+    size_t count;
+};
+
+static void bcast_ack_fn(sio_socket *s, void *ud) {
+    struct bcast_ack *b = ud;
+    sio_server *srv = s->nsp->srv;
+    struct pending_ack *a = calloc(1, sizeof *a);
+    if (!a || sio_socket_deliver(s, &srv->batch, 0) != SIO_OK) {
+        free(a);
+        return;
+    }
+    a->s = s;
+    a->id = b->id;
+    a->cb = group_client_ack;
+    a->ud = b->g;
+    a->next = s->acks;
+    s->acks = a;
+    if (b->timeout_ms) sio_timer_start(srv->loop, &a->timer, b->timeout_ms, ack_timeout);
+    b->g->refs++;
+    b->count++;
+}
+
+size_t sio_local_broadcast_ack(sio_namespace *n, const cJSON *data, const sio_target *t,
+                               uint32_t timeout_ms, struct ack_group *g) {
+    sio_server *srv = n->srv;
+    struct bcast_ack b = {g, next_ack_id(n), timeout_ms, 0};
+    if (encode(srv, SIO_PKT_EVENT, n->name, b.id, NULL, data) || encoded_batch(srv)) return 0;
+    n->adapter->ops->each(n->adapter, t, bcast_ack_fn, &b);
+    return b.count;
+}
+
+int sio_broadcast_with_ack(sio_namespace *n, const sio_target *t, const char *event,
+                           const cJSON *args, uint32_t timeout_ms, sio_responses_cb cb, void *ud) {
+    if (!cb || !event) return SIO_EINVAL;
+    struct ack_group *g = calloc(1, sizeof *g);
+    cJSON *data = event_array(event, args);
+    if (!g || !data || !(g->responses = cJSON_CreateArray())) {
+        free(g);
+        cJSON_Delete(data);
+        return SIO_ENOMEM;
+    }
+    g->nsp = n;
+    g->cb = cb;
+    g->ud = ud;
+    g->expected_servers = -1;
+    g->refs = 1; /* ours, until the setup below is over */
+    if (timeout_ms) sio_timer_start(n->srv->loop, &g->timer, timeout_ms, group_timeout);
+    size_t local = sio_local_broadcast_ack(n, data, t, timeout_ms, g);
+    sio_out out = {NULL, SIO_PKT_EVENT, n->name, data, NULL, NULL};
+    int remote = (!t || !t->local) && n->adapter->ops->remote_broadcast_ack;
+    sio_ack_group_count(g, local);
+    if (remote)
+        n->adapter->ops->remote_broadcast_ack(n->adapter, &out, t, timeout_ms, g);
+    else
+        sio_ack_group_servers(g, 1);
+    cJSON_Delete(data);
+    sio_ack_group_unref(g);
+    return SIO_OK;
+}
+
+int sio_nsp_broadcast_packet(sio_namespace *n, const cJSON *data, const sio_target *t) {
+    sio_server *srv = n->srv;
+    int r = encode(srv, SIO_PKT_EVENT, n->name, -1, NULL, data);
+    if (r == SIO_OK) r = encoded_batch(srv);
+    if (r) return r;
+    /* Local delivery only: the memory half of whatever adapter this is. */
+    sio_target lt = {t ? t->rooms : NULL, t ? t->except : NULL, t ? t->is_volatile : 0, 1};
+    sio_out out = {&srv->batch, SIO_PKT_EVENT, n->name, data, NULL, NULL};
+    return n->adapter->ops->broadcast(n->adapter, &out, &lt);
 }

@@ -1,0 +1,907 @@
+/* Redis adapter, wire-compatible with Node's @socket.io/redis-adapter 8.x
+ * (classic pub/sub) and @socket.io/redis-emitter 5.x:
+ *   broadcasts  <key>#<nsp>#[<room>#]   MessagePack [uid, packet, opts]
+ *   requests    <key>-request#<nsp>#    JSON (MessagePack for BROADCAST)
+ *   responses   <key>-response#<nsp>#[<uid>#]
+ * Each namespace's adapter keeps its local rooms in an inner memory adapter
+ * and adds the traffic with the other nodes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "adapter/msgpack.h"
+#include "adapter/redis_link.h"
+#include "sio/internal.h"
+#include "util/id.h"
+#include "util/log.h"
+
+enum {
+    REQ_SOCKETS = 0,
+    REQ_ALL_ROOMS = 1,
+    REQ_REMOTE_JOIN = 2,
+    REQ_REMOTE_LEAVE = 3,
+    REQ_REMOTE_DISCONNECT = 4,
+    REQ_REMOTE_FETCH = 5,
+    REQ_SERVER_SIDE_EMIT = 6,
+    REQ_BROADCAST = 7,
+    REQ_BROADCAST_CLIENT_COUNT = 8,
+    REQ_BROADCAST_ACK = 9,
+};
+
+#define MAX_TARGET_ROOMS 64
+
+struct request;
+typedef struct redis_adapter redis_adapter;
+
+struct sio_redis {
+    sio_server *srv;
+    redis_link *pub;
+    redis_link *sub;
+    char uid[7];
+    char *key;
+    uint32_t timeout_ms;
+    redis_adapter *adapters; /* one per namespace */
+    struct request *requests;
+    sbuf scratch;
+};
+
+struct redis_adapter {
+    sio_adapter base;
+    sio_adapter *mem;
+    struct sio_redis *r;
+    redis_adapter *next;
+    char *bchan; /* <key>#<nsp># */
+    char *reqchan;
+    char *respchan;
+    char *specchan;
+};
+
+/* A request this node sent and whose answers it is gathering. */
+struct request {
+    struct request *next;
+    redis_adapter *a;
+    char id[7];
+    int type;
+    int num_sub; /* answers expected; -1 until PUBSUB NUMSUB answers */
+    int received;
+    cJSON *acc; /* gathered sockets or responses */
+    sio_fetch_cb fetch_cb;
+    sio_responses_cb resp_cb;
+    void *ud;
+    struct ack_group *group;
+    char *payload; /* published once NUMSUB is known */
+    size_t payload_len;
+    sio_timer timer;
+};
+
+static const sio_adapter_ops redis_ops;
+
+/* ---------- helpers ---------- */
+
+static char *concat3(const char *a, const char *b, const char *c) {
+    size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s%s%s", a, b, c);
+    return p;
+}
+
+static void short_id(char out[7]) {
+    char id[SIO_RANDOM_ID_LEN + 1];
+    if (sio_random_id(id)) snprintf(id, sizeof id, "%06x", rand());
+    memcpy(out, id, 6);
+    out[6] = 0;
+}
+
+static int publish_str(redis_adapter *a, const char *chan, const char *msg, size_t len) {
+    return redis_link_publish(a->r->pub, chan, strlen(chan), (const uint8_t *)msg, len);
+}
+
+static int publish_json(redis_adapter *a, const char *chan, const cJSON *v) {
+    char *s = cJSON_PrintUnformatted(v);
+    if (!s) return SIO_ENOMEM;
+    int r = publish_str(a, chan, s, strlen(s));
+    free(s);
+    return r;
+}
+
+static cJSON *rooms_array(const char *const *rooms) {
+    cJSON *arr = cJSON_CreateArray();
+    for (const char *const *r = rooms; arr && r && *r; r++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(*r));
+    return arr;
+}
+
+static cJSON *opts_json(const sio_target *t) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddItemToObject(o, "rooms", rooms_array(t ? t->rooms : NULL));
+    cJSON_AddItemToObject(o, "except", rooms_array(t ? t->except : NULL));
+    return o;
+}
+
+/* A target read from another node's opts. Room names point into `opts`,
+ * which must outlive the target. Numbers are rooms too in JavaScript. */
+struct target_buf {
+    sio_target t;
+    const char *rooms[MAX_TARGET_ROOMS + 1];
+    const char *except[MAX_TARGET_ROOMS + 1];
+    char numbers[2 * MAX_TARGET_ROOMS][32];
+    int n_numbers;
+};
+
+static int fill_rooms(struct target_buf *tb, const cJSON *arr, const char **out) {
+    size_t n = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr) {
+        if (n == MAX_TARGET_ROOMS) return -1;
+        if (cJSON_IsString(it)) {
+            out[n++] = it->valuestring;
+        } else if (cJSON_IsNumber(it) && tb->n_numbers < 2 * MAX_TARGET_ROOMS) {
+            char *b = tb->numbers[tb->n_numbers++];
+            snprintf(b, 32, "%.17g", it->valuedouble);
+            out[n++] = b;
+        }
+    }
+    out[n] = NULL;
+    return (int)n;
+}
+
+static void target_from(struct target_buf *tb, const cJSON *opts) {
+    memset(tb, 0, sizeof *tb);
+    const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(opts, "rooms");
+    const cJSON *except = cJSON_GetObjectItemCaseSensitive(opts, "except");
+    const cJSON *flags = cJSON_GetObjectItemCaseSensitive(opts, "flags");
+    int nr = fill_rooms(tb, rooms, tb->rooms);
+    fill_rooms(tb, except, tb->except);
+    tb->t.rooms = nr > 0 ? tb->rooms : NULL;
+    tb->t.except = tb->except[0] ? tb->except : NULL;
+    tb->t.is_volatile = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(flags, "volatile"));
+    tb->t.local = 1;
+}
+
+/* ---------- requests this node sent ---------- */
+
+static void request_free(struct request *q) {
+    struct sio_redis *r = q->a->r;
+    for (struct request **pp = &r->requests; *pp; pp = &(*pp)->next) {
+        if (*pp == q) {
+            *pp = q->next;
+            break;
+        }
+    }
+    sio_timer_stop(r->srv->loop, &q->timer);
+    cJSON_Delete(q->acc);
+    free(q->payload);
+    if (q->group) sio_ack_group_unref(q->group);
+    free(q);
+}
+
+static void request_complete(struct request *q, int status) {
+    sio_namespace *n = q->a->base.nsp;
+    if (q->fetch_cb) q->fetch_cb(n, status, q->acc, q->ud);
+    if (q->resp_cb) q->resp_cb(n, status, q->acc, q->ud);
+    request_free(q);
+}
+
+static void request_timeout(sio_loop *loop, sio_timer *t) {
+    struct request *q = (struct request *)((char *)t - offsetof(struct request, timer));
+    if (q->type == REQ_BROADCAST) {
+        request_free(q); /* the group has its own timeout */
+        return;
+    }
+    request_complete(q, SIO_ETIMEDOUT);
+}
+
+static void request_check(struct request *q) {
+    if (q->num_sub >= 0 && q->received >= q->num_sub) request_complete(q, SIO_OK);
+}
+
+static void on_numsub(redis_link *l, const void *reply, void *ud) {
+    struct request *q = ud;
+    const redisReply *rep = reply;
+    int numsub = 1;
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
+        const redisReply *c = rep->element[1];
+        numsub = c->type == REDIS_REPLY_INTEGER ? (int)c->integer : atoi(c->str ? c->str : "1");
+    }
+    if (q->type == REQ_BROADCAST) {
+        /* Every subscribed node (this one too) reports a client count. */
+        sio_ack_group_servers(q->group, numsub < 1 ? 1 : numsub);
+        return;
+    }
+    /* fetch counts this node as one answer already; server-side emit
+     * expects answers from the others only. */
+    q->num_sub = q->type == REQ_REMOTE_FETCH ? numsub : numsub - 1;
+    if (q->type == REQ_REMOTE_FETCH) q->received++;
+    if (q->num_sub <= (q->type == REQ_REMOTE_FETCH ? 1 : 0)) {
+        request_complete(q, SIO_OK);
+        return;
+    }
+    publish_str(q->a, q->a->reqchan, q->payload, q->payload_len);
+    request_check(q);
+}
+
+/* Register a request and ask Redis how many nodes will answer. */
+static struct request *request_start(redis_adapter *a, int type, cJSON *body) {
+    struct sio_redis *r = a->r;
+    struct request *q = calloc(1, sizeof *q);
+    if (!q) return NULL;
+    q->a = a;
+    q->type = type;
+    q->num_sub = -1;
+    short_id(q->id);
+    cJSON_AddStringToObject(body, "uid", r->uid);
+    cJSON_AddStringToObject(body, "requestId", q->id);
+    cJSON_AddNumberToObject(body, "type", type);
+    q->next = r->requests;
+    r->requests = q;
+    sio_timer_start(r->srv->loop, &q->timer, r->timeout_ms, request_timeout);
+    return q;
+}
+
+static int ask_numsub(struct request *q) {
+    const char *argv[3] = {"PUBSUB", "NUMSUB", q->a->reqchan};
+    return redis_link_command(q->a->r->pub, on_numsub, q, 3, argv, NULL);
+}
+
+static struct request *find_request(struct sio_redis *r, const char *id) {
+    for (struct request *q = r->requests; q; q = q->next)
+        if (strcmp(q->id, id) == 0) return q;
+    return NULL;
+}
+
+/* ---------- adapter ops ---------- */
+
+static int ra_join(sio_adapter *b, sio_socket *s, const char *room) {
+    redis_adapter *a = (redis_adapter *)b;
+    return a->mem->ops->join(a->mem, s, room);
+}
+static void ra_leave(sio_adapter *b, sio_socket *s, const char *room) {
+    redis_adapter *a = (redis_adapter *)b;
+    a->mem->ops->leave(a->mem, s, room);
+}
+static void ra_leave_all(sio_adapter *b, sio_socket *s) {
+    redis_adapter *a = (redis_adapter *)b;
+    a->mem->ops->leave_all(a->mem, s);
+}
+static int ra_has(sio_adapter *b, const sio_socket *s, const char *room) {
+    redis_adapter *a = (redis_adapter *)b;
+    return a->mem->ops->has(a->mem, s, room);
+}
+static void ra_rooms_of(sio_adapter *b, const sio_socket *s, void (*fn)(const char *, void *),
+                        void *ud) {
+    redis_adapter *a = (redis_adapter *)b;
+    a->mem->ops->rooms_of(a->mem, s, fn, ud);
+}
+static void ra_each(sio_adapter *b, const sio_target *t, void (*fn)(sio_socket *, void *),
+                    void *ud) {
+    redis_adapter *a = (redis_adapter *)b;
+    a->mem->ops->each(a->mem, t, fn, ud);
+}
+static size_t ra_room_count(sio_adapter *b) {
+    redis_adapter *a = (redis_adapter *)b;
+    return a->mem->ops->room_count(a->mem);
+}
+
+/* [uid, {type, data, nsp}, {rooms, except, flags}] as MessagePack. The
+ * event name is linked in front of the caller's arguments with a node of our
+ * own, so their tree is read, never changed. */
+static int encode_broadcast(redis_adapter *a, const sio_out *pkt, const sio_target *t, sbuf *out) {
+    cJSON name;
+    memset(&name, 0, sizeof name);
+    cJSON *msg = cJSON_CreateArray();
+    cJSON *packet = cJSON_CreateObject();
+    cJSON *opts = opts_json(t);
+    int rc = SIO_ENOMEM;
+    if (!msg || !packet || !opts) goto done;
+    cJSON_AddItemToArray(msg, cJSON_CreateString(a->r->uid));
+    cJSON_AddNumberToObject(packet, "type", 2);
+    cJSON *data;
+    if (pkt->data) {
+        data = cJSON_CreateArrayReference(pkt->data->child);
+    } else {
+        name.type = cJSON_String;
+        name.valuestring = (char *)pkt->event;
+        name.next = pkt->args ? pkt->args->child : NULL;
+        data = cJSON_CreateArrayReference(&name);
+    }
+    cJSON_AddItemToObject(packet, "data", data);
+    cJSON_AddStringToObject(packet, "nsp", a->base.nsp->name);
+    cJSON_AddItemToArray(msg, packet);
+    packet = NULL;
+    cJSON *flags = cJSON_AddObjectToObject(opts, "flags");
+    if (flags && t && t->is_volatile) cJSON_AddTrueToObject(flags, "volatile");
+    cJSON_AddItemToArray(msg, opts);
+    opts = NULL;
+    rc = msgpack_encode(msg, out);
+done:
+    cJSON_Delete(msg);
+    cJSON_Delete(packet);
+    cJSON_Delete(opts);
+    return rc;
+}
+
+static int ra_broadcast(sio_adapter *b, const sio_out *pkt, const sio_target *t) {
+    redis_adapter *a = (redis_adapter *)b;
+    if (!(t && t->local) && redis_link_is_up(a->r->pub)) {
+        sbuf *m = &a->r->scratch;
+        sbuf_clear(m);
+        if (encode_broadcast(a, pkt, t, m) == SIO_OK) {
+            int one_room = t && t->rooms && t->rooms[0] && !t->rooms[1];
+            char *chan = one_room ? concat3(a->bchan, t->rooms[0], "#") : NULL;
+            const char *c = chan ? chan : a->bchan;
+            redis_link_publish(a->r->pub, c, strlen(c), m->data, m->len);
+            free(chan);
+        }
+    }
+    return a->mem->ops->broadcast(a->mem, pkt, t);
+}
+
+static int ra_remote_rooms(sio_adapter *b, const sio_target *t, const char *const *rooms,
+                           int leave) {
+    redis_adapter *a = (redis_adapter *)b;
+    cJSON *req = cJSON_CreateObject();
+    if (!req) return SIO_ENOMEM;
+    cJSON_AddStringToObject(req, "uid", a->r->uid);
+    cJSON_AddNumberToObject(req, "type", leave ? REQ_REMOTE_LEAVE : REQ_REMOTE_JOIN);
+    cJSON_AddItemToObject(req, "opts", opts_json(t));
+    cJSON_AddItemToObject(req, "rooms", rooms_array(rooms));
+    int r = publish_json(a, a->reqchan, req);
+    cJSON_Delete(req);
+    return r;
+}
+
+static int ra_remote_disconnect(sio_adapter *b, const sio_target *t, int close) {
+    redis_adapter *a = (redis_adapter *)b;
+    cJSON *req = cJSON_CreateObject();
+    if (!req) return SIO_ENOMEM;
+    cJSON_AddStringToObject(req, "uid", a->r->uid);
+    cJSON_AddNumberToObject(req, "type", REQ_REMOTE_DISCONNECT);
+    cJSON_AddItemToObject(req, "opts", opts_json(t));
+    cJSON_AddBoolToObject(req, "close", close);
+    int r = publish_json(a, a->reqchan, req);
+    cJSON_Delete(req);
+    return r;
+}
+
+static int start_with_payload(struct request *q, cJSON *body) {
+    q->payload = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    if (!q->payload) return SIO_ENOMEM;
+    q->payload_len = strlen(q->payload);
+    if (ask_numsub(q) != SIO_OK) {
+        /* Redis is away: answer with what this node knows. */
+        request_complete(q, SIO_OK);
+    }
+    return SIO_OK;
+}
+
+static int ra_remote_fetch(sio_adapter *b, const sio_target *t, cJSON *local, sio_fetch_cb cb,
+                           void *ud) {
+    redis_adapter *a = (redis_adapter *)b;
+    cJSON *body = cJSON_CreateObject();
+    struct request *q = body ? request_start(a, REQ_REMOTE_FETCH, body) : NULL;
+    if (!q) {
+        cJSON_Delete(body);
+        cb(a->base.nsp, SIO_OK, local, ud);
+        cJSON_Delete(local);
+        return SIO_OK;
+    }
+    q->acc = local;
+    q->fetch_cb = cb;
+    q->ud = ud;
+    cJSON_AddItemToObject(body, "opts", opts_json(t));
+    return start_with_payload(q, body);
+}
+
+static int ra_remote_server_emit(sio_adapter *b, const cJSON *data, sio_responses_cb cb, void *ud) {
+    redis_adapter *a = (redis_adapter *)b;
+    if (!cb) {
+        cJSON *req = cJSON_CreateObject();
+        if (!req) return SIO_ENOMEM;
+        cJSON_AddStringToObject(req, "uid", a->r->uid);
+        cJSON_AddNumberToObject(req, "type", REQ_SERVER_SIDE_EMIT);
+        cJSON_AddItemToObject(req, "data", cJSON_Duplicate(data, 1));
+        int r = publish_json(a, a->reqchan, req);
+        cJSON_Delete(req);
+        return r;
+    }
+    cJSON *body = cJSON_CreateObject();
+    struct request *q = body ? request_start(a, REQ_SERVER_SIDE_EMIT, body) : NULL;
+    if (!q) {
+        cJSON_Delete(body);
+        return SIO_ENOMEM;
+    }
+    q->acc = cJSON_CreateArray();
+    q->resp_cb = cb;
+    q->ud = ud;
+    cJSON_AddItemToObject(body, "data", cJSON_Duplicate(data, 1));
+    return start_with_payload(q, body);
+}
+
+static int ra_remote_broadcast_ack(sio_adapter *b, const sio_out *pkt, const sio_target *t,
+                                   uint32_t timeout_ms, struct ack_group *g) {
+    redis_adapter *a = (redis_adapter *)b;
+    struct request *q = calloc(1, sizeof *q);
+    if (!q) {
+        sio_ack_group_servers(g, 1);
+        return SIO_ENOMEM;
+    }
+    q->a = a;
+    q->type = REQ_BROADCAST;
+    q->group = g;
+    g->refs++;
+    short_id(q->id);
+    q->next = a->r->requests;
+    a->r->requests = q;
+    /* Answers may come until the group's own timeout; forget after it. */
+    sio_timer_start(a->r->srv->loop, &q->timer, timeout_ms ? timeout_ms : a->r->timeout_ms,
+                    request_timeout);
+    cJSON *req = cJSON_CreateObject();
+    cJSON *packet = cJSON_CreateObject();
+    cJSON *opts = opts_json(t);
+    if (req && packet && opts) {
+        cJSON_AddStringToObject(req, "uid", a->r->uid);
+        cJSON_AddStringToObject(req, "requestId", q->id);
+        cJSON_AddNumberToObject(req, "type", REQ_BROADCAST);
+        cJSON_AddNumberToObject(packet, "type", 2);
+        cJSON_AddItemToObject(packet, "data", cJSON_CreateArrayReference(pkt->data->child));
+        cJSON_AddStringToObject(packet, "nsp", a->base.nsp->name);
+        cJSON_AddItemToObject(req, "packet", packet);
+        packet = NULL;
+        cJSON *flags = cJSON_AddObjectToObject(opts, "flags");
+        if (flags) cJSON_AddNumberToObject(flags, "timeout", timeout_ms);
+        cJSON_AddItemToObject(req, "opts", opts);
+        opts = NULL;
+        sbuf m = SBUF_INIT;
+        if (msgpack_encode(req, &m) == SIO_OK)
+            redis_link_publish(a->r->pub, a->reqchan, strlen(a->reqchan), m.data, m.len);
+        sbuf_free(&m);
+    }
+    cJSON_Delete(req);
+    cJSON_Delete(packet);
+    cJSON_Delete(opts);
+    if (ask_numsub(q) != SIO_OK) sio_ack_group_servers(g, 1);
+    return SIO_OK;
+}
+
+static void ra_free(sio_adapter *b) {
+    redis_adapter *a = (redis_adapter *)b;
+    struct sio_redis *r = a->r;
+    for (redis_adapter **pp = &r->adapters; *pp; pp = &(*pp)->next) {
+        if (*pp == a) {
+            *pp = a->next;
+            break;
+        }
+    }
+    for (struct request *q = r->requests, *n; q; q = n) {
+        n = q->next;
+        if (q->a == a) request_free(q);
+    }
+    a->mem->ops->free(a->mem);
+    free(a->bchan);
+    free(a->reqchan);
+    free(a->respchan);
+    free(a->specchan);
+    free(a);
+}
+
+static const sio_adapter_ops redis_ops = {
+    ra_join,
+    ra_leave,
+    ra_leave_all,
+    ra_has,
+    ra_rooms_of,
+    ra_each,
+    ra_broadcast,
+    ra_room_count,
+    ra_free,
+    ra_remote_rooms,
+    ra_remote_disconnect,
+    ra_remote_fetch,
+    ra_remote_server_emit,
+    ra_remote_broadcast_ack,
+};
+
+/* ---------- messages from the other nodes ---------- */
+
+static void on_broadcast(redis_adapter *a, const char *channel, size_t chlen, const uint8_t *d,
+                         size_t n) {
+    sio_namespace *nsp = a->base.nsp;
+    cJSON *msg = NULL;
+    size_t used;
+    if (msgpack_decode(d, n, &msg, &used, NULL) != SIO_OK) {
+        log_debug("redis: malformed broadcast on %.*s", (int)chlen, channel);
+        return;
+    }
+    const cJSON *uid = cJSON_GetArrayItem(msg, 0);
+    const cJSON *packet = cJSON_GetArrayItem(msg, 1);
+    const cJSON *opts = cJSON_GetArrayItem(msg, 2);
+    const cJSON *pnsp = cJSON_GetObjectItemCaseSensitive(packet, "nsp");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(packet, "data");
+    const char *pn = cJSON_IsString(pnsp) ? pnsp->valuestring : "/";
+    if (cJSON_IsArray(msg) && !(cJSON_IsString(uid) && strcmp(uid->valuestring, a->r->uid) == 0) &&
+        strcmp(pn, nsp->name) == 0 && cJSON_IsArray(data) && cJSON_GetArraySize(data) > 0) {
+        struct target_buf tb;
+        target_from(&tb, opts);
+        sio_nsp_broadcast_packet(nsp, data, &tb.t);
+    }
+    cJSON_Delete(msg);
+}
+
+static void publish_response(redis_adapter *a, cJSON *resp) {
+    publish_json(a, a->respchan, resp);
+    cJSON_Delete(resp);
+}
+
+static cJSON *response_for(const cJSON *req) {
+    cJSON *resp = cJSON_CreateObject();
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "requestId");
+    if (resp && cJSON_IsString(id)) cJSON_AddStringToObject(resp, "requestId", id->valuestring);
+    return resp;
+}
+
+struct ss_ack {
+    sio_server_ack base;
+    redis_adapter *a;
+    const char *request_id;
+};
+
+static void ss_ack_send(sio_server_ack *b, const cJSON *arg) {
+    struct ss_ack *k = (struct ss_ack *)b;
+    cJSON *resp = cJSON_CreateObject();
+    if (!resp) return;
+    cJSON_AddNumberToObject(resp, "type", REQ_SERVER_SIDE_EMIT);
+    cJSON_AddStringToObject(resp, "requestId", k->request_id);
+    cJSON_AddItemToObject(resp, "data", arg ? cJSON_Duplicate(arg, 1) : cJSON_CreateNull());
+    publish_response(k->a, resp);
+}
+
+struct fwd {
+    redis_adapter *a;
+    char request_id[64];
+};
+
+static void forward_answer(struct ack_group *g, cJSON *arg) {
+    struct fwd *f = g->fwd_ud;
+    cJSON *resp = cJSON_CreateObject();
+    if (resp) {
+        cJSON_AddNumberToObject(resp, "type", REQ_BROADCAST_ACK);
+        cJSON_AddStringToObject(resp, "requestId", f->request_id);
+        cJSON_AddItemToObject(resp, "packet", arg ? arg : cJSON_CreateNull());
+        arg = NULL;
+        sbuf m = SBUF_INIT;
+        if (msgpack_encode(resp, &m) == SIO_OK)
+            redis_link_publish(f->a->r->pub, f->a->respchan, strlen(f->a->respchan), m.data, m.len);
+        sbuf_free(&m);
+        cJSON_Delete(resp);
+    }
+    cJSON_Delete(arg);
+}
+
+static void handle_remote_broadcast(redis_adapter *a, const cJSON *req) {
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "requestId");
+    const cJSON *packet = cJSON_GetObjectItemCaseSensitive(req, "packet");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(packet, "data");
+    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(req, "opts");
+    if (!cJSON_IsString(id) || !cJSON_IsArray(data) || find_request(a->r, id->valuestring)) return;
+    const cJSON *flags = cJSON_GetObjectItemCaseSensitive(opts, "flags");
+    const cJSON *to = cJSON_GetObjectItemCaseSensitive(flags, "timeout");
+    uint32_t timeout = cJSON_IsNumber(to) && to->valuedouble > 0 && to->valuedouble < 3.6e6
+                           ? (uint32_t)to->valuedouble
+                           : a->r->timeout_ms;
+    struct ack_group *g = calloc(1, sizeof *g);
+    struct fwd *f = calloc(1, sizeof *f);
+    if (!g || !f) {
+        free(g);
+        free(f);
+        return;
+    }
+    snprintf(f->request_id, sizeof f->request_id, "%s", id->valuestring);
+    f->a = a;
+    g->nsp = a->base.nsp;
+    g->done = 1; /* never completes here: answers go back to the asking node */
+    g->forward = forward_answer;
+    g->fwd_ud = f;
+    g->refs = 1;
+    struct target_buf tb;
+    target_from(&tb, opts);
+    size_t count = sio_local_broadcast_ack(a->base.nsp, data, &tb.t, timeout, g);
+    cJSON *resp = cJSON_CreateObject();
+    if (resp) {
+        cJSON_AddNumberToObject(resp, "type", REQ_BROADCAST_CLIENT_COUNT);
+        cJSON_AddStringToObject(resp, "requestId", f->request_id);
+        cJSON_AddNumberToObject(resp, "clientCount", (double)count);
+        publish_response(a, resp);
+    }
+    /* The forwarding state lives as long as local acks may still come. */
+    sio_ack_group_unref(g);
+}
+
+static void on_request(redis_adapter *a, const uint8_t *d, size_t n) {
+    cJSON *req = NULL;
+    size_t used;
+    if (n && d[0] == '{')
+        req = cJSON_ParseWithLength((const char *)d, n);
+    else if (msgpack_decode(d, n, &req, &used, NULL) != SIO_OK)
+        req = NULL;
+    if (!cJSON_IsObject(req)) {
+        cJSON_Delete(req);
+        return;
+    }
+    sio_namespace *nsp = a->base.nsp;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(req, "type");
+    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(req, "uid");
+    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(req, "requestId");
+    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(req, "opts");
+    int own = cJSON_IsString(uid) && strcmp(uid->valuestring, a->r->uid) == 0;
+    int mine = cJSON_IsString(rid) && find_request(a->r, rid->valuestring);
+    struct target_buf tb;
+    target_from(&tb, opts);
+    switch (cJSON_IsNumber(type) ? type->valueint : -1) {
+    case REQ_SOCKETS: {
+        if (mine) break;
+        const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(req, "rooms");
+        struct target_buf rb;
+        memset(&rb, 0, sizeof rb);
+        rb.t.rooms = fill_rooms(&rb, rooms, rb.rooms) > 0 ? rb.rooms : NULL;
+        cJSON *all = sio_local_fetch(nsp, &rb.t);
+        cJSON *ids = cJSON_CreateArray();
+        const cJSON *it;
+        cJSON_ArrayForEach(it, all) {
+            cJSON_AddItemToArray(
+                ids, cJSON_CreateString(cJSON_GetObjectItemCaseSensitive(it, "id")->valuestring));
+        }
+        cJSON_Delete(all);
+        cJSON *resp = response_for(req);
+        cJSON_AddItemToObject(resp, "sockets", ids);
+        publish_response(a, resp);
+        break;
+    }
+    case REQ_ALL_ROOMS: {
+        if (mine) break;
+        cJSON *resp = response_for(req);
+        cJSON *rooms = cJSON_AddArrayToObject(resp, "rooms");
+        cJSON *all = sio_local_fetch(nsp, NULL);
+        const cJSON *it;
+        cJSON_ArrayForEach(it, all) {
+            const cJSON *r;
+            cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(it, "rooms")) {
+                int seen = 0;
+                const cJSON *x;
+                cJSON_ArrayForEach(x, rooms) seen |= strcmp(x->valuestring, r->valuestring) == 0;
+                if (!seen) cJSON_AddItemToArray(rooms, cJSON_CreateString(r->valuestring));
+            }
+        }
+        cJSON_Delete(all);
+        publish_response(a, resp);
+        break;
+    }
+    case REQ_REMOTE_JOIN:
+    case REQ_REMOTE_LEAVE: {
+        int leave = type->valueint == REQ_REMOTE_LEAVE;
+        if (own) break;
+        if (opts) {
+            struct target_buf rb;
+            memset(&rb, 0, sizeof rb);
+            fill_rooms(&rb, cJSON_GetObjectItemCaseSensitive(req, "rooms"), rb.rooms);
+            sio_local_rooms(nsp, &tb.t, rb.rooms, leave);
+            break;
+        }
+        const cJSON *sid = cJSON_GetObjectItemCaseSensitive(req, "sid");
+        const cJSON *room = cJSON_GetObjectItemCaseSensitive(req, "room");
+        sio_socket *s = cJSON_IsString(sid)
+                            ? smap_get(&nsp->sockets, sid->valuestring, strlen(sid->valuestring))
+                            : NULL;
+        if (!s || !cJSON_IsString(room)) break;
+        if (leave)
+            sio_leave(s, room->valuestring);
+        else
+            sio_join(s, room->valuestring);
+        publish_response(a, response_for(req));
+        break;
+    }
+    case REQ_REMOTE_DISCONNECT: {
+        if (own) break;
+        int close = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "close"));
+        if (opts) {
+            sio_local_disconnect(nsp, &tb.t, close);
+            break;
+        }
+        const cJSON *sid = cJSON_GetObjectItemCaseSensitive(req, "sid");
+        sio_socket *s = cJSON_IsString(sid)
+                            ? smap_get(&nsp->sockets, sid->valuestring, strlen(sid->valuestring))
+                            : NULL;
+        if (!s) break;
+        sio_disconnect(s, close);
+        publish_response(a, response_for(req));
+        break;
+    }
+    case REQ_REMOTE_FETCH: {
+        if (mine) break;
+        cJSON *resp = response_for(req);
+        cJSON_AddItemToObject(resp, "sockets", sio_local_fetch(nsp, &tb.t));
+        publish_response(a, resp);
+        break;
+    }
+    case REQ_SERVER_SIDE_EMIT: {
+        if (own) break;
+        cJSON *data = cJSON_GetObjectItemCaseSensitive(req, "data");
+        if (!cJSON_IsArray(data)) break;
+        struct ss_ack k = {{ss_ack_send, 0}, a, cJSON_IsString(rid) ? rid->valuestring : NULL};
+        sio_nsp_server_event(nsp, data, k.request_id ? &k.base : NULL);
+        break;
+    }
+    case REQ_BROADCAST:
+        if (!own) handle_remote_broadcast(a, req);
+        break;
+    default:
+        break;
+    }
+    cJSON_Delete(req);
+}
+
+static void on_response(redis_adapter *a, const uint8_t *d, size_t n) {
+    cJSON *resp = NULL;
+    size_t used;
+    if (n && d[0] == '{')
+        resp = cJSON_ParseWithLength((const char *)d, n);
+    else if (msgpack_decode(d, n, &resp, &used, NULL) != SIO_OK)
+        resp = NULL;
+    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(resp, "requestId");
+    struct request *q = cJSON_IsString(rid) ? find_request(a->r, rid->valuestring) : NULL;
+    if (!q || q->a != a) {
+        cJSON_Delete(resp);
+        return;
+    }
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(resp, "type");
+    int t = cJSON_IsNumber(type) ? type->valueint : -1;
+    switch (q->type) {
+    case REQ_BROADCAST:
+        if (t == REQ_BROADCAST_CLIENT_COUNT) {
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(resp, "clientCount");
+            sio_ack_group_count(q->group, cJSON_IsNumber(c) ? (size_t)c->valuedouble : 0);
+        } else if (t == REQ_BROADCAST_ACK) {
+            sio_ack_group_answer(q->group, cJSON_DetachItemFromObjectCaseSensitive(resp, "packet"));
+        }
+        break;
+    case REQ_REMOTE_FETCH: {
+        cJSON *sockets = cJSON_DetachItemFromObjectCaseSensitive(resp, "sockets");
+        q->received++;
+        cJSON *it;
+        while (cJSON_IsArray(sockets) && (it = cJSON_DetachItemFromArray(sockets, 0)))
+            cJSON_AddItemToArray(q->acc, it);
+        cJSON_Delete(sockets);
+        request_check(q);
+        break;
+    }
+    case REQ_SERVER_SIDE_EMIT: {
+        cJSON *data = cJSON_DetachItemFromObjectCaseSensitive(resp, "data");
+        cJSON_AddItemToArray(q->acc, data ? data : cJSON_CreateNull());
+        q->received++;
+        request_check(q);
+        break;
+    }
+    default:
+        break;
+    }
+    cJSON_Delete(resp);
+}
+
+static void on_message(redis_link *l, const char *pattern, const char *channel, size_t chlen,
+                       const uint8_t *d, size_t n, void *ud) {
+    struct sio_redis *r = ud;
+    for (redis_adapter *a = r->adapters; a; a = a->next) {
+        size_t bl = strlen(a->bchan);
+        if (pattern) {
+            if (chlen >= bl && memcmp(channel, a->bchan, bl) == 0) {
+                on_broadcast(a, channel, chlen, d, n);
+                return;
+            }
+            continue;
+        }
+        size_t ql = strlen(a->reqchan), pl = strlen(a->respchan);
+        if (chlen == ql && memcmp(channel, a->reqchan, ql) == 0) {
+            on_request(a, d, n);
+            return;
+        }
+        if (chlen >= pl && memcmp(channel, a->respchan, pl) == 0 &&
+            (chlen == pl ||
+             (chlen == strlen(a->specchan) && memcmp(channel, a->specchan, chlen) == 0))) {
+            on_response(a, d, n);
+            return;
+        }
+    }
+}
+
+static void on_up(redis_link *l, void *ud) {}
+static void on_down(redis_link *l, const char *why, void *ud) {}
+
+/* ---------- setup ---------- */
+
+sio_adapter *sio_redis_adapter_new(sio_namespace *nsp) {
+    struct sio_redis *r = nsp->srv->redis;
+    redis_adapter *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    a->base.ops = &redis_ops;
+    a->base.nsp = nsp;
+    a->r = r;
+    a->mem = sio_memory_adapter_new(nsp);
+    char *reqp = concat3(r->key, "-request#", "");
+    char *respp = concat3(r->key, "-response#", "");
+    char *bp = concat3(r->key, "#", "");
+    if (a->mem && reqp && respp && bp) {
+        a->bchan = concat3(bp, nsp->name, "#");
+        a->reqchan = concat3(reqp, nsp->name, "#");
+        a->respchan = concat3(respp, nsp->name, "#");
+        char *u = concat3(r->uid, "#", "");
+        a->specchan = a->respchan && u ? concat3(a->respchan, u, "") : NULL;
+        free(u);
+    }
+    free(reqp);
+    free(respp);
+    free(bp);
+    char *pattern = a->bchan ? concat3(a->bchan, "*", "") : NULL;
+    if (!a->mem || !a->bchan || !a->reqchan || !a->respchan || !a->specchan || !pattern) {
+        free(pattern);
+        if (a->mem) a->mem->ops->free(a->mem);
+        free(a->bchan);
+        free(a->reqchan);
+        free(a->respchan);
+        free(a->specchan);
+        free(a);
+        return NULL;
+    }
+    redis_link_psubscribe(r->sub, pattern);
+    redis_link_subscribe(r->sub, a->reqchan);
+    redis_link_subscribe(r->sub, a->respchan);
+    redis_link_subscribe(r->sub, a->specchan);
+    free(pattern);
+    a->next = r->adapters;
+    r->adapters = a;
+    return &a->base;
+}
+
+int sio_redis_init(sio_server *srv) {
+    redis_url url;
+    if (redis_url_parse(srv->o.redis_url, &url)) {
+        log_error("redis: invalid URL '%s' (want redis://host:port[/db])", srv->o.redis_url);
+        return SIO_EINVAL;
+    }
+    struct sio_redis *r = calloc(1, sizeof *r);
+    if (!r) return SIO_ENOMEM;
+    r->srv = srv;
+    r->key = strdup(srv->o.redis_key && *srv->o.redis_key ? srv->o.redis_key : "socket.io");
+    r->timeout_ms = srv->o.requests_timeout_ms ? srv->o.requests_timeout_ms : 5000;
+    short_id(r->uid);
+    static const redis_link_cbs pub_cbs = {on_up, on_down, NULL};
+    static const redis_link_cbs sub_cbs = {on_up, on_down, on_message};
+    r->pub = redis_link_new(srv->loop, &url, "pub", &pub_cbs, r);
+    r->sub = redis_link_new(srv->loop, &url, "sub", &sub_cbs, r);
+    if (!r->key || !r->pub || !r->sub) {
+        redis_link_free(r->pub);
+        redis_link_free(r->sub);
+        free(r->key);
+        free(r);
+        return SIO_ENOMEM;
+    }
+    srv->redis = r;
+    log_info("redis adapter: %s:%d db %d, key '%s', node %s", url.host, url.port, url.db, r->key,
+             r->uid);
+    return SIO_OK;
+}
+
+void sio_redis_free(sio_server *srv) {
+    struct sio_redis *r = srv->redis;
+    if (!r) return;
+    while (r->requests)
+        request_free(r->requests);
+    redis_link_free(r->pub);
+    redis_link_free(r->sub);
+    sbuf_free(&r->scratch);
+    free(r->key);
+    free(r);
+    srv->redis = NULL;
+}
