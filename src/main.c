@@ -9,9 +9,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/app.h"
+#include "app/web.h"
 #include "sio/eio.h"
 #include "sio/loop.h"
 #include "sio/sio.h"
@@ -25,6 +27,8 @@ struct config {
     eio_options eio;
     sio_options sio;
     const char *app;
+    const char *static_dir;
+    const char *client_dir;
     const char *origins[MAX_ORIGINS + 1];
     size_t n_origins;
     unsigned shutdown_timeout_ms;
@@ -63,6 +67,10 @@ static const struct opt opts[] = {
      "share rooms and broadcasts through Redis (redis://host:port[/db]); default: this node only"},
     {"redis-key", "SIO_REDIS_KEY", OPT_STR, "PREFIX",
      "Redis channel prefix, as @socket.io/redis-adapter's key (default socket.io)"},
+    {"static", "SIO_STATIC", OPT_STR, "DIR",
+     "serve this directory at / (default: the checkout's js-client/, the demo page)"},
+    {"client-dir", "SIO_CLIENT_DIR", OPT_STR, "DIR",
+     "serve socket.io-client's browser bundle from here at <path>socket.io.js"},
     {"app", "SIO_APP", OPT_STR, "NAME", "application to run (default chat)"},
     {"log-level", "SIO_LOG_LEVEL", OPT_LEVEL, "LEVEL", "debug, info, warn, error or off"},
     {"shutdown-timeout", "SIO_SHUTDOWN_TIMEOUT", OPT_UINT, "MS",
@@ -120,6 +128,10 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->eio.path = v;
         } else if (strcmp(o->name, "app") == 0)
             c->app = v;
+        else if (strcmp(o->name, "static") == 0)
+            c->static_dir = v;
+        else if (strcmp(o->name, "client-dir") == 0)
+            c->client_dir = v;
         else if (strcmp(o->name, "redis") == 0)
             c->sio.redis_url = v;
         else if (strcmp(o->name, "redis-key") == 0)
@@ -216,6 +228,13 @@ static int parse(struct config *c, int argc, char **argv) {
     return 0;
 }
 
+/* The option's directory, else the default when it exists (a checkout). */
+static const char *existing_dir(const char *opt, const char *dflt) {
+    if (opt) return opt;
+    struct stat st;
+    return stat(dflt, &st) == 0 && S_ISDIR(st.st_mode) ? dflt : NULL;
+}
+
 struct runtime {
     sio_loop *loop;
     sio_io sig;
@@ -287,6 +306,14 @@ int main(int argc, char **argv) {
     if (!rt.http) {
         fprintf(stderr, "sio-server: cannot listen on %s:%d: %s\n", c.http.host, c.http.port,
                 err == SIO_EINVAL ? "invalid address" : "address in use or not available");
+        return 1;
+    }
+    web_options wo = {
+        existing_dir(c.static_dir, SIO_SOURCE_DIR "/js-client"),
+        existing_dir(c.client_dir, SIO_SOURCE_DIR "/test/node_modules/socket.io-client/dist"),
+        c.eio.path};
+    if (web_install(rt.http, &wo)) {
+        fprintf(stderr, "sio-server: cannot install the HTTP routes\n");
         return 1;
     }
     rt.app = app_find(c.app);

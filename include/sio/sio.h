@@ -112,7 +112,9 @@ void sio_on_any(sio_namespace *nsp, sio_event_cb cb, void *ud);
 /* Refuse a connect from a middleware: CONNECT_ERROR {"message","data"}; data
  * may be NULL and is copied. */
 void sio_refuse(sio_socket *s, const char *message, const cJSON *data);
-/* Finish a pending middleware: SIO_MW_NEXT or SIO_MW_REFUSE. */
+/* Finish a pending middleware: SIO_MW_NEXT or SIO_MW_REFUSE. Call it exactly
+ * once for every SIO_MW_PENDING, even when the client has left meanwhile (the
+ * socket stays allocated until then; the verdict is then ignored). */
 void sio_middleware_done(sio_socket *s, int verdict);
 
 /* Socket id (distinct from the Engine.IO session id). */

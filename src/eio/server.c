@@ -31,7 +31,8 @@
 struct eio_session {
     char sid[SID_LEN + 1];
     eio_core core;
-    uint16_t refs; /* callbacks that still hold the pointer */
+    uint16_t refs;        /* callbacks that still hold the pointer */
+    uint8_t close_queued; /* "1" is in poll_out: the next answer ends it */
     eio_server *srv;
     sbuf poll_out; /* polling payload waiting for a GET */
     ws_conn *ws;   /* transport, once on WebSocket */
@@ -339,13 +340,24 @@ static const char poll_ctype[] = "text/plain; charset=UTF-8";
 
 /* Answer a GET with everything queued, or with a noop when nothing is. */
 static void poll_answer(eio_session *s, http_req *r) {
+    if (s->core.state == EIO_ST_CLOSING && !s->poll_out.len && !s->close_queued) {
+        eio_payload_append(&s->poll_out, EIO_CLOSE, NULL, 0, 0);
+        s->close_queued = 1;
+    }
     if (!s->poll_out.len) eio_payload_append(&s->poll_out, EIO_NOOP, NULL, 0, 0);
     const char *h[12];
     cors_headers(s->srv, r, h);
     sbuf out = s->poll_out;
     s->poll_out = (sbuf)SBUF_INIT;
     http_respond_take(r, 200, poll_ctype, out.data, out.len, h);
-    if (s->core.state == EIO_ST_CLOSING) session_destroy(s);
+    if (s->core.state != EIO_ST_CLOSING) return;
+    /* What was queued before the close goes first, "1" in a later answer,
+     * as the reference does: clients handle a close packet at once but the
+     * packets before it a tick later, and would lose them. */
+    if (s->close_queued)
+        session_destroy(s);
+    else
+        arm(s, CLOSE_TIMEOUT_MS);
 }
 
 static void poll_on_resume(http_req *r, void *ud) {
@@ -405,7 +417,13 @@ static void close_session(eio_session *s, const char *reason, int graceful) {
     } else if (graceful || s->poll_req) {
         /* Polling has no way to push the close: it rides on the next GET,
          * which must still find the session. */
-        eio_payload_append(&s->poll_out, EIO_CLOSE, NULL, 0, 0);
+        if (!graceful) {
+            /* A broken session's queue is dropped, as the reference does;
+             * only the close reaches the held GET. */
+            sbuf_clear(&s->poll_out);
+            eio_payload_append(&s->poll_out, EIO_CLOSE, NULL, 0, 0);
+            s->close_queued = 1;
+        }
         s->core.state = EIO_ST_CLOSING;
         if (s->poll_req)
             http_resume(s->poll_req);

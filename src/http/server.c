@@ -444,6 +444,13 @@ int http_respond_take(http_req *r, unsigned status, const char *ctype, void *bod
     return queue(r, status, resp, ctype, headers);
 }
 
+int http_respond_fd(http_req *r, unsigned status, const char *ctype, int fd, uint64_t size,
+                    const char *const *headers) {
+    struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
+    if (!resp) close(fd);
+    return queue(r, status, resp, ctype, headers);
+}
+
 static void on_watch(sio_loop *loop, sio_io *io, uint32_t ev) {
     http_req *r = (http_req *)((char *)io - offsetof(http_req, watch));
     if (r->state != RQ_SUSPENDED) return;

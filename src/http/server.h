@@ -90,6 +90,9 @@ int http_respond_take(http_req *r, unsigned status, const char *content_type, vo
 int http_suspend(http_req *r, const http_suspend_ops *ops, void *ud);
 /* Wake a suspended request; its on_resume runs from the next HTTP pass. */
 void http_resume(http_req *r);
+/* Answer with a file's content (the descriptor is taken and closed). */
+int http_respond_fd(http_req *r, unsigned status, const char *content_type, int fd, uint64_t size,
+                    const char *const *headers);
 /* Answer 101 Switching Protocols for a WebSocket handshake and hand the
  * socket to cb once it is detached. */
 int http_upgrade(http_req *r, const char *ws_accept, const char *const *headers,

@@ -107,7 +107,10 @@ struct sio_socket {
     uint8_t state;
     uint8_t mw_index; /* next middleware to run while connecting */
     uint8_t refused;
-    uint32_t mark; /* broadcast de-duplication epoch */
+    uint8_t mw_pending; /* a middleware answered SIO_MW_PENDING: the app still
+                           holds the pointer, so it stays allocated until
+                           sio_middleware_done */
+    uint32_t mark;      /* broadcast de-duplication epoch */
     sio_namespace *nsp;
     sio_client *client;
     sio_socket *next_in_client;

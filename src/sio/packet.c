@@ -53,20 +53,23 @@ static int event_name_valid(const cJSON *first) {
     return 1;
 }
 
+/* Like the reference parser, a payload is checked only when there is one: a
+ * bare "2" or an ACK without id decodes, and the layer above ignores it. */
 static int payload_valid(sio_pkt_type type, const cJSON *data, int64_t id) {
+    (void)id;
     switch (type) {
     case SIO_PKT_CONNECT:
         return !data || cJSON_IsObject(data);
     case SIO_PKT_DISCONNECT:
         return !data;
     case SIO_PKT_CONNECT_ERROR:
-        return cJSON_IsString(data) || cJSON_IsObject(data);
+        return !data || cJSON_IsString(data) || cJSON_IsObject(data);
     case SIO_PKT_EVENT:
     case SIO_PKT_BINARY_EVENT:
-        return cJSON_IsArray(data) && event_name_valid(data->child);
+        return !data || (cJSON_IsArray(data) && event_name_valid(data->child));
     case SIO_PKT_ACK:
     case SIO_PKT_BINARY_ACK:
-        return cJSON_IsArray(data) && id >= 0;
+        return !data || cJSON_IsArray(data);
     }
     return 0;
 }

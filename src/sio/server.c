@@ -285,6 +285,7 @@ static void socket_close(sio_socket *s, const char *reason, int tell_client) {
     fail_acks(s);
     if (was_connected && n->disc_cb) n->disc_cb(s, reason, n->disc_ud);
     s->client = NULL;
+    if (s->mw_pending) return; /* freed by sio_middleware_done */
     if (sio_loop_free_later(n->srv->loop, s, socket_free)) socket_free(s);
 }
 
@@ -334,7 +335,10 @@ static void run_middlewares(sio_socket *s) {
         struct mw *m = &n->mws[s->mw_index++];
         int v = m->fn(s, s->auth, m->ud);
         if (s->state != SOCK_CONNECTING) return; /* the connection went away meanwhile */
-        if (v == SIO_MW_PENDING) return;
+        if (v == SIO_MW_PENDING) {
+            s->mw_pending = 1;
+            return;
+        }
         if (v != SIO_MW_NEXT) {
             connect_refused(s);
             return;
@@ -352,6 +356,14 @@ void sio_refuse(sio_socket *s, const char *message, const cJSON *data) {
 }
 
 void sio_middleware_done(sio_socket *s, int verdict) {
+    if (!s->mw_pending) return;
+    s->mw_pending = 0;
+    if (s->state == SOCK_GONE) {
+        /* The client left while the middleware worked; like the reference,
+         * a late verdict is ignored. */
+        if (sio_loop_free_later(s->nsp->srv->loop, s, socket_free)) socket_free(s);
+        return;
+    }
     if (s->state != SOCK_CONNECTING) return;
     if (verdict != SIO_MW_NEXT)
         connect_refused(s);
@@ -398,6 +410,7 @@ static sio_socket *find_socket(sio_client *c, const char *nsp) {
 
 static void on_event(sio_socket *s, sio_packet *p) {
     sio_namespace *n = s->nsp;
+    if (!p->data) return; /* a bare "2": the reference dispatches nothing */
     cJSON *name = cJSON_DetachItemFromArray(p->data, 0);
     char numbuf[32];
     const char *event = NULL;
@@ -426,6 +439,7 @@ static void on_ack(sio_socket *s, sio_packet *p) {
         if (a->id != p->id) continue;
         *pp = a->next;
         sio_timer_stop(s->nsp->srv->loop, &a->timer);
+        if (!p->data) p->data = cJSON_CreateArray();
         a->cb(s, SIO_OK, p->data, a->ud);
         free(a);
         return;

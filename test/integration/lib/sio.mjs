@@ -53,7 +53,11 @@ export async function startSio(t, app, { args = [], env = {} } = {}) {
 export function newManager(t, server, mode, opts = {}) {
   const { transport, ...modeOpts } = mode;
   const m = new Manager(server.url, { ...modeOpts, reconnection: false, timeout: 5000, ...opts });
-  t.after(() => m.disconnect());
+  // Like an application: disconnect the sockets (DISCONNECT packets), then close.
+  t.after(() => {
+    for (const s of Object.values(m.nsps)) s.disconnect();
+    m.disconnect();
+  });
   return m;
 }
 

@@ -1,0 +1,42 @@
+#include "app/web.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "http/server.h"
+#include "http/static.h"
+#include "sio/status.h"
+
+static web_options opts;
+
+static void on_static(http_req *r, void *ud) {
+    http_serve_file(r, opts.static_dir, http_req_path(r), "no-cache");
+}
+
+/* The reference serves these names from socket.io-client's dist folder. */
+static void on_client(http_req *r, void *ud) {
+    static const char *const files[] = {
+        "socket.io.js",         "socket.io.js.map",         "socket.io.min.js",
+        "socket.io.min.js.map", "socket.io.msgpack.min.js", "socket.io.msgpack.min.js.map",
+        "socket.io.esm.min.js", "socket.io.esm.min.js.map", NULL};
+    const char *name = http_req_path(r) + strlen(opts.eio_path);
+    for (size_t i = 0; files[i]; i++) {
+        if (strcmp(name, files[i]) == 0) {
+            http_serve_file(r, opts.client_dir, files[i], "public, max-age=0");
+            return;
+        }
+    }
+    http_respond(r, 404, "text/plain", "Not Found", 9, NULL);
+}
+
+int web_install(sio_http *http, const web_options *o) {
+    opts = *o;
+    int r = SIO_OK;
+    if (opts.static_dir) r = http_server_route(http, "/", on_static, NULL, 0);
+    if (r == SIO_OK && opts.client_dir && opts.eio_path) {
+        static char prefix[256];
+        snprintf(prefix, sizeof prefix, "%ssocket.io.", opts.eio_path);
+        r = http_server_route(http, prefix, on_client, NULL, 0);
+    }
+    return r;
+}
