@@ -19,6 +19,13 @@
 
 /* cJSON uses the low byte for types and bits 8-9 for flags; bit 12 is free. */
 #define SIO_JSON_BINARY (1 << 12)
+/* C strings cannot hold U+0000, which JavaScript strings can. A string the
+ * peer sent with U+0000 in it arrives with the noncharacter U+FDD0 in its
+ * place and this flag on the node (NUL_VALUE for the value, NUL_KEY for the
+ * member name); sio_json_print writes such a U+FDD0 back as \u0000, so the
+ * value goes back out exactly as it came. */
+#define SIO_JSON_NUL_VALUE (1 << 13)
+#define SIO_JSON_NUL_KEY   (1 << 14)
 
 struct sbuf;
 

@@ -119,13 +119,20 @@ typedef struct printer {
 
 static int print_value(printer *p, const cJSON *item);
 
-static int print_string(sbuf *out, const char *s) {
+static int print_string(sbuf *out, const char *s, int nul_marked) {
     static const char hex[] = "0123456789abcdef";
     if (put1(out, '"')) return SIO_ENOMEM;
     if (!s) s = "";
     const unsigned char *run = (const unsigned char *)s, *q = run;
     for (; *q; q++) {
         unsigned char c = *q;
+        if (nul_marked && c == 0xef && q[1] == 0xb7 && q[2] == 0x90) {
+            /* U+FDD0 standing for the U+0000 the peer sent (see json.h). */
+            if (putn(out, run, (size_t)(q - run)) || putn(out, "\\u0000", 6)) return SIO_ENOMEM;
+            q += 2;
+            run = q + 1;
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         if (putn(out, run, (size_t)(q - run))) return SIO_ENOMEM;
         run = q + 1;
@@ -283,7 +290,7 @@ static int cmp_index_member(const void *a, const void *b) {
 static int print_member(printer *p, const cJSON *c, int *first) {
     if (!*first && put1(p->out, ',')) return SIO_ENOMEM;
     *first = 0;
-    int rc = print_string(p->out, c->string);
+    int rc = print_string(p->out, c->string, c->type & SIO_JSON_NUL_KEY);
     if (rc) return rc;
     if (put1(p->out, ':')) return SIO_ENOMEM;
     return print_value(p, c);
@@ -331,7 +338,7 @@ static int print_value(printer *p, const cJSON *item) {
     case cJSON_Number:
         return print_number(p->out, item->valuedouble);
     case cJSON_String:
-        return print_string(p->out, item->valuestring);
+        return print_string(p->out, item->valuestring, item->type & SIO_JSON_NUL_VALUE);
     case cJSON_Raw:
         if (sio_json_is_binary(item)) {
             size_t num = p->nbin++;

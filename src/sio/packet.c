@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sio/status.h"
 
@@ -105,7 +106,66 @@ static int collect_placeholders(sio_decoder *d, cJSON *item) {
     return SIO_OK;
 }
 
+static int has_marker(const char *s) {
+    return strstr(s, "\xef\xb7\x90") != NULL;
+}
+
+/* Flag every string that carries the U+FDD0 stand-in for U+0000. */
+static void mark_nul(cJSON *v) {
+    for (; v; v = v->next) {
+        if (v->string && has_marker(v->string)) v->type |= SIO_JSON_NUL_KEY;
+        if (cJSON_IsString(v) && v->valuestring && has_marker(v->valuestring))
+            v->type |= SIO_JSON_NUL_VALUE;
+        mark_nul(v->child);
+    }
+}
+
+/* Find \u0000 escapes (outside of other escapes); returns how many. */
+static size_t count_nul_escapes(const char *s, size_t n, int *has_fdd0) {
+    size_t count = 0;
+    *has_fdd0 = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] == 0xef && i + 2 < n && (unsigned char)s[i + 1] == 0xb7 &&
+            (unsigned char)s[i + 2] == 0x90)
+            *has_fdd0 = 1;
+        if (s[i] != '\\' || i + 1 >= n) continue;
+        if (s[i + 1] == 'u' && i + 5 < n) {
+            if (memcmp(s + i + 2, "0000", 4) == 0) count++;
+            if (strncasecmp(s + i + 2, "fdd0", 4) == 0) *has_fdd0 = 1;
+            i += 5;
+        } else {
+            i++;
+        }
+    }
+    return count;
+}
+
+static int parse_json_plain(const char *s, size_t n, cJSON **out);
+
+/* JSON text with \u0000 in strings: parse a copy where each one reads \uFDD0
+ * and flag the strings that hold it (see SIO_JSON_NUL_VALUE). Text that
+ * already holds U+FDD0 could not be told apart and is refused. */
 static int parse_json(const char *s, size_t n, cJSON **out) {
+    int has_fdd0;
+    if (!memchr(s, '\\', n) || !count_nul_escapes(s, n, &has_fdd0))
+        return parse_json_plain(s, n, out);
+    if (has_fdd0) return SIO_EPARSE;
+    char *copy = malloc(n);
+    if (!copy) return SIO_ENOMEM;
+    memcpy(copy, s, n);
+    for (size_t i = 0; i + 5 < n; i++) {
+        if (copy[i] != '\\') continue;
+        if (copy[i + 1] == 'u' && memcmp(copy + i + 2, "0000", 4) == 0)
+            memcpy(copy + i + 2, "FDD0", 4);
+        i += copy[i + 1] == 'u' ? 5 : 1;
+    }
+    int rc = parse_json_plain(copy, n, out);
+    free(copy);
+    if (rc == SIO_OK) mark_nul(*out);
+    return rc;
+}
+
+static int parse_json_plain(const char *s, size_t n, cJSON **out) {
     while (n && is_json_ws(*s))
         s++, n--;
     /* cJSON would also skip a UTF-8 BOM and control characters here; JSON.parse does not. */

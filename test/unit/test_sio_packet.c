@@ -756,7 +756,37 @@ static void test_round_trips(void) {
     sio_decoder_reset(&d);
 }
 
+/* U+0000 inside strings (values and member names) survives decode + encode. */
+static void test_nul_in_strings(void) {
+    static const char *const in[] = {
+        "2[\"echo\",\"before\\u0000after\",{\"k\\u0000\":\"\\u0000\"}]",
+        "2[\"a\",\"\\u0000\\u0000x\\u00001\"]",
+        "21[\"e\",\"no nul, \\u0001 escaped\"]",
+    };
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
+        sio_decoder d;
+        sio_decoder_init(&d, 4);
+        sio_packet *p = NULL;
+        CHECK(feed_str(&d, in[i], &p) == SIO_OK && p);
+        if (p) {
+            sbuf out = SBUF_INIT;
+            CHECK(sio_packet_encode(p->type, p->nsp, p->id, p->data, &out, NULL) == SIO_OK);
+            CHECK_MEM(out.data, out.len, in[i]);
+            sbuf_free(&out);
+        }
+        sio_packet_free(p);
+        sio_decoder_reset(&d);
+    }
+    /* The stand-in must not be ambiguous: U+FDD0 next to \u0000 is refused. */
+    CHECK(decode_fails("2[\"a\",\"\\u0000\\ufdd0\"]", SIO_EPARSE));
+    CHECK(decode_fails("2[\"a\",\"\\u0000\xef\xb7\x90\"]", SIO_EPARSE));
+    /* Without U+0000 a literal U+FDD0 is an ordinary character. */
+    CHECK(decodes_to("2[\"a\",\"\xef\xb7\x90\"]", SIO_PKT_EVENT, "/", -1,
+                     "[\"a\",\"\xef\xb7\x90\"]"));
+}
+
 int main(void) {
+    test_nul_in_strings();
     test_json_binary_nodes();
     test_json_strings();
     test_json_numbers();
