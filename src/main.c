@@ -28,6 +28,7 @@ struct config {
     sio_options sio;
     const char *app;
     const char *static_dir;
+    const char *jwt_secret;
     const char *client_dir;
     const char *origins[MAX_ORIGINS + 1];
     size_t n_origins;
@@ -71,6 +72,9 @@ static const struct opt opts[] = {
      "serve this directory at / (default: the checkout's js-client/, the demo page)"},
     {"client-dir", "SIO_CLIENT_DIR", OPT_STR, "DIR",
      "serve socket.io-client's browser bundle from here at <path>socket.io.js"},
+    {"jwt-secret", "SIO_JWT_SECRET", OPT_STR, "SECRET",
+     "require HS256 JWTs signed with SECRET (chat app: Socket.IO auth.token or ?token=, /ws "
+     "?token=)"},
     {"app", "SIO_APP", OPT_STR, "NAME", "application to run (default chat)"},
     {"log-level", "SIO_LOG_LEVEL", OPT_LEVEL, "LEVEL", "debug, info, warn, error or off"},
     {"shutdown-timeout", "SIO_SHUTDOWN_TIMEOUT", OPT_UINT, "MS",
@@ -132,6 +136,8 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->static_dir = v;
         else if (strcmp(o->name, "client-dir") == 0)
             c->client_dir = v;
+        else if (strcmp(o->name, "jwt-secret") == 0)
+            c->jwt_secret = v;
         else if (strcmp(o->name, "redis") == 0)
             c->sio.redis_url = v;
         else if (strcmp(o->name, "redis-key") == 0)
@@ -317,7 +323,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     rt.app = app_find(c.app);
-    app_env env = {rt.loop, rt.http, &c.eio, &c.sio};
+    app_env env = {rt.loop, rt.http, &c.eio, &c.sio, c.jwt_secret};
     rt.state = rt.app->start(&env, &err);
     if (!rt.state) {
         fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_status_str(err));

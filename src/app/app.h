@@ -12,6 +12,7 @@ typedef struct app_env {
     sio_http *http;
     const eio_options *eio; /* transport options from the command line */
     const sio_options *sio; /* Socket.IO options from the command line */
+    const char *jwt_secret; /* HS256 secret for token auth; NULL: off */
 } app_env;
 
 typedef struct app_def {

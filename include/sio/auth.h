@@ -1,0 +1,65 @@
+/* Token authentication at the Socket.IO handshake: a ready-made connect
+ * middleware that accepts HS256 JSON Web Tokens, and per-socket claims.
+ *
+ *     static sio_jwt_auth auth = {secret, secret_len, 30};
+ *     sio_use(sio_of(srv, "/"), sio_jwt_middleware, &auth);
+ *     sio_on_disconnect(nsp, on_disconnect, NULL); // calls sio_socket_forget_claims(s)
+ *
+ * The token is read from the CONNECT auth payload {"token": "..."} or, when
+ * that has no "token" member, from the "token" query parameter of the
+ * Engine.IO handshake. Any refusal (missing, malformed, wrong signature, alg
+ * other than HS256 including "none", expired, not yet valid) answers the
+ * client CONNECT_ERROR {"message":"unauthorized"}; the Engine.IO connection
+ * itself stays open, so the client sees connect_error. */
+#ifndef SIO_AUTH_H
+#define SIO_AUTH_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sio/sio.h"
+
+/* Middleware configuration; must outlive the namespace it is used on. The
+ * secret is not copied. skew_s: clock skew allowed for exp and nbf, clamped
+ * to 0..60 seconds. An empty secret refuses every token. */
+typedef struct sio_jwt_auth {
+    const uint8_t *secret;
+    size_t secret_len;
+    int64_t skew_s;
+} sio_jwt_auth;
+
+/* Connect middleware (ud: a sio_jwt_auth*). SIO_MW_NEXT with the verified
+ * claims attached to the socket (sio_socket_claims), or sio_refuse(s,
+ * "unauthorized", NULL) and SIO_MW_REFUSE. */
+int sio_jwt_middleware(sio_socket *s, const cJSON *auth, void *ud);
+
+/* ---- Claims attached to a socket ----
+ * Kept in a table beside the sockets (keyed by the socket pointer and
+ * checked against its id), so any middleware can attach what it verified.
+ * Not thread-safe: use from the loop thread, like the rest of the API. */
+
+/* Attach claims to the socket, replacing (and freeing) earlier ones. Takes
+ * ownership of claims in every case (freed on failure); NULL detaches.
+ * SIO_OK or SIO_ENOMEM. */
+int sio_socket_set_claims(sio_socket *s, cJSON *claims);
+/* The claims attached to the socket, or NULL. Valid until they are replaced
+ * or forgotten. */
+const cJSON *sio_socket_claims(const sio_socket *s);
+/* The "sub" claim (the user's name in the chat app), or NULL. */
+const char *sio_jwt_subject(const sio_socket *s);
+/* Free the socket's claims. Applications using claims call this in their
+ * disconnect handler (sio_on_disconnect): the table does not see sockets go.
+ * A socket refused by a later middleware never reaches the disconnect
+ * handler, so register sio_jwt_middleware last (or have the refusing
+ * middleware call this); an entry left behind is never returned for another
+ * socket, and is dropped when its address is reused. Safe to call for a
+ * socket without claims. */
+void sio_socket_forget_claims(sio_socket *s);
+
+/* Verify an HS256 token against cfg (for transports without Socket.IO's
+ * middleware, like a plain WebSocket's ?token=): SIO_OK with *claims (the
+ * caller frees it), or the reason as a negative code. */
+int sio_jwt_check(const sio_jwt_auth *cfg, const char *token, cJSON **claims);
+
+#endif

@@ -1,0 +1,272 @@
+/* HS256 JWT verification and signing on OpenSSL's HMAC, with no JWT library.
+ *
+ * Why OpenSSL directly rather than libjwt: we need exactly one algorithm
+ * (HMAC-SHA256) and OpenSSL's libcrypto is already a dependency (session ids
+ * come from its CSPRNG). Debian's libjwt is the 1.x series, which pulls in
+ * jansson as a second JSON library next to cJSON, and JWT libraries have a
+ * history of algorithm-confusion bugs (accepting "none", or verifying an HMAC
+ * with a public key) because they dispatch on the attacker-controlled "alg"
+ * header. Here nothing dispatches on it: the header must say exactly "HS256"
+ * and the MAC is always HMAC-SHA256 with the configured secret, compared in
+ * constant time with CRYPTO_memcmp. The whole format is a hundred lines of
+ * strict base64url and two cJSON parses, small enough to read and fuzz.
+ *
+ * HMAC() (one-shot) is the OpenSSL 3 API that is not deprecated (unlike
+ * HMAC_CTX_*), and it exists in OpenSSL 1.1 as well. */
+#include "auth/jwt.h"
+
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <string.h>
+
+#include "sio/status.h"
+
+#define MAC_LEN     32 /* SHA-256 */
+#define MAC_B64_LEN 43 /* base64url of 32 bytes, unpadded */
+
+/* base64url of {"alg":"HS256","typ":"JWT"} */
+static const char HEADER_B64[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Value of a base64url character, or -1 (padding '=' included). */
+static int b64url_val(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+static size_t b64url_encoded_len(size_t n) {
+    return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
+}
+
+static void b64url_encode(const uint8_t *in, size_t n, char *out) {
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        *out++ = B64URL[v >> 18 & 63];
+        *out++ = B64URL[v >> 12 & 63];
+        *out++ = B64URL[v >> 6 & 63];
+        *out++ = B64URL[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        *out++ = B64URL[v >> 18 & 63];
+        *out++ = B64URL[v >> 12 & 63];
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        *out++ = B64URL[v >> 18 & 63];
+        *out++ = B64URL[v >> 12 & 63];
+        *out++ = B64URL[v >> 6 & 63];
+    }
+}
+
+/* Strict unpadded base64url: a length that is 1 modulo 4, a character outside
+ * the alphabet or non-zero unused trailing bits (a non-canonical encoding)
+ * fail. out must hold n / 4 * 3 + 2 bytes. 0 or -1. */
+static int b64url_decode(const char *in, size_t n, uint8_t *out, size_t *out_len) {
+    if (n % 4 == 1) return -1;
+    size_t o = 0, i = 0;
+    for (; i + 4 <= n; i += 4) {
+        int a = b64url_val((unsigned char)in[i]), b = b64url_val((unsigned char)in[i + 1]);
+        int c = b64url_val((unsigned char)in[i + 2]), d = b64url_val((unsigned char)in[i + 3]);
+        if ((a | b | c | d) < 0) return -1;
+        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
+        out[o++] = (uint8_t)(v >> 16);
+        out[o++] = (uint8_t)(v >> 8);
+        out[o++] = (uint8_t)v;
+    }
+    size_t rest = n - i;
+    if (rest >= 2) {
+        int a = b64url_val((unsigned char)in[i]), b = b64url_val((unsigned char)in[i + 1]);
+        int c = rest == 3 ? b64url_val((unsigned char)in[i + 2]) : 0;
+        if ((a | b | c) < 0) return -1;
+        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6;
+        if (rest == 2 && (v & 0xFFFF)) return -1;
+        if (rest == 3 && (v & 0xFF)) return -1;
+        out[o++] = (uint8_t)(v >> 16);
+        if (rest == 3) out[o++] = (uint8_t)(v >> 8);
+    }
+    *out_len = o;
+    return 0;
+}
+
+/* Parse exactly one JSON object from n bytes (surrounding whitespace allowed);
+ * NULL when the bytes are anything else. */
+static cJSON *parse_object(const uint8_t *p, size_t n) {
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithLengthOpts((const char *)p, n, &end, 0);
+    if (!v) return NULL;
+    const char *stop = (const char *)p + n;
+    while (end && end < stop && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    if (!cJSON_IsObject(v) || end != stop) {
+        cJSON_Delete(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* The member named key (case-sensitive) and how many times it occurs. */
+static const cJSON *member(const cJSON *obj, const char *key, int *count) {
+    const cJSON *found = NULL;
+    *count = 0;
+    for (const cJSON *c = obj->child; c; c = c->next) {
+        if (c->string && strcmp(c->string, key) == 0) {
+            if (!found) found = c;
+            (*count)++;
+        }
+    }
+    return found;
+}
+
+static int check_header(const cJSON *h) {
+    int n;
+    const cJSON *alg = member(h, "alg", &n);
+    /* A duplicated alg could be read differently by another parser. */
+    if (n != 1 || !cJSON_IsString(alg) || strcmp(alg->valuestring, "HS256") != 0)
+        return SIO_JWT_EALG;
+    /* crit lists extensions the receiver must understand; we understand none. */
+    member(h, "crit", &n);
+    if (n) return SIO_JWT_EALG;
+    return SIO_OK;
+}
+
+static int check_claims(const cJSON *c, int64_t now_s, int64_t skew_s) {
+    static const char *const numeric[] = {"exp", "nbf", "iat"};
+    const cJSON *v[3];
+    int n;
+    for (int i = 0; i < 3; i++) {
+        v[i] = member(c, numeric[i], &n);
+        if (n > 1 || (v[i] && !cJSON_IsNumber(v[i]))) return SIO_JWT_ECLAIMS;
+    }
+    const cJSON *sub = member(c, "sub", &n);
+    if (n > 1 || (sub && !cJSON_IsString(sub))) return SIO_JWT_ECLAIMS;
+    /* In doubles: no int64 overflow whatever now_s is, and fractional
+     * NumericDates compare as they should. */
+    double now = (double)now_s, skew = (double)skew_s;
+    if (v[0] && v[0]->valuedouble <= now - skew) return SIO_JWT_EEXPIRED;
+    if (v[1] && v[1]->valuedouble > now + skew) return SIO_JWT_ENOTYET;
+    return SIO_OK;
+}
+
+int sio_jwt_verify(const char *token, size_t len, const uint8_t *secret, size_t secret_len,
+                   int64_t now_s, int64_t skew_s, cJSON **claims) {
+    if (claims) *claims = NULL;
+    if (!token || !secret || secret_len == 0 || secret_len > INT_MAX) return SIO_EINVAL;
+    if (len > SIO_JWT_MAX_LEN) return SIO_JWT_ETOOBIG;
+    if (skew_s < 0) skew_s = 0;
+    if (skew_s > SIO_JWT_MAX_SKEW) skew_s = SIO_JWT_MAX_SKEW;
+
+    /* Shape: base64url "." base64url "." base64url, nothing else. */
+    size_t dot[2], ndots = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (token[i] == '.') {
+            if (ndots == 2) return SIO_JWT_EMALFORMED;
+            dot[ndots++] = i;
+        } else if (b64url_val((unsigned char)token[i]) < 0) {
+            return SIO_JWT_EMALFORMED;
+        }
+    }
+    if (ndots != 2 || dot[0] == 0 || dot[1] == dot[0] + 1) return SIO_JWT_EMALFORMED;
+
+    /* The three decoded parts together are shorter than the token. */
+    uint8_t dec[SIO_JWT_MAX_LEN];
+    uint8_t *hdr = dec, *pay, *sig;
+    size_t hlen, plen, slen;
+    if (b64url_decode(token, dot[0], hdr, &hlen)) return SIO_JWT_EMALFORMED;
+    pay = hdr + hlen;
+    if (b64url_decode(token + dot[0] + 1, dot[1] - dot[0] - 1, pay, &plen))
+        return SIO_JWT_EMALFORMED;
+    sig = pay + plen;
+    if (b64url_decode(token + dot[1] + 1, len - dot[1] - 1, sig, &slen)) return SIO_JWT_EMALFORMED;
+
+    cJSON *h = parse_object(hdr, hlen);
+    if (!h) return SIO_JWT_EMALFORMED;
+    int rc = check_header(h);
+    cJSON_Delete(h);
+    if (rc) return rc;
+
+    if (slen != MAC_LEN) return SIO_JWT_ESIG;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (!HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)token, dot[1], mac,
+              &mac_len) ||
+        mac_len != MAC_LEN)
+        return SIO_EIO;
+    rc = CRYPTO_memcmp(mac, sig, MAC_LEN) == 0 ? SIO_OK : SIO_JWT_ESIG;
+    OPENSSL_cleanse(mac, sizeof mac);
+    if (rc) return rc;
+
+    cJSON *p = parse_object(pay, plen);
+    if (!p) return SIO_JWT_EMALFORMED;
+    rc = check_claims(p, now_s, skew_s);
+    if (rc || !claims)
+        cJSON_Delete(p);
+    else
+        *claims = p;
+    return rc;
+}
+
+const char *sio_jwt_strerror(int rc) {
+    switch (rc) {
+    case SIO_JWT_EMALFORMED:
+        return "malformed token";
+    case SIO_JWT_EALG:
+        return "algorithm not HS256";
+    case SIO_JWT_ESIG:
+        return "bad signature";
+    case SIO_JWT_EEXPIRED:
+        return "token expired";
+    case SIO_JWT_ENOTYET:
+        return "token not yet valid";
+    case SIO_JWT_ECLAIMS:
+        return "bad claims";
+    case SIO_JWT_ETOOBIG:
+        return "token too long";
+    }
+    return sio_status_str(rc);
+}
+
+int sio_jwt_sign_hs256(const cJSON *payload, const uint8_t *secret, size_t secret_len, sbuf *out) {
+    if (!cJSON_IsObject(payload) || !secret || secret_len == 0 || secret_len > INT_MAX || !out)
+        return SIO_EINVAL;
+    char *json = cJSON_PrintUnformatted(payload);
+    if (!json) return SIO_ENOMEM;
+    size_t jlen = strlen(json);
+    size_t hlen = sizeof HEADER_B64 - 1;
+    if (jlen > SIO_JWT_MAX_LEN ||
+        hlen + 1 + b64url_encoded_len(jlen) + 1 + MAC_B64_LEN > SIO_JWT_MAX_LEN) {
+        cJSON_free(json);
+        return SIO_ETOOBIG;
+    }
+    size_t total = hlen + 1 + b64url_encoded_len(jlen) + 1 + MAC_B64_LEN;
+    if (sbuf_reserve(out, total)) {
+        cJSON_free(json);
+        return SIO_ENOMEM;
+    }
+    char *start = (char *)out->data + out->len, *w = start;
+    memcpy(w, HEADER_B64, hlen);
+    w += hlen;
+    *w++ = '.';
+    b64url_encode((const uint8_t *)json, jlen, w);
+    w += b64url_encoded_len(jlen);
+    cJSON_free(json);
+
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (!HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)start,
+              (size_t)(w - start), mac, &mac_len) ||
+        mac_len != MAC_LEN)
+        return SIO_EIO;
+    *w++ = '.';
+    b64url_encode(mac, MAC_LEN, w);
+    OPENSSL_cleanse(mac, sizeof mac);
+    out->len += total;
+    return SIO_OK;
+}
