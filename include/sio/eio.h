@@ -33,6 +33,10 @@ typedef struct eio_options {
     uint32_t max_sessions;           /* beyond it handshakes get 503; 0: no limit */
     const char *const *cors_origins; /* NULL-terminated; NULL: no CORS headers */
     int allow_upgrades;              /* offer polling -> WebSocket; default 1 */
+    size_t max_buffered;             /* bytes queued per client before it is dropped
+                                        ("backpressure"); default 1 MiB */
+    uint32_t max_handshake_rate;     /* new sessions per second (503 beyond); 0: no cap */
+    uint32_t max_per_address;        /* sessions per client address (429 beyond); 0: no cap */
 } eio_options;
 
 typedef struct eio_callbacks {
@@ -44,8 +48,12 @@ typedef struct eio_callbacks {
     void (*on_message)(eio_session *s, const uint8_t *data, size_t len, int binary, void *ud);
     /* The session is gone; reason is one of "transport close", "transport
      * error", "parse error", "ping timeout", "forced close", "server shutting
-     * down". The session pointer is invalid after this returns. */
+     * down", "backpressure" (the client fell more than max_buffered behind).
+     * The session pointer is invalid after this returns. */
     void (*on_close)(eio_session *s, const char *reason, void *ud);
+    /* Optional: the session's queue drained after the client had fallen
+     * behind; producers that paused may resume. */
+    void (*on_drain)(eio_session *s, void *ud);
 } eio_callbacks;
 
 /* Fill options with the defaults above. */
@@ -90,6 +98,9 @@ const char *eio_session_transport(const eio_session *s);
 int eio_session_ready(const eio_session *s);
 /* Bytes queued for the client and not yet written. */
 size_t eio_session_buffered(const eio_session *s);
+/* Whether the queue is below half of max_buffered (producers should wait for
+ * on_drain otherwise). */
+int eio_session_writable(const eio_session *s);
 /* Application data attached to the session. */
 void eio_session_set_data(eio_session *s, void *p);
 void *eio_session_data(const eio_session *s);

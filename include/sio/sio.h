@@ -40,7 +40,8 @@ typedef void (*sio_event_cb)(sio_socket *s, const char *event, cJSON *args, int6
 typedef void (*sio_connection_cb)(sio_socket *s, void *ud);
 /* A socket left; reason as the reference server names it ("client namespace
  * disconnect", "server namespace disconnect", "transport close", "transport
- * error", "ping timeout", "parse error", "server shutting down", "forced close"). */
+ * error", "ping timeout", "parse error", "server shutting down", "forced
+ * close"), or "backpressure" (its client fell more than max-buffered behind). */
 typedef void (*sio_disconnect_cb)(sio_socket *s, const char *reason, void *ud);
 /* The answer to a server-side emit with ack: status SIO_OK with the client's
  * arguments, SIO_ETIMEDOUT (args NULL) or SIO_ECLOSED (socket gone). */
@@ -132,6 +133,14 @@ void sio_socket_set_data(sio_socket *s, void *p);
 void *sio_socket_data(const sio_socket *s);
 /* Whether the socket is connected. */
 int sio_socket_connected(const sio_socket *s);
+/* Backpressure: bytes queued for the socket's client, and whether the queue
+ * is below half of --max-buffered. A client more than max-buffered behind is
+ * disconnected ("backpressure"); producers that check sio_socket_writable and
+ * wait for the drain callback never get there. */
+size_t sio_socket_buffered(const sio_socket *s);
+int sio_socket_writable(const sio_socket *s);
+/* Called when a socket's queue empties after its client fell behind. */
+void sio_on_drain(sio_namespace *nsp, sio_connection_cb cb, void *ud);
 
 /* Emit an event to one socket; args is a JSON array (or NULL for none). */
 int sio_emit(sio_socket *s, const char *event, const cJSON *args);

@@ -197,8 +197,21 @@ static int m_broadcast(sio_adapter *a, const sio_out *pkt, const sio_target *t) 
     sio_socket **v;
     size_t n = select_targets(m, t, &v);
     int vol = t && t->is_volatile;
+    /* A delivery can disconnect a client (backpressure), whose disconnect
+     * handler may broadcast again: that inner call must not reuse the array
+     * this loop walks, so it is handed over for the duration. */
+    sio_socket **mine = m->scratch;
+    size_t cap = m->scratch_cap;
+    m->scratch = NULL;
+    m->scratch_cap = 0;
     for (size_t i = 0; i < n; i++)
         sio_socket_deliver(v[i], pkt->batch, vol);
+    if (m->scratch) {
+        free(mine);
+    } else {
+        m->scratch = mine;
+        m->scratch_cap = cap;
+    }
     return SIO_OK;
 }
 

@@ -18,6 +18,7 @@
 #include "util/log.h"
 #include "util/id.h"
 #include "util/map.h"
+#include "util/metrics.h"
 #include "ws/conn.h"
 #include "ws/frame.h"
 
@@ -56,6 +57,14 @@ struct eio_server {
     size_t n_ws;
     sbuf scratch;
     char open_tail[160]; /* ,"pingInterval":...} */
+    smap per_address;    /* address -> struct addr_count, with max_per_address */
+    double tokens;       /* handshake token bucket, with max_handshake_rate */
+    uint64_t tokens_at;
+};
+
+struct addr_count {
+    uint32_t n;
+    char addr[]; /* the map key */
 };
 
 enum {
@@ -109,6 +118,7 @@ void eio_options_init(eio_options *o) {
     o->upgrade_timeout_ms = 10000;
     o->max_payload = 1000000;
     o->allow_upgrades = 1;
+    o->max_buffered = 1 << 20;
 }
 
 /* ---------- CORS and errors ---------- */
@@ -136,6 +146,9 @@ static void cors_headers(const eio_server *srv, http_req *r, const char **h) {
 }
 
 static void respond_error(eio_server *srv, http_req *r, unsigned status, int code) {
+    static const int rej[] = {REJ_TRANSPORT,   REJ_UNKNOWN_SID, REJ_BAD_METHOD,
+                              REJ_BAD_REQUEST, REJ_FORBIDDEN,   REJ_PROTOCOL_VERSION};
+    g_metrics.rejected[rej[code]]++;
     char body[96];
     int n =
         snprintf(body, sizeof body, "{\"code\":%d,\"message\":\"%s\"}", code, err_messages[code]);
@@ -281,6 +294,23 @@ static eio_session *session_new(eio_server *srv, eio_transport t, char *hs) {
     s->srv = srv;
     s->hs = hs;
     eio_core_init(&s->core, t);
+    if (t == EIO_TR_WEBSOCKET)
+        g_metrics.sessions_websocket++;
+    else
+        g_metrics.sessions_polling++;
+    g_metrics.sessions_opened++;
+    if (srv->o.max_per_address && hs) {
+        size_t al = strlen(hs);
+        struct addr_count *ac = smap_get(&srv->per_address, hs, al);
+        if (!ac && (ac = calloc(1, sizeof *ac + al + 1))) {
+            memcpy(ac->addr, hs, al + 1);
+            if (smap_put(&srv->per_address, ac->addr, al, ac)) {
+                free(ac);
+                ac = NULL;
+            }
+        }
+        if (ac) ac->n++;
+    }
     return s;
 }
 
@@ -305,6 +335,16 @@ static void session_destroy(eio_session *s) {
     s->core.state = EIO_ST_CLOSED;
     sio_timer_stop(srv->loop, &s->timer);
     smap_del(&srv->sessions, s->sid, SID_LEN);
+    if (s->core.transport == EIO_TR_WEBSOCKET)
+        g_metrics.sessions_websocket--;
+    else
+        g_metrics.sessions_polling--;
+    g_metrics.sessions_closed++;
+    if (srv->o.max_per_address && s->hs) {
+        size_t al = strlen(s->hs);
+        struct addr_count *ac = smap_get(&srv->per_address, s->hs, al);
+        if (ac && --ac->n == 0) free(smap_del(&srv->per_address, ac->addr, al));
+    }
     maybe_free(s);
 }
 
@@ -458,6 +498,9 @@ static void complete_upgrade(eio_session *s) {
     s->ws = s->probe;
     s->probe = NULL;
     srv->n_ws++;
+    g_metrics.sessions_polling--;
+    g_metrics.sessions_websocket++;
+    g_metrics.upgrades++;
     sio_timer_stop(srv->loop, &s->ws->timer);
     ws_conn_set_owner(s->ws, &transport_handler, s);
     sbuf *o = ws_conn_outbuf(s->ws);
@@ -482,6 +525,8 @@ static void handle_packet(eio_session *s, eio_source src, const eio_packet *p) {
     case EIO_ACT_NONE:
         break;
     case EIO_ACT_DELIVER:
+        g_metrics.packets_in++;
+        g_metrics.bytes_in += p->len;
         if (srv->cb.on_message) srv->cb.on_message(s, p->data, p->len, p->binary, srv->ud);
         break;
     case EIO_ACT_HEARTBEAT_OK:
@@ -533,7 +578,13 @@ static void transport_closed(ws_conn *c, int code) {
     close_session(s, error ? "transport error" : "transport close", 0);
 }
 
-static const ws_handler transport_handler = {transport_message, transport_closed, NULL};
+static void transport_drained(ws_conn *c) {
+    eio_session *s = c->ud;
+    if (s->srv->cb.on_drain) s->srv->cb.on_drain(s, s->srv->ud);
+}
+
+static const ws_handler transport_handler = {transport_message, transport_closed, NULL,
+                                             transport_drained};
 
 static void probe_message(ws_conn *c, int binary, const uint8_t *d, size_t n) {
     ws_message(c, binary, d, n, EIO_SRC_PROBE);
@@ -545,7 +596,7 @@ static void probe_closed(ws_conn *c, int code) {
     eio_core_probe_detached(&s->core);
 }
 
-static const ws_handler probe_handler = {probe_message, probe_closed, NULL};
+static const ws_handler probe_handler = {probe_message, probe_closed, NULL, NULL};
 
 static void probe_timeout(sio_loop *loop, sio_timer *t) {
     ws_conn *c = (ws_conn *)((char *)t - offsetof(ws_conn, timer));
@@ -683,6 +734,47 @@ static void poll_post(eio_session *s, http_req *r) {
     respond_text(srv, r, 200, "text/html", "ok");
 }
 
+/* Admission control for a new session: capacity, handshake rate (a token
+ * bucket holding one second's worth), and sessions per address. Answers the
+ * refusal itself and returns 0. */
+static int admit(eio_server *srv, http_req *r) {
+    static const char *const retry[] = {"Retry-After", "1", NULL};
+    if (srv->o.max_sessions && smap_len(&srv->sessions) >= srv->o.max_sessions) {
+        g_metrics.rejected[REJ_MAX_CONNECTIONS]++;
+        static const char body[] = "{\"code\":503,\"message\":\"Server at capacity\"}";
+        http_respond(r, 503, "application/json", body, sizeof body - 1, retry);
+        return 0;
+    }
+    if (srv->o.max_handshake_rate) {
+        uint64_t now = sio_loop_now(srv->loop);
+        double cap = srv->o.max_handshake_rate;
+        if (!srv->tokens_at)
+            srv->tokens = cap;
+        else
+            srv->tokens += (double)(now - srv->tokens_at) * cap / 1000.0;
+        if (srv->tokens > cap) srv->tokens = cap;
+        srv->tokens_at = now ? now : 1;
+        if (srv->tokens < 1.0) {
+            g_metrics.rejected[REJ_HANDSHAKE_RATE]++;
+            static const char body[] = "{\"code\":503,\"message\":\"Too many handshakes\"}";
+            http_respond(r, 503, "application/json", body, sizeof body - 1, retry);
+            return 0;
+        }
+        srv->tokens -= 1.0;
+    }
+    if (srv->o.max_per_address) {
+        const char *addr = http_req_remote_addr(r);
+        struct addr_count *ac = smap_get(&srv->per_address, addr, strlen(addr));
+        if (ac && ac->n >= srv->o.max_per_address) {
+            g_metrics.rejected[REJ_PER_ADDRESS]++;
+            static const char body[] = "{\"code\":429,\"message\":\"Too many sessions\"}";
+            http_respond(r, 429, "application/json", body, sizeof body - 1, retry);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void on_request(http_req *r, void *ud) {
     eio_server *srv = ud;
     http_method m = http_req_method(r);
@@ -747,12 +839,7 @@ static void on_request(http_req *r, void *ud) {
         respond_error(srv, r, 403, ERR_FORBIDDEN);
         return;
     }
-    if (srv->o.max_sessions && smap_len(&srv->sessions) >= srv->o.max_sessions) {
-        static const char *const h[] = {"Retry-After", "1", NULL};
-        http_respond(r, 503, "application/json",
-                     "{\"code\":503,\"message\":\"Server at capacity\"}", 44, h);
-        return;
-    }
+    if (!admit(srv, r)) return;
     char *hs = pack_handshake(r);
     if (is_ws) {
         struct pending_ws *pw = malloc(sizeof *pw);
@@ -832,6 +919,10 @@ void eio_server_free(eio_server *srv) {
     while ((slot = smap_next(&srv->sessions, &pos)))
         session_destroy(slot->val);
     smap_free(&srv->sessions);
+    pos = 0;
+    while ((slot = smap_next(&srv->per_address, &pos)))
+        free(slot->val);
+    smap_free(&srv->per_address);
     ws_ctx_free(srv->ws);
     if (srv->cors)
         for (char **p = srv->cors; *p; p++)
@@ -852,9 +943,30 @@ sio_loop *eio_server_loop(const eio_server *srv) {
     return srv->loop;
 }
 
+/* A client that lets its queue pass max_buffered is dropped at once: its
+ * memory is what a slow reader would otherwise grow without bound. */
+static int over_budget(eio_session *s, size_t more) {
+    if (!s->srv->o.max_buffered || eio_session_buffered(s) + more <= s->srv->o.max_buffered)
+        return 0;
+    g_metrics.backpressure_disconnects++;
+    log_info("eio: %s fell %zu bytes behind: disconnecting (backpressure)", s->sid,
+             eio_session_buffered(s));
+    if (s->core.transport == EIO_TR_WEBSOCKET && s->ws) {
+        ws_conn_abort(s->ws);
+        s->ws = NULL;
+        s->srv->n_ws--;
+    }
+    sbuf_free(&s->poll_out);
+    close_session(s, "backpressure", 0);
+    return 1;
+}
+
 int eio_send(eio_session *s, const uint8_t *data, size_t len, int binary) {
     if (s->core.state != EIO_ST_OPEN) return SIO_ECLOSED;
     if (len > s->srv->o.max_payload) return SIO_ETOOBIG;
+    if (over_budget(s, len + 10)) return SIO_ECLOSED;
+    g_metrics.packets_out++;
+    g_metrics.bytes_out += len;
     return queue_packet(s, EIO_MESSAGE, data, len, binary);
 }
 
@@ -879,6 +991,11 @@ size_t eio_session_buffered(const eio_session *s) {
     return s->core.transport == EIO_TR_WEBSOCKET ? (s->ws ? ws_conn_buffered(s->ws) : 0)
                                                  : s->poll_out.len;
 }
+int eio_session_writable(const eio_session *s) {
+    return s->core.state == EIO_ST_OPEN &&
+           (!s->srv->o.max_buffered || eio_session_buffered(s) < s->srv->o.max_buffered / 2);
+}
+
 void eio_session_set_data(eio_session *s, void *p) {
     s->user = p;
 }
@@ -911,6 +1028,10 @@ void eio_batch_free(eio_batch *b) {
 int eio_send_batch(eio_session *s, const eio_batch *b) {
     if (s->core.state != EIO_ST_OPEN) return SIO_ECLOSED;
     if (!b->n) return SIO_OK;
+    size_t len = s->core.transport == EIO_TR_WEBSOCKET ? b->ws.len : b->poll.len + 1;
+    if (over_budget(s, len)) return SIO_ECLOSED;
+    g_metrics.packets_out += b->n;
+    g_metrics.bytes_out += len;
     if (s->core.transport == EIO_TR_WEBSOCKET)
         return s->ws ? ws_conn_send_raw(s->ws, b->ws.data, b->ws.len) : SIO_ECLOSED;
     if (s->poll_out.len && sbuf_putc(&s->poll_out, EIO_RECORD_SEPARATOR)) return SIO_ENOMEM;

@@ -87,6 +87,8 @@ struct sio_namespace {
     sio_adapter *adapter;
     sio_server_event_cb server_event_cb;
     void *server_event_ud;
+    sio_connection_cb drain_cb;
+    void *drain_ud;
     int64_t next_ack; /* one counter per namespace, as the reference: a
                          broadcast with acks uses one id for every receiver */
 };

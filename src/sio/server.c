@@ -11,6 +11,7 @@
 #include "sio/internal.h"
 #include "util/id.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 static void socket_close(sio_socket *s, const char *reason, int tell_client);
 static void client_fail(sio_client *c, const char *reason);
@@ -77,13 +78,19 @@ static int send_encoded(sio_server *srv, eio_session *es) {
 
 static int deliver_encoded(sio_socket *s, int is_volatile) {
     if (s->state != SOCK_CONNECTED || !s->client || !s->client->es) return SIO_ECLOSED;
-    if (is_volatile && !eio_session_ready(s->client->es)) return SIO_OK;
+    if (is_volatile && !eio_session_ready(s->client->es)) {
+        g_metrics.volatile_dropped++;
+        return SIO_OK;
+    }
     return send_encoded(s->nsp->srv, s->client->es);
 }
 
 int sio_socket_deliver(sio_socket *s, const eio_batch *b, int is_volatile) {
     if (s->state == SOCK_GONE || !s->client || !s->client->es) return SIO_ECLOSED;
-    if (is_volatile && !eio_session_ready(s->client->es)) return SIO_OK;
+    if (is_volatile && !eio_session_ready(s->client->es)) {
+        g_metrics.volatile_dropped++;
+        return SIO_OK;
+    }
     return eio_send_batch(s->client->es, b);
 }
 
@@ -561,6 +568,28 @@ static void client_free(void *p) {
     free(p);
 }
 
+static void on_drain(eio_session *es, void *ud) {
+    sio_client *c = eio_session_data(es);
+    for (sio_socket *s = c ? c->sockets : NULL, *next; s; s = next) {
+        next = s->next_in_client;
+        if (s->state == SOCK_CONNECTED && s->nsp->drain_cb) s->nsp->drain_cb(s, s->nsp->drain_ud);
+    }
+}
+
+void sio_on_drain(sio_namespace *n, sio_connection_cb cb, void *ud) {
+    n->drain_cb = cb;
+    n->drain_ud = ud;
+}
+
+int sio_socket_writable(const sio_socket *s) {
+    return s->state == SOCK_CONNECTED && s->client && s->client->es &&
+           eio_session_writable(s->client->es);
+}
+
+size_t sio_socket_buffered(const sio_socket *s) {
+    return s->client && s->client->es ? eio_session_buffered(s->client->es) : 0;
+}
+
 static void on_close(eio_session *es, const char *reason, void *ud) {
     sio_server *srv = ud;
     sio_client *c = eio_session_data(es);
@@ -597,7 +626,7 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
     sio_attachment_list_init(&srv->bins);
     snprintf(srv->path, sizeof srv->path, "%s", eo->path ? eo->path : "/socket.io/");
     if (srv->o.redis_url && (*err = sio_redis_init(srv))) goto fail;
-    static const eio_callbacks cbs = {NULL, on_open, on_message, on_close};
+    static const eio_callbacks cbs = {NULL, on_open, on_message, on_close, on_drain};
     if (!sio_of(srv, "/")) goto fail;
     srv->eio = eio_server_new(loop, http, eo, &cbs, srv, err);
     if (!srv->eio) goto fail;
@@ -654,7 +683,10 @@ int sio_emit(sio_socket *s, const char *event, const cJSON *args) {
 
 int sio_emit_volatile(sio_socket *s, const char *event, const cJSON *args) {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
-    if (!eio_session_ready(s->client->es)) return SIO_OK;
+    if (!eio_session_ready(s->client->es)) {
+        g_metrics.volatile_dropped++;
+        return SIO_OK;
+    }
     return sio_emit(s, event, args);
 }
 

@@ -200,6 +200,7 @@ static void flush(ws_conn *c) {
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->blocked = 1;
             sio_loop_mod(c->ctx->loop, &c->io, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
             return;
         }
@@ -209,6 +210,13 @@ static void flush(ws_conn *c) {
     }
     if (c->out.cap > KEEP_OUT_CAP) sbuf_free(&c->out);
     sio_loop_mod(c->ctx->loop, &c->io, EPOLLIN | EPOLLRDHUP);
+    if (c->blocked) {
+        /* The kernel took everything after refusing some: producers that
+         * slowed down may go on. */
+        c->blocked = 0;
+        if (c->state == ST_OPEN && c->h && c->h->on_drain) c->h->on_drain(c);
+        if (c->state == ST_DEAD) return;
+    }
     if (c->state == ST_CLOSING) {
         /* Half-close and wait briefly for the peer's FIN, so the close frame
          * is not lost to a reset caused by unread input. */
@@ -242,9 +250,11 @@ void ws_conn_flush_later(ws_conn *c) {
 
 static void close_with(ws_conn *c, uint16_t code, const char *reason, int notify) {
     if (c->state != ST_OPEN) return;
-    sio_timer_stop(c->ctx->loop, &c->timer);
     ws_frame_append_close(&c->out, code, reason);
     c->state = ST_CLOSING;
+    /* A peer that never reads would hold the socket and its queue forever:
+     * whatever is not flushed by then is dropped with the connection. */
+    sio_timer_start(c->ctx->loop, &c->timer, LINGER_MS, linger_timeout);
     if (notify) notify_close(c, code);
     c->h = NULL;
     ws_conn_flush_later(c);

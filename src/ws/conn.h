@@ -25,6 +25,8 @@ typedef struct ws_handler {
     void (*on_close)(ws_conn *c, int code);
     /* A pong frame arrived (optional). */
     void (*on_pong)(ws_conn *c);
+    /* The output queue emptied after the kernel had refused bytes (optional). */
+    void (*on_drain)(ws_conn *c);
 } ws_handler;
 
 struct ws_conn {
@@ -44,6 +46,7 @@ struct ws_conn {
     uint8_t msg_opcode; /* opcode of the fragmented message in progress, or 0 */
     uint8_t dirty;
     uint8_t eof;
+    uint8_t blocked; /* a send() met EAGAIN since the queue was last empty */
 };
 
 /* Per-loop state: the pool of parser contexts and the flush list. */

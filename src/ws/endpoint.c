@@ -82,7 +82,7 @@ static void on_pong(ws_conn *c) {
     ws_conn_set_timeout(c, p->srv->o.ping_interval_ms, tick);
 }
 
-static const ws_handler handler = {on_message, on_closed, on_pong};
+static const ws_handler handler = {on_message, on_closed, on_pong, NULL};
 
 /* One timer per peer: the next ping, or the deadline for its pong. */
 static void tick(sio_loop *loop, sio_timer *t) {
