@@ -19,6 +19,7 @@
 #include "sio/sio.h"
 #include "sio/status.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define MAX_ORIGINS 32
 
@@ -75,6 +76,12 @@ static const struct opt opts[] = {
     {"jwt-secret", "SIO_JWT_SECRET", OPT_STR, "SECRET",
      "require HS256 JWTs signed with SECRET (chat app: Socket.IO auth.token or ?token=, /ws "
      "?token=)"},
+    {"max-buffered", "SIO_MAX_BUFFERED", OPT_UINT, "BYTES",
+     "bytes queued per client before it is disconnected (backpressure; default 1048576)"},
+    {"max-handshake-rate", "SIO_MAX_HANDSHAKE_RATE", OPT_UINT, "N",
+     "new sessions per second, beyond: 503 + Retry-After (default 0: no cap)"},
+    {"max-per-address", "SIO_MAX_PER_ADDRESS", OPT_UINT, "N",
+     "sessions per client address, beyond: 429 (default 0: no cap; mind proxies)"},
     {"app", "SIO_APP", OPT_STR, "NAME", "application to run (default chat)"},
     {"log-level", "SIO_LOG_LEVEL", OPT_LEVEL, "LEVEL", "debug, info, warn, error or off"},
     {"shutdown-timeout", "SIO_SHUTDOWN_TIMEOUT", OPT_UINT, "MS",
@@ -172,6 +179,12 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->shutdown_timeout_ms = (unsigned)u;
         else if (strcmp(o->name, "connect-timeout") == 0 && u > 0)
             c->sio.connect_timeout_ms = (uint32_t)u;
+        else if (strcmp(o->name, "max-buffered") == 0)
+            c->eio.max_buffered = u;
+        else if (strcmp(o->name, "max-handshake-rate") == 0)
+            c->eio.max_handshake_rate = (uint32_t)u;
+        else if (strcmp(o->name, "max-per-address") == 0)
+            c->eio.max_per_address = (uint32_t)u;
         else if (strcmp(o->name, "max-attachments") == 0)
             c->sio.max_attachments = u;
         else
@@ -239,6 +252,19 @@ static const char *existing_dir(const char *opt, const char *dflt) {
     if (opt) return opt;
     struct stat st;
     return stat(dflt, &st) == 0 && S_ISDIR(st.st_mode) ? dflt : NULL;
+}
+
+/* The event loop's health: a 100 ms timer that measures how late it fires. */
+static sio_timer lag_timer;
+static uint64_t lag_expected;
+
+static void lag_probe(sio_loop *loop, sio_timer *t) {
+    uint64_t now = sio_loop_update_time(loop);
+    double lag = lag_expected && now > lag_expected ? (double)(now - lag_expected) / 1000.0 : 0;
+    g_metrics.loop_lag_s = lag;
+    if (lag > g_metrics.loop_lag_max_s) g_metrics.loop_lag_max_s = lag;
+    lag_expected = now + 100;
+    sio_timer_start(loop, t, 100, lag_probe);
 }
 
 struct runtime {
@@ -336,6 +362,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     rt.deadline = UINT64_MAX;
+    lag_probe(rt.loop, &lag_timer);
     rt.shutdown_ms = c.shutdown_timeout_ms;
     log_info("sio-server listening on http://%s:%d%s app=%s", c.http.host, sio_http_port(rt.http),
              c.eio.path, c.app);
@@ -345,6 +372,7 @@ int main(int argc, char **argv) {
     close(rt.sig.fd);
     sio_http_free(rt.http);
     sio_timer_stop(rt.loop, &rt.drain);
+    sio_timer_stop(rt.loop, &lag_timer);
     sio_loop_free(rt.loop);
     for (size_t i = 0; i < c.n_origins; i++)
         free((char *)c.origins[i]);

@@ -313,14 +313,20 @@ static int take_text(dec *d, size_t len, char **out) {
     int rc = take(d, len, &s);
     if (rc != SIO_OK) return rc;
     if (len && memchr(s, 0, len)) return SIO_EPARSE;
-    size_t outlen = 0, u;
-    for (size_t i = 0; i < len; i += u)
-        outlen += utf8_unit(s + i, len - i, &u) ? u : 3;
-    if (outlen == SIZE_MAX) return SIO_ENOMEM;
+    if (len > (SIZE_MAX - 1) / 3) return SIO_ENOMEM; /* the worst case below: 3 bytes per byte */
+    size_t outlen = 0, u, bad = 0;
+    for (size_t i = 0; i < len; i += u) {
+        if (utf8_unit(s + i, len - i, &u)) {
+            outlen += u;
+        } else {
+            outlen += 3; /* U+FFFD */
+            bad++;
+        }
+    }
     char *t = cJSON_malloc(outlen + 1);
     if (!t) return SIO_ENOMEM;
-    if (outlen == len) {
-        if (len) memcpy(t, s, len); /* same length means nothing was replaced */
+    if (!bad) {
+        if (len) memcpy(t, s, len);
     } else {
         size_t o = 0;
         for (size_t i = 0; i < len; i += u) {
@@ -545,6 +551,73 @@ static int read_value(dec *d, cJSON **v, int *kind, uint32_t *count) {
     return *v ? SIO_OK : SIO_ENOMEM;
 }
 
+/* Marks the placeholder of an undefined map member until its map is settled: bit 13 is
+ * free in cJSON's type field (json.h uses bit 12). */
+#define UNDEFINED_MEMBER (1 << 13)
+
+typedef struct member {
+    const char *key;
+    size_t pos;
+    cJSON *node;
+} member;
+
+/* qsort order for members: by key, then by position. */
+static int cmp_member(const void *a, const void *b) {
+    const member *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c) return c;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Non-zero for a member that is no own property of the object notepack builds: an
+ * undefined value (JSON.stringify leaves it out), or the key "__proto__" (assigning to it
+ * sets the prototype, or does nothing). */
+static int vanishes(const cJSON *c) {
+    return (c->type & UNDEFINED_MEMBER) || strcmp(c->string, "__proto__") == 0;
+}
+
+/* Make a finished map the object notepack.io builds with `value[key] = ...` for each
+ * pair: a repeated key keeps its first position and takes its last value, and members
+ * that are no own property go. Sorting (not hashing) finds the repeats, so crafted keys
+ * cannot make this quadratic. */
+static int settle_object(cJSON *obj) {
+    size_t count = 0;
+    int drop = 0;
+    for (const cJSON *c = obj->child; c; c = c->next) {
+        count++;
+        drop |= vanishes(c);
+    }
+    if (count >= 2) {
+        member small[16];
+        member *m = count <= 16 ? small : malloc(count * sizeof *m);
+        if (!m) return SIO_ENOMEM;
+        size_t i = 0;
+        for (cJSON *c = obj->child; c; c = c->next, i++)
+            m[i] = (member){c->string, i, c};
+        qsort(m, count, sizeof *m, cmp_member);
+        for (i = 0; i < count;) {
+            size_t j = i + 1;
+            while (j < count && strcmp(m[j].key, m[i].key) == 0)
+                j++;
+            if (j - i > 1) {
+                for (size_t k = i + 1; k + 1 < j; k++)
+                    cJSON_Delete(cJSON_DetachItemViaPointer(obj, m[k].node));
+                cJSON *last = cJSON_DetachItemViaPointer(obj, m[j - 1].node);
+                cJSON_ReplaceItemViaPointer(obj, m[i].node, last); /* frees m[i].node */
+            }
+            i = j;
+        }
+        if (m != small) free(m);
+    }
+    if (drop) {
+        for (cJSON *c = obj->child, *next; c; c = next) {
+            next = c->next;
+            if (vanishes(c)) cJSON_Delete(cJSON_DetachItemViaPointer(obj, c));
+        }
+    }
+    return SIO_OK;
+}
+
 /* One open array or map of the decoder: its node, how many elements (or pairs) are
  * still to come, and for a map the key read for the value that comes next. */
 typedef struct dec_frame {
@@ -595,12 +668,14 @@ int msgpack_decode(const uint8_t *p, size_t n, cJSON **out, size_t *consumed,
                 rc = SIO_ENOMEM;
                 goto fail;
             }
-        } else if (kind == K_UNDEFINED && !(top && top->is_map)) {
-            /* undefined: JSON.stringify shows null in an array and at the top level */
+        } else if (kind == K_UNDEFINED) {
+            /* JSON.stringify shows undefined as null in an array and at the top level, and
+             * leaves a map member out (settle_object does, once repeats are resolved) */
             if (!(v = cJSON_CreateNull())) {
                 rc = SIO_ENOMEM;
                 goto fail;
             }
+            if (top && top->is_map) v->type |= UNDEFINED_MEMBER;
         }
 
         /* Attach the value (a container before its elements, so the tree owns it). */
@@ -608,16 +683,10 @@ int msgpack_decode(const uint8_t *p, size_t n, cJSON **out, size_t *consumed,
             root = v;
         } else {
             if (top->is_map) {
-                if (v) {
-                    v->string = top->key;
-                    cJSON_AddItemToArray(top->node, v);
-                } else {
-                    cJSON_free(top->key); /* an undefined member is left out */
-                }
+                v->string = top->key;
                 top->key = NULL;
-            } else {
-                cJSON_AddItemToArray(top->node, v);
             }
+            cJSON_AddItemToArray(top->node, v);
             top->left--;
         }
 
@@ -635,8 +704,10 @@ int msgpack_decode(const uint8_t *p, size_t n, cJSON **out, size_t *consumed,
             }
             st[depth++] = (dec_frame){v, count, kind == K_MAP, NULL};
         }
-        while (depth && st[depth - 1].left == 0)
+        while (depth && st[depth - 1].left == 0) {
             depth--;
+            if (st[depth].is_map && (rc = settle_object(st[depth].node)) != SIO_OK) goto fail;
+        }
         if (depth == 0) break;
     }
     free(st);

@@ -905,3 +905,13 @@ void sio_redis_free(sio_server *srv) {
     free(r);
     srv->redis = NULL;
 }
+
+void sio_redis_collect(sio_server *srv, sbuf *o) {
+    struct sio_redis *r = srv->redis;
+    if (!r) return;
+    sbuf_printf(o,
+                "# HELP sio_redis_up Whether the Redis link is connected.\n"
+                "# TYPE sio_redis_up gauge\n"
+                "sio_redis_up{link=\"pub\"} %d\nsio_redis_up{link=\"sub\"} %d\n",
+                redis_link_is_up(r->pub), redis_link_is_up(r->sub));
+}

@@ -206,6 +206,8 @@ sio_adapter *sio_redis_adapter_new(sio_namespace *nsp);
 /* Server-wide Redis state (links, uid), made once by sio_server_new. */
 int sio_redis_init(sio_server *srv);
 void sio_redis_free(sio_server *srv);
+/* Metrics lines for the Redis links (nothing on a single node). */
+void sio_redis_collect(sio_server *srv, struct sbuf *out);
 
 /* Queue an encoded packet on the socket's connection (the adapters' way
  * out); volatile packets are dropped when the transport is not ready. */

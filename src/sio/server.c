@@ -612,6 +612,26 @@ static void on_close(eio_session *es, const char *reason, void *ud) {
 
 /* ---------- server ---------- */
 
+static void collect(sbuf *o, void *ud) {
+    sio_server *srv = ud;
+    size_t sockets = 0, rooms = 0, pos = 0;
+    smap_slot *slot;
+    while ((slot = smap_next(&srv->nsps, &pos))) {
+        sio_namespace *n = slot->val;
+        sockets += smap_len(&n->sockets);
+        rooms += n->adapter->ops->room_count(n->adapter);
+    }
+    sbuf_printf(o,
+                "# HELP sio_namespaces Socket.IO namespaces.\n# TYPE sio_namespaces gauge\n"
+                "sio_namespaces %zu\n"
+                "# HELP sio_sockets Connected Socket.IO sockets (all namespaces).\n"
+                "# TYPE sio_sockets gauge\nsio_sockets %zu\n"
+                "# HELP sio_rooms Rooms with members on this node (sockets' own rooms not "
+                "counted).\n# TYPE sio_rooms gauge\nsio_rooms %zu\n",
+                smap_len(&srv->nsps), sockets, rooms);
+    sio_redis_collect(srv, o);
+}
+
 sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo,
                            const sio_options *o, int *err) {
     sio_server *srv = calloc(1, sizeof *srv);
@@ -630,6 +650,7 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
     if (!sio_of(srv, "/")) goto fail;
     srv->eio = eio_server_new(loop, http, eo, &cbs, srv, err);
     if (!srv->eio) goto fail;
+    metrics_add_collector(collect, srv);
     *err = SIO_OK;
     return srv;
 fail:
@@ -645,6 +666,7 @@ void sio_server_shutdown(sio_server *srv) {
 void sio_server_free(sio_server *srv) {
     if (!srv) return;
     srv->shutting_down = 1;
+    metrics_remove_collector(collect, srv);
     eio_server_free(srv->eio);
     size_t pos = 0;
     smap_slot *slot;
