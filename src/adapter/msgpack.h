@@ -34,10 +34,15 @@
  * subsequence becomes U+FFFD, so the tree never holds invalid UTF-8 (which would break
  * WebSocket text frames). A string or key holding a zero byte is rejected (SIO_EPARSE):
  * cJSON strings end at the first NUL. Map keys must be strings (notepack would turn
- * other keys into property names; here that is SIO_EPARSE), and repeated keys are all
- * kept, in order: printed as JSON and parsed by a client, the last one wins, as in the
- * object notepack builds. Other ext types (notepack returns them as [type, Buffer]) and
- * the unused byte 0xc1 are SIO_EPARSE. */
+ * other keys into property names; here that is SIO_EPARSE). A map becomes the object
+ * notepack builds by assigning each pair in turn: a repeated key keeps its first
+ * position and takes its last value, and "__proto__" members (an assignment that sets
+ * the prototype, or does nothing) are left out. Other ext types (notepack returns them
+ * as [type, Buffer]), a timestamp 96 whose ext 8 header does not say 12 bytes (notepack
+ * reads 12 bytes whatever it says), and the unused byte 0xc1 are SIO_EPARSE.
+ *
+ * max_depth also bounds the recursion of the code that walks the tree afterwards:
+ * cJSON_Delete and sio_json_print recurse once per level. */
 #ifndef SIO_ADAPTER_MSGPACK_H
 #define SIO_ADAPTER_MSGPACK_H
 

@@ -6,7 +6,7 @@
 
 int sio_jwt_check(const sio_jwt_auth *cfg, const char *token, cJSON **claims) {
     *claims = NULL;
-    if (!token) return SIO_EINVAL;
+    if (!token || !cfg) return SIO_EINVAL;
     return sio_jwt_verify(token, strlen(token), cfg->secret, cfg->secret_len, (int64_t)time(NULL),
                           cfg->skew_s, claims);
 }

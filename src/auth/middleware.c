@@ -7,6 +7,7 @@
  * lives at that address, so it is never handed to another socket and is
  * dropped as soon as a socket at that address touches the table. */
 #include "sio/auth.h"
+#include "sio/internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,9 @@ static size_t lookup(const sio_socket *s) {
 }
 
 int sio_socket_set_claims(sio_socket *s, cJSON *claims) {
+    /* Entries then go with their socket, even one refused by a later
+     * middleware that never reaches a disconnect handler. */
+    sio_socket_free_hook = sio_socket_forget_claims;
     if (!claims) {
         sio_socket_forget_claims(s);
         return SIO_OK;

@@ -246,8 +246,11 @@ int sio_socket_connected(const sio_socket *s) {
     return s->state == SOCK_CONNECTED;
 }
 
+void (*sio_socket_free_hook)(sio_socket *s);
+
 static void socket_free(void *p) {
     sio_socket *s = p;
+    if (sio_socket_free_hook) sio_socket_free_hook(s);
     cJSON_Delete(s->auth);
     cJSON_Delete(s->refuse_data);
     free(s->refuse_msg);

@@ -94,7 +94,7 @@ static void f_pong(ws_conn *c) {
     if (st.flags & F_ECHO) REQUIRE(ws_conn_send(c, WS_OP_PING, (const uint8_t *)"p", 1) == SIO_OK);
 }
 
-static const ws_handler handler = {f_message, f_close, f_pong};
+static const ws_handler handler = {f_message, f_close, f_pong, NULL};
 
 /* Read what the server wrote and check each complete frame. */
 static void client_read(void) {

@@ -101,7 +101,7 @@ static void h_pong(ws_conn *c) {
     p->pongs++;
 }
 
-static const ws_handler handler = {h_message, h_close, h_pong};
+static const ws_handler handler = {h_message, h_close, h_pong, NULL};
 
 static void peer_pump(peer *p);
 
@@ -1254,7 +1254,7 @@ static void owner2_message(ws_conn *c, int binary, const uint8_t *data, size_t l
     owner_msgs++;
 }
 
-static const ws_handler handler2 = {owner2_message, h_close, NULL};
+static const ws_handler handler2 = {owner2_message, h_close, NULL, NULL};
 
 static int timer_fired;
 
