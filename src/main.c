@@ -3,6 +3,7 @@
  * gracefully on SIGINT/SIGTERM. */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,8 +259,20 @@ static const char *existing_dir(const char *opt, const char *dflt) {
 static sio_timer lag_timer;
 static uint64_t lag_expected;
 
+/* glibc keeps freed memory in its arenas; after a wave of disconnects hand it
+ * back so RSS follows the number of sessions down, not just up. */
+static void maybe_trim(uint64_t now) {
+    static uint64_t last_check, closed_seen;
+    if (now - last_check < 2000) return;
+    last_check = now;
+    if (g_metrics.sessions_closed == closed_seen) return;
+    closed_seen = g_metrics.sessions_closed;
+    malloc_trim(0);
+}
+
 static void lag_probe(sio_loop *loop, sio_timer *t) {
     uint64_t now = sio_loop_update_time(loop);
+    maybe_trim(now);
     double lag = lag_expected && now > lag_expected ? (double)(now - lag_expected) / 1000.0 : 0;
     g_metrics.loop_lag_s = lag;
     if (lag > g_metrics.loop_lag_max_s) g_metrics.loop_lag_max_s = lag;
