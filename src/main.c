@@ -31,6 +31,7 @@ struct config {
     const char *app;
     const char *static_dir;
     const char *jwt_secret;
+    const char *log_file;
     const char *client_dir;
     const char *origins[MAX_ORIGINS + 1];
     size_t n_origins;
@@ -85,6 +86,8 @@ static const struct opt opts[] = {
      "sessions per client address, beyond: 429 (default 0: no cap; mind proxies)"},
     {"app", "SIO_APP", OPT_STR, "NAME", "application to run (default chat)"},
     {"log-level", "SIO_LOG_LEVEL", OPT_LEVEL, "LEVEL", "debug, info, warn, error or off"},
+    {"log-file", "SIO_LOG_FILE", OPT_STR, "PATH",
+     "append logs to this file instead of stderr; SIGHUP reopens it (rotation)"},
     {"shutdown-timeout", "SIO_SHUTDOWN_TIMEOUT", OPT_UINT, "MS",
      "on SIGTERM, wait this long for clients to be told (default 10000)"},
 };
@@ -144,6 +147,8 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->static_dir = v;
         else if (strcmp(o->name, "client-dir") == 0)
             c->client_dir = v;
+        else if (strcmp(o->name, "log-file") == 0)
+            c->log_file = v;
         else if (strcmp(o->name, "jwt-secret") == 0)
             c->jwt_secret = v;
         else if (strcmp(o->name, "redis") == 0)
@@ -305,7 +310,13 @@ static void on_signal(sio_loop *loop, sio_io *io, uint32_t ev) {
     struct runtime *rt = (struct runtime *)((char *)io - offsetof(struct runtime, sig));
     struct signalfd_siginfo si;
     while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGHUP) continue;
+        if (si.ssi_signo == SIGHUP) {
+            if (log_reopen())
+                fprintf(stderr, "sio-server: cannot reopen the log file\n");
+            else
+                log_info("SIGHUP: log file reopened");
+            continue;
+        }
         if (rt->stopping) {
             log_warn("second signal: stopping now");
             sio_loop_stop(loop);
@@ -331,6 +342,10 @@ int main(int argc, char **argv) {
     int pr = parse(&c, argc, argv);
     if (pr) return pr == 1 ? 0 : 2;
 
+    if (c.log_file && log_open(c.log_file)) {
+        fprintf(stderr, "sio-server: cannot open log file %s\n", c.log_file);
+        return 2;
+    }
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);

@@ -2,11 +2,31 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
 static log_level min_level = LOG_INFO;
+static FILE *log_file;
+static char *log_path;
+
+int log_open(const char *path) {
+    FILE *f = fopen(path, "a");
+    if (!f) return -6;
+    setvbuf(f, NULL, _IOLBF, 0);
+    if (log_file) fclose(log_file);
+    log_file = f;
+    if (path != log_path) {
+        free(log_path);
+        log_path = strdup(path);
+    }
+    return 0;
+}
+
+int log_reopen(void) {
+    return log_path ? log_open(log_path) : 0;
+}
 
 void log_set_level(log_level l) {
     min_level = l;
@@ -40,5 +60,5 @@ void log_write(log_level l, const char *fmt, ...) {
     n += m;
     if (n > (int)sizeof line - 2) n = (int)sizeof line - 2;
     line[n++] = '\n';
-    fwrite(line, 1, (size_t)n, stderr);
+    fwrite(line, 1, (size_t)n, log_file ? log_file : stderr);
 }

@@ -4,6 +4,10 @@
 
 typedef enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF } log_level;
 
+/* Write to this file (appending) instead of stderr; SIO_OK or SIO_EIO. */
+int log_open(const char *path);
+/* Reopen the log file (after rotation: SIGHUP); no-op on stderr. */
+int log_reopen(void);
 /* Set the minimum level written. */
 void log_set_level(log_level l);
 /* Parse "debug", "info", "warn", "error", "off"; -1 when unknown. */
