@@ -63,6 +63,8 @@ static const struct opt opts[] = {
      "sessions and HTTP connections accepted at once (default 10000)"},
     {"cors-origin", "SIO_CORS_ORIGIN", OPT_ORIGIN, "ORIGIN",
      "allowed browser origin, repeatable (env: comma-separated); '*' allows any"},
+    {"trust-proxy", "SIO_TRUST_PROXY", OPT_STR, "ADDRS",
+     "comma-separated proxy addresses (e.g. 127.0.0.1) whose X-Forwarded-For gives the client"},
     {"connect-timeout", "SIO_CONNECT_TIMEOUT", OPT_UINT, "MS",
      "close a connection that joins no namespace in time (default 45000)"},
     {"max-attachments", "SIO_MAX_ATTACHMENTS", OPT_UINT, "N",
@@ -147,6 +149,8 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->static_dir = v;
         else if (strcmp(o->name, "client-dir") == 0)
             c->client_dir = v;
+        else if (strcmp(o->name, "trust-proxy") == 0)
+            c->http.trusted_proxies = v;
         else if (strcmp(o->name, "log-file") == 0)
             c->log_file = v;
         else if (strcmp(o->name, "jwt-secret") == 0)
@@ -335,7 +339,8 @@ int main(int argc, char **argv) {
     struct config c;
     memset(&c, 0, sizeof c);
     sio_http_options_init(&c.http);
-    eio_options_init(&c.eio);
+        eio_options_init(&c.eio);
+    c.eio.max_sessions = c.http.max_connections; /* the documented default */
     sio_options_init(&c.sio);
     c.app = "chat";
     c.shutdown_timeout_ms = 10000;

@@ -26,6 +26,19 @@
  *   handshake              ack with {auth, query, header (x-test), address}
  *   reasons                ack with the last 50 disconnect reasons seen in the
  *                          namespace, oldest first, each {id, reason}
+ *   flood {room, count, size, batch, interval, event, volatile}
+ *                          emit EVENT (default "flood") with [seq, "xxx..." of
+ *                          SIZE bytes] to ROOM COUNT times (seq 0..COUNT-1),
+ *                          BATCH packets (default 1) every INTERVAL ms (default
+ *                          1; 0: all at once), volatile when VOLATILE is true;
+ *                          then emit "flood-done" [{count}] to ROOM. Acks
+ *                          ["ok"] once started.
+ *   stream {count, size}   emit "chunk" [seq, "xxx..." of SIZE bytes] COUNT
+ *                          times to the sender as a well-behaved producer:
+ *                          pause while sio_socket_writable is false and resume
+ *                          from the drain callback; then "stream-done"
+ *                          [{count, pauses}]. Acks ["ok"] once started.
+ *   buffered               ack with {buffered, writable} of the sender
  * Each disconnect is also printed on stdout:
  *   "testkit: disconnect NSP ID REASON". */
 #include <stddef.h>
@@ -59,11 +72,14 @@ struct slow {
     struct slow *prev, *next;
 };
 
+struct flood;
+
 struct testkit {
     sio_server *srv;
     sio_loop *loop;
     struct nsp_state *nsps;
     struct slow *slow;
+    struct flood *floods;
     int failed; /* out of memory while creating a namespace's state */
 };
 
@@ -305,6 +321,8 @@ static void on_reasons(sio_socket *s, const char *ev, cJSON *args, int64_t ack, 
     ack_one(s, ack, list);
 }
 
+static void stream_free(sio_socket *s);
+
 static void on_disconnect(sio_socket *s, const char *reason, void *ud) {
     struct nsp_state *ns = ud;
     struct reason *r;
@@ -316,8 +334,225 @@ static void on_disconnect(sio_socket *s, const char *reason, void *ud) {
     }
     snprintf(r->id, sizeof r->id, "%s", sio_socket_id(s));
     snprintf(r->reason, sizeof r->reason, "%s", reason);
+    stream_free(s);
     printf("testkit: disconnect %s %s %s\n", sio_nsp_name(sio_socket_nsp(s)), r->id, reason);
     fflush(stdout);
+}
+
+/* ---------- flood, stream, buffered (reliability tests) ---------- */
+
+#define FLOOD_MAX_SIZE  (1 << 20)
+#define FLOOD_MAX_COUNT 10000000
+
+/* A paced broadcast to one room; it belongs to the namespace, not to the
+ * socket that asked for it, so it outlives its sender. */
+struct flood {
+    sio_timer timer; /* first: the timer callback recovers the struct */
+    struct testkit *tk;
+    sio_namespace *nsp;
+    struct flood *prev, *next;
+    char *room;
+    char *event;
+    cJSON *args; /* [seq, payload], reused for every packet */
+    uint64_t count, sent, batch, interval;
+    int is_volatile;
+};
+
+static void flood_unlink(struct flood *f) {
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        f->tk->floods = f->next;
+    if (f->next) f->next->prev = f->prev;
+}
+
+static void flood_free(struct flood *f) {
+    cJSON_Delete(f->args);
+    free(f->room);
+    free(f->event);
+    free(f);
+}
+
+static void flood_stop_all(struct testkit *tk) {
+    while (tk->floods) {
+        struct flood *f = tk->floods;
+        sio_timer_stop(tk->loop, &f->timer);
+        flood_unlink(f);
+        flood_free(f);
+    }
+}
+
+static char *payload_of(size_t size) {
+    char *p = malloc(size + 1);
+    if (!p) return NULL;
+    memset(p, 'x', size);
+    p[size] = 0;
+    return p;
+}
+
+/* Emit up to one batch; returns 1 when the flood is over. */
+static int flood_step(struct flood *f) {
+    const char *rooms[] = {f->room, NULL};
+    sio_target t = {rooms, NULL, f->is_volatile, 0};
+    cJSON *seq = cJSON_GetArrayItem(f->args, 0);
+    for (uint64_t i = 0; i < f->batch && f->sent < f->count; i++, f->sent++) {
+        cJSON_SetNumberValue(seq, (double)f->sent);
+        sio_broadcast(f->nsp, &t, f->event, f->args);
+    }
+    if (f->sent < f->count) return 0;
+    cJSON *done = cJSON_CreateArray();
+    cJSON *o = cJSON_CreateObject();
+    if (done && o) {
+        cJSON_AddNumberToObject(o, "count", (double)f->count);
+        cJSON_AddItemToArray(done, o);
+        o = NULL;
+        sio_target all = {rooms, NULL, 0, 0};
+        sio_broadcast(f->nsp, &all, "flood-done", done);
+    }
+    cJSON_Delete(o);
+    cJSON_Delete(done);
+    return 1;
+}
+
+static void flood_fire(sio_loop *loop, sio_timer *t) {
+    struct flood *f = (struct flood *)t;
+    if (flood_step(f) || sio_timer_start(loop, &f->timer, f->interval, flood_fire)) {
+        flood_unlink(f);
+        flood_free(f);
+    }
+}
+
+static uint64_t num_field(const cJSON *o, const char *name, uint64_t dflt, uint64_t max) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0) return dflt;
+    return v->valuedouble > (double)max ? max : (uint64_t)v->valuedouble;
+}
+
+static void on_flood(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    struct nsp_state *ns = ud;
+    struct testkit *tk = ns->tk;
+    const cJSON *o = cJSON_GetArrayItem(args, 0);
+    const cJSON *room = cJSON_GetObjectItemCaseSensitive(o, "room");
+    const cJSON *event = cJSON_GetObjectItemCaseSensitive(o, "event");
+    if (!cJSON_IsObject(o) || !cJSON_IsString(room)) {
+        ack_one(s, ack, cJSON_CreateString("bad arguments"));
+        return;
+    }
+    struct flood *f = calloc(1, sizeof *f);
+    char *payload = NULL;
+    if (!f) goto oom;
+    f->tk = tk;
+    f->nsp = sio_socket_nsp(s);
+    f->count = num_field(o, "count", 1, FLOOD_MAX_COUNT);
+    f->batch = num_field(o, "batch", 1, FLOOD_MAX_COUNT);
+    f->interval = num_field(o, "interval", 1, 60000);
+    f->is_volatile = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "volatile"));
+    if (f->batch == 0) f->batch = 1;
+    if (f->interval == 0) f->batch = f->count;
+    f->room = strdup(room->valuestring);
+    f->event = strdup(cJSON_IsString(event) ? event->valuestring : "flood");
+    payload = payload_of(num_field(o, "size", 0, FLOOD_MAX_SIZE));
+    f->args = cJSON_CreateArray();
+    if (!f->room || !f->event || !payload || !f->args) goto oom;
+    cJSON_AddItemToArray(f->args, cJSON_CreateNumber(0));
+    cJSON_AddItemToArray(f->args, cJSON_CreateString(payload));
+    free(payload);
+    payload = NULL;
+    if (cJSON_GetArraySize(f->args) != 2) goto oom;
+    f->next = tk->floods;
+    if (f->next) f->next->prev = f;
+    tk->floods = f;
+    ack_ok(s, ack);
+    /* The first batch goes now; the rest from the timer. */
+    flood_fire(tk->loop, &f->timer);
+    return;
+oom:
+    free(payload);
+    if (f) flood_free(f);
+    ack_one(s, ack, cJSON_CreateString("out of memory"));
+}
+
+/* A producer that respects backpressure, one per socket (its data). */
+struct stream {
+    cJSON *args; /* [seq, payload] */
+    uint64_t count, sent, pauses;
+    int waiting; /* paused until the drain callback */
+};
+
+static void stream_free(sio_socket *s) {
+    struct stream *st = sio_socket_data(s);
+    if (!st) return;
+    sio_socket_set_data(s, NULL);
+    cJSON_Delete(st->args);
+    free(st);
+}
+
+static void stream_pump(sio_socket *s) {
+    struct stream *st = sio_socket_data(s);
+    if (!st) return;
+    st->waiting = 0;
+    cJSON *seq = cJSON_GetArrayItem(st->args, 0);
+    while (st->sent < st->count) {
+        if (!sio_socket_writable(s)) {
+            st->waiting = 1;
+            st->pauses++;
+            return;
+        }
+        cJSON_SetNumberValue(seq, (double)st->sent);
+        if (sio_emit(s, "chunk", st->args) != SIO_OK) return;
+        st->sent++;
+    }
+    cJSON *done = cJSON_CreateArray();
+    cJSON *o = cJSON_CreateObject();
+    if (done && o) {
+        cJSON_AddNumberToObject(o, "count", (double)st->count);
+        cJSON_AddNumberToObject(o, "pauses", (double)st->pauses);
+        cJSON_AddItemToArray(done, o);
+        o = NULL;
+        sio_emit(s, "stream-done", done);
+    }
+    cJSON_Delete(o);
+    cJSON_Delete(done);
+    stream_free(s);
+}
+
+static void on_stream(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    const cJSON *o = cJSON_GetArrayItem(args, 0);
+    if (!cJSON_IsObject(o) || sio_socket_data(s)) {
+        ack_one(s, ack, cJSON_CreateString(sio_socket_data(s) ? "busy" : "bad arguments"));
+        return;
+    }
+    struct stream *st = calloc(1, sizeof *st);
+    char *payload = payload_of(num_field(o, "size", 0, FLOOD_MAX_SIZE));
+    if (st) st->args = cJSON_CreateArray();
+    if (!st || !payload || !st->args) {
+        free(payload);
+        if (st) cJSON_Delete(st->args);
+        free(st);
+        ack_one(s, ack, cJSON_CreateString("out of memory"));
+        return;
+    }
+    st->count = num_field(o, "count", 1, FLOOD_MAX_COUNT);
+    cJSON_AddItemToArray(st->args, cJSON_CreateNumber(0));
+    cJSON_AddItemToArray(st->args, cJSON_CreateString(payload));
+    free(payload);
+    sio_socket_set_data(s, st);
+    ack_ok(s, ack);
+    stream_pump(s);
+}
+
+static void on_stream_drain(sio_socket *s, void *ud) {
+    struct stream *st = sio_socket_data(s);
+    if (st && st->waiting) stream_pump(s);
+}
+
+static void on_buffered(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+        cJSON_AddNumberToObject(o, "buffered", (double)sio_socket_buffered(s));
+        cJSON_AddBoolToObject(o, "writable", sio_socket_writable(s));
+    }
+    ack_one(s, ack, o);
 }
 
 /* ---------- setup ---------- */
@@ -341,11 +576,13 @@ static void setup(struct testkit *tk, sio_namespace *n) {
         {"all", on_all},         {"volatile", on_volatile},
         {"ask", on_ask},         {"disconnect-me", on_disconnect_me},
         {"rooms", on_rooms},     {"handshake", on_handshake},
-        {"reasons", on_reasons},
+        {"reasons", on_reasons},  {"flood", on_flood},
+        {"stream", on_stream},    {"buffered", on_buffered},
     };
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
         if (sio_on(n, events[i].name, events[i].cb, ns)) tk->failed = 1;
     sio_on_disconnect(n, on_disconnect, ns);
+    sio_on_drain(n, on_stream_drain, ns);
 }
 
 static void on_created(sio_namespace *n, void *ud) {
@@ -385,6 +622,7 @@ static void *start(const app_env *env, int *err) {
 
 static void shutdown_app(void *app) {
     struct testkit *tk = app;
+    flood_stop_all(tk);
     sio_server_shutdown(tk->srv);
 }
 
@@ -401,6 +639,7 @@ static void stop(void *app) {
         slow_unlink(w);
         free(w);
     }
+    flood_stop_all(tk);
     sio_server_free(tk->srv);
     while (tk->nsps) {
         struct nsp_state *ns = tk->nsps;

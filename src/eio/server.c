@@ -96,7 +96,13 @@ void sio_http_options_init(sio_http_options *o) {
 }
 
 sio_http *sio_http_new(sio_loop *loop, const sio_http_options *o, int *err) {
-    http_options ho = {o->host, o->port, o->max_connections, o->connection_memory, 30};
+        /* libmicrohttpd stops accepting at its own limit and, without an internal
+     * thread, may not resume when upgraded sockets detach: give it headroom
+     * (a polling session holds up to two HTTP connections) so that the
+     * session cap answers 503 itself instead of leaving clients unaccepted. */
+    unsigned mhd_limit = o->max_connections ? o->max_connections * 2 + 64 : 0;
+    http_options ho = {o->host, o->port, mhd_limit, o->connection_memory, 30,
+                       o->trusted_proxies};
     return http_server_new(loop, &ho, err);
 }
 

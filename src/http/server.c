@@ -39,6 +39,7 @@ struct http_server {
     size_t n_routes;
     http_req *suspended;
     size_t n_suspended;
+    char *trusted; /* ",a,b," for a quick substring test */
 };
 
 enum { RQ_NEW, RQ_BODY, RQ_DISPATCHED, RQ_SUSPENDED, RQ_RESUMED, RQ_ABORTED, RQ_DONE };
@@ -303,6 +304,18 @@ http_server *http_server_new(sio_loop *loop, const http_options *o, int *err) {
         *err = SIO_EIO;
         return NULL;
     }
+    if (o->trusted_proxies && *o->trusted_proxies) {
+        size_t n = strlen(o->trusted_proxies);
+        s->trusted = malloc(n + 3);
+        if (s->trusted) {
+            s->trusted[0] = ',';
+            size_t k = 1;
+            for (size_t i = 0; i < n; i++)
+                if (o->trusted_proxies[i] != ' ') s->trusted[k++] = o->trusted_proxies[i];
+            s->trusted[k++] = ',';
+            s->trusted[k] = 0;
+        }
+    }
     s->running = 1;
     arm_timer(s);
     *err = SIO_OK;
@@ -350,6 +363,7 @@ void http_server_free(http_server *s) {
     if (s->listen_fd >= 0) close(s->listen_fd);
     for (size_t i = 0; i < s->n_routes; i++)
         free(s->routes[i].prefix);
+    free(s->trusted);
     free(s);
 }
 
@@ -403,6 +417,43 @@ int http_req_body_too_large(const http_req *r) {
     return r->too_large;
 }
 
+static int is_trusted(const http_server *s, const char *a, size_t n) {
+    if (!s->trusted || n == 0 || n > 45) return 0;
+    char key[50];
+    key[0] = ',';
+    memcpy(key + 1, a, n);
+    key[n + 1] = ',';
+    key[n + 2] = 0;
+    return strstr(s->trusted, key) != NULL;
+}
+
+static void forwarded_client(http_req *r) {
+    const char *xff = http_req_header(r, "X-Forwarded-For");
+    if (xff) {
+        /* Walk from the right: the last hop not ours is the client. */
+        const char *end = xff + strlen(xff);
+        while (end > xff) {
+            const char *start = end;
+            while (start > xff && start[-1] != ',')
+                start--;
+            const char *a = start, *b = end;
+            while (a < b && (*a == ' ' || *a == '\t'))
+                a++;
+            while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+                b--;
+            size_t n = (size_t)(b - a);
+            if (n && n < sizeof r->addr && (!is_trusted(r->srv, a, n) || start == xff)) {
+                memcpy(r->addr, a, n);
+                r->addr[n] = 0;
+                return;
+            }
+            end = start > xff ? start - 1 : xff;
+        }
+    }
+    const char *real = http_req_header(r, "X-Real-IP");
+    if (real && strlen(real) < sizeof r->addr) snprintf(r->addr, sizeof r->addr, "%s", real);
+}
+
 const char *http_req_remote_addr(http_req *r) {
     if (r->addr[0]) return r->addr;
     const union MHD_ConnectionInfo *ci =
@@ -413,6 +464,7 @@ const char *http_req_remote_addr(http_req *r) {
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->addr, sizeof r->addr);
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->addr, sizeof r->addr);
+    if (r->srv->trusted && is_trusted(r->srv, r->addr, strlen(r->addr))) forwarded_client(r);
     return r->addr;
 }
 

@@ -27,10 +27,12 @@ typedef enum http_method {
 
 typedef struct http_options {
     const char *host;
-    int port;                 /* 0: any free port */
-    unsigned max_connections; /* HTTP connections libmicrohttpd holds */
-    size_t connection_memory; /* per-connection pool; bounds header size */
-    unsigned idle_timeout_s;  /* slow or silent HTTP clients are dropped */
+    int port;                    /* 0: any free port */
+    unsigned max_connections;    /* HTTP connections libmicrohttpd holds */
+    size_t connection_memory;    /* per-connection pool; bounds header size */
+    unsigned idle_timeout_s;     /* slow or silent HTTP clients are dropped */
+    const char *trusted_proxies; /* comma-separated peer addresses whose
+                                    X-Forwarded-For names the client; NULL: none */
 } http_options;
 
 /* Called when a request is complete. It must answer (http_respond*),
@@ -77,7 +79,9 @@ void http_req_each_query(const http_req *r, void (*fn)(const char *k, const char
                          void *ud);
 const uint8_t *http_req_body(const http_req *r, size_t *len);
 int http_req_body_too_large(const http_req *r);
-/* The peer's address, formatted ("127.0.0.1"); "" when unknown. */
+/* The client's address ("127.0.0.1"): the peer's, or, when the peer is a
+ * trusted proxy, the right-most X-Forwarded-For entry that is not one (else
+ * X-Real-IP). "" when unknown. */
 const char *http_req_remote_addr(http_req *r);
 
 /* Answer with a copy of body. headers: NULL, or name/value pairs ending in NULL. */
