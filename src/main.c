@@ -339,7 +339,7 @@ int main(int argc, char **argv) {
     struct config c;
     memset(&c, 0, sizeof c);
     sio_http_options_init(&c.http);
-        eio_options_init(&c.eio);
+    eio_options_init(&c.eio);
     c.eio.max_sessions = c.http.max_connections; /* the documented default */
     sio_options_init(&c.sio);
     c.app = "chat";
