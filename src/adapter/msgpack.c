@@ -195,6 +195,8 @@ static int encode_node(const cJSON *v, sbuf *out, enc_stack *st) {
     return SIO_OK;
 }
 
+/* See msgpack.h. The walk: encode a node, then move to the next member of the innermost
+ * open container (writing its key first in an object), closing finished containers. */
 int msgpack_encode(const cJSON *v, sbuf *out) {
     if (!v || !out) return SIO_EINVAL;
     size_t start = out->len;
@@ -627,6 +629,9 @@ typedef struct dec_frame {
     char *key;
 } dec_frame;
 
+/* See msgpack.h. The walk: read a key when the innermost open container is a map, then
+ * a value; attach it; open a frame for a non-empty container; close (and settle, for a
+ * map) every container whose elements are all read; stop when none is open. */
 int msgpack_decode(const uint8_t *p, size_t n, cJSON **out, size_t *consumed,
                    const msgpack_limits *lim) {
     if (out) *out = NULL;

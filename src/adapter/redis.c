@@ -98,11 +98,27 @@ static int publish_str(redis_adapter *a, const char *chan, const char *msg, size
     return redis_link_publish(a->r->pub, chan, strlen(chan), (const uint8_t *)msg, len);
 }
 
+/* JSON for requests and responses; our printer, since the values can hold
+ * binary nodes (printed as placeholders rather than as raw bytes). */
 static int publish_json(redis_adapter *a, const char *chan, const cJSON *v) {
-    char *s = cJSON_PrintUnformatted(v);
-    if (!s) return SIO_ENOMEM;
-    int r = publish_str(a, chan, s, strlen(s));
-    free(s);
+    sbuf out = SBUF_INIT;
+    int r = sio_json_print(v, &out, NULL, NULL);
+    if (r == SIO_OK) r = publish_str(a, chan, (const char *)out.data, out.len);
+    sbuf_free(&out);
+    return r;
+}
+
+/* Messages from other nodes: one MessagePack value, nothing after it (Node's
+ * adapter drops such messages too), nesting up to 64 levels. */
+static int decode_one(const uint8_t *d, size_t n, cJSON **out) {
+    static const msgpack_limits lim = {64, 1000000};
+    size_t used = 0;
+    int r = msgpack_decode(d, n, out, &used, &lim);
+    if (r == SIO_OK && used != n) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return SIO_EPARSE;
+    }
     return r;
 }
 
@@ -511,8 +527,7 @@ static void on_broadcast(redis_adapter *a, const char *channel, size_t chlen, co
                          size_t n) {
     sio_namespace *nsp = a->base.nsp;
     cJSON *msg = NULL;
-    size_t used;
-    if (msgpack_decode(d, n, &msg, &used, NULL) != SIO_OK) {
+    if (decode_one(d, n, &msg) != SIO_OK) {
         log_debug("redis: malformed broadcast on %.*s", (int)chlen, channel);
         return;
     }
@@ -555,7 +570,11 @@ static void ss_ack_send(sio_server_ack *b, const cJSON *arg) {
     if (!resp) return;
     cJSON_AddNumberToObject(resp, "type", REQ_SERVER_SIDE_EMIT);
     cJSON_AddStringToObject(resp, "requestId", k->request_id);
-    cJSON_AddItemToObject(resp, "data", arg ? cJSON_Duplicate(arg, 1) : cJSON_CreateNull());
+    /* A reference to the caller's value: cJSON_Duplicate would cut binary short. */
+    if (arg)
+        cJSON_AddItemReferenceToObject(resp, "data", (cJSON *)arg);
+    else
+        cJSON_AddNullToObject(resp, "data");
     publish_response(k->a, resp);
 }
 
@@ -622,10 +641,9 @@ static void handle_remote_broadcast(redis_adapter *a, const cJSON *req) {
 
 static void on_request(redis_adapter *a, const uint8_t *d, size_t n) {
     cJSON *req = NULL;
-    size_t used;
     if (n && d[0] == '{')
         req = cJSON_ParseWithLength((const char *)d, n);
-    else if (msgpack_decode(d, n, &req, &used, NULL) != SIO_OK)
+    else if (decode_one(d, n, &req) != SIO_OK)
         req = NULL;
     if (!cJSON_IsObject(req)) {
         cJSON_Delete(req);
@@ -745,10 +763,9 @@ static void on_request(redis_adapter *a, const uint8_t *d, size_t n) {
 
 static void on_response(redis_adapter *a, const uint8_t *d, size_t n) {
     cJSON *resp = NULL;
-    size_t used;
     if (n && d[0] == '{')
         resp = cJSON_ParseWithLength((const char *)d, n);
-    else if (msgpack_decode(d, n, &resp, &used, NULL) != SIO_OK)
+    else if (decode_one(d, n, &resp) != SIO_OK)
         resp = NULL;
     const cJSON *rid = cJSON_GetObjectItemCaseSensitive(resp, "requestId");
     struct request *q = cJSON_IsString(rid) ? find_request(a->r, rid->valuestring) : NULL;

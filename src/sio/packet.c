@@ -66,11 +66,14 @@ static int payload_valid(sio_pkt_type type, const cJSON *data, int64_t id) {
     case SIO_PKT_CONNECT_ERROR:
         return !data || cJSON_IsString(data) || cJSON_IsObject(data);
     case SIO_PKT_EVENT:
-    case SIO_PKT_BINARY_EVENT:
         return !data || (cJSON_IsArray(data) && event_name_valid(data->child));
     case SIO_PKT_ACK:
-    case SIO_PKT_BINARY_ACK:
         return !data || cJSON_IsArray(data);
+    /* Attachments need a payload holding their placeholders. */
+    case SIO_PKT_BINARY_EVENT:
+        return cJSON_IsArray(data) && event_name_valid(data->child);
+    case SIO_PKT_BINARY_ACK:
+        return cJSON_IsArray(data);
     }
     return 0;
 }

@@ -445,6 +445,10 @@ static void test_decode_errors(void) {
     CHECK(decodes_to("4", SIO_PKT_CONNECT_ERROR, "/", -1, NULL));
     CHECK(decode_fails("4[]", SIO_EPARSE));
     CHECK(decodes_to("412", SIO_PKT_CONNECT_ERROR, "/", 12, NULL));
+    /* binary packets need the payload that holds their placeholders */
+    CHECK(decode_fails("51-", SIO_EPARSE));
+    CHECK(decode_fails("61-", SIO_EPARSE));
+    CHECK(decode_fails("61-3", SIO_EPARSE));
     CHECK(decode_fails("4null", SIO_EPARSE));
     CHECK(decode_fails("51-{}", SIO_EPARSE));
     CHECK(decode_fails("51-[" PH(0) "]", SIO_EPARSE));
