@@ -18,10 +18,12 @@ typedef struct http_req eio_request;
 
 /* The HTTP listener that Engine.IO servers (and other routes) share. */
 typedef struct sio_http_options {
-    const char *host;         /* default "0.0.0.0" */
-    int port;                 /* default 3000; 0 picks a free port */
-    unsigned max_connections; /* HTTP connections held at once; default 10000 */
-    size_t connection_memory; /* per HTTP connection; bounds header size; default 16 KiB */
+    const char *host;            /* default "0.0.0.0" */
+    int port;                    /* default 3000; 0 picks a free port */
+    unsigned max_connections;    /* HTTP connections held at once; default 10000 */
+    size_t connection_memory;    /* per HTTP connection; bounds header size; default 16 KiB */
+    const char *trusted_proxies; /* comma-separated proxy addresses whose
+                                    X-Forwarded-For names the client; NULL: none */
 } sio_http_options;
 
 typedef struct eio_options {
