@@ -26,6 +26,9 @@
  * value goes back out exactly as it came. */
 #define SIO_JSON_NUL_VALUE (1 << 13)
 #define SIO_JSON_NUL_KEY   (1 << 14)
+/* Flag (as above) every string under v that holds the U+FDD0 stand-in; for
+ * decoders that replaced U+0000 with it. */
+void sio_json_mark_nul(cJSON *v);
 
 struct sbuf;
 
@@ -46,6 +49,9 @@ int sio_json_is_binary(const cJSON *item);
 const uint8_t *sio_json_binary_data(const cJSON *item, size_t *len);
 /* Non-zero when `item` or anything below it is a binary node. */
 int sio_json_has_binary(const cJSON *item);
+/* A deep copy that keeps binary nodes and the U+0000 flags (cJSON_Duplicate
+ * does not); NULL when out of memory. */
+cJSON *sio_json_duplicate(const cJSON *item);
 /* Number of binary nodes in `item` and below. */
 size_t sio_json_count_binary(const cJSON *item);
 /* Append `item` as JSON.stringify would print it, binary nodes as numbered placeholders. */

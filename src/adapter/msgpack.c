@@ -65,10 +65,29 @@ static int put_number(sbuf *out, double d) {
     return put_tagged(out, 0xcb, bits, 8);
 }
 
-/* Append a string of `len` bytes as fixstr/str8/str16/str32. */
-static int put_str(sbuf *out, const char *s, size_t len) {
-    int rc = put_len(out, len, 0xa0, 0x20, 0xd9, 0xda);
-    return rc ? rc : sbuf_append(out, s, len);
+/* Append a string of `len` bytes as fixstr/str8/str16/str32. A string flagged
+ * as holding U+0000 (json.h: U+FDD0 stands for it) goes out with real NULs. */
+static int put_str(sbuf *out, const char *s, size_t len, int nul_marked) {
+    if (!nul_marked) {
+        int rc = put_len(out, len, 0xa0, 0x20, 0xd9, 0xda);
+        return rc ? rc : sbuf_append(out, s, len);
+    }
+    size_t real = 0;
+    for (size_t i = 0; i < len; i++, real++)
+        if ((uint8_t)s[i] == 0xef && i + 2 < len && (uint8_t)s[i + 1] == 0xb7 &&
+            (uint8_t)s[i + 2] == 0x90)
+            i += 2;
+    int rc = put_len(out, real, 0xa0, 0x20, 0xd9, 0xda);
+    for (size_t i = 0; rc == SIO_OK && i < len; i++) {
+        if ((uint8_t)s[i] == 0xef && i + 2 < len && (uint8_t)s[i + 1] == 0xb7 &&
+            (uint8_t)s[i + 2] == 0x90) {
+            rc = sbuf_putc(out, 0);
+            i += 2;
+        } else {
+            rc = sbuf_putc(out, (uint8_t)s[i]);
+        }
+    }
+    return rc;
 }
 
 /* Non-zero when `k` is a JavaScript array index ("0", or 1-9 then digits, below
@@ -160,7 +179,7 @@ static int encode_node(const cJSON *v, sbuf *out, enc_stack *st) {
         return put_number(out, v->valuedouble);
     case cJSON_String:
         if (!v->valuestring) return SIO_EINVAL;
-        return put_str(out, v->valuestring, strlen(v->valuestring));
+        return put_str(out, v->valuestring, strlen(v->valuestring), v->type & SIO_JSON_NUL_VALUE);
     case cJSON_Raw:
         if (!(bin = sio_json_binary_data(v, &len))) return SIO_EINVAL;
         if ((rc = put_len(out, len, 0, 0, 0xc4, 0xc5)) != SIO_OK) return rc;
@@ -219,7 +238,8 @@ int msgpack_encode(const cJSON *v, sbuf *out) {
             }
         }
         if (!v) break;
-        if (st.f[st.depth - 1].is_obj && (rc = put_str(out, v->string, strlen(v->string))) != 0)
+        if (st.f[st.depth - 1].is_obj &&
+            (rc = put_str(out, v->string, strlen(v->string), v->type & SIO_JSON_NUL_KEY)) != 0)
             break;
     }
     for (size_t i = 0; i < st.depth; i++)
@@ -237,6 +257,8 @@ typedef struct dec {
     const uint8_t *p;
     size_t n, pos;
     size_t items, max_items, max_depth;
+    int nul_seen;  /* a string held U+0000: replaced by the U+FDD0 stand-in */
+    int fdd0_seen; /* a string held U+FDD0 itself: the stand-in would be ambiguous */
 } dec;
 
 /* What read_value found: a finished value, notepack's `undefined`, or a container
@@ -309,16 +331,22 @@ static int utf8_unit(const uint8_t *s, size_t n, size_t *len) {
 }
 
 /* Read `len` string bytes into a new NUL-terminated cJSON_malloc'd string in *out,
- * ill-formed UTF-8 replaced by U+FFFD; a zero byte is SIO_EPARSE. */
+ * ill-formed UTF-8 replaced by U+FFFD, U+0000 by the U+FDD0 stand-in of json.h. */
 static int take_text(dec *d, size_t len, char **out) {
     const uint8_t *s;
     int rc = take(d, len, &s);
     if (rc != SIO_OK) return rc;
-    if (len && memchr(s, 0, len)) return SIO_EPARSE;
     if (len > (SIZE_MAX - 1) / 3) return SIO_ENOMEM; /* the worst case below: 3 bytes per byte */
     size_t outlen = 0, u, bad = 0;
     for (size_t i = 0; i < len; i += u) {
-        if (utf8_unit(s + i, len - i, &u)) {
+        if (s[i] == 0) {
+            /* U+0000 becomes the U+FDD0 stand-in (json.h), flagged after the walk. */
+            d->nul_seen = 1;
+            outlen += 3;
+            bad++;
+            u = 1;
+        } else if (utf8_unit(s + i, len - i, &u)) {
+            if (u == 3 && s[i] == 0xef && s[i + 1] == 0xb7 && s[i + 2] == 0x90) d->fdd0_seen = 1;
             outlen += u;
         } else {
             outlen += 3; /* U+FFFD */
@@ -332,7 +360,11 @@ static int take_text(dec *d, size_t len, char **out) {
     } else {
         size_t o = 0;
         for (size_t i = 0; i < len; i += u) {
-            if (utf8_unit(s + i, len - i, &u)) {
+            if (s[i] == 0) {
+                memcpy(t + o, "\xEF\xB7\x90", 3);
+                o += 3;
+                u = 1;
+            } else if (utf8_unit(s + i, len - i, &u)) {
                 memcpy(t + o, s + i, u);
                 o += u;
             } else {
@@ -637,7 +669,7 @@ int msgpack_decode(const uint8_t *p, size_t n, cJSON **out, size_t *consumed,
     if (out) *out = NULL;
     if (consumed) *consumed = 0;
     if (!out || (!p && n)) return SIO_EINVAL;
-    dec d = {p, n, 0, 0, MSGPACK_DEFAULT_MAX_ITEMS, MSGPACK_DEFAULT_MAX_DEPTH};
+    dec d = {p, n, 0, 0, MSGPACK_DEFAULT_MAX_ITEMS, MSGPACK_DEFAULT_MAX_DEPTH, 0, 0};
     if (lim && lim->max_items) d.max_items = lim->max_items;
     if (lim && lim->max_depth) d.max_depth = lim->max_depth;
 
@@ -716,6 +748,13 @@ int msgpack_decode(const uint8_t *p, size_t n, cJSON **out, size_t *consumed,
         if (depth == 0) break;
     }
     free(st);
+    if (d.nul_seen) {
+        if (d.fdd0_seen) {
+            cJSON_Delete(root);
+            return SIO_EPARSE;
+        }
+        sio_json_mark_nul(root);
+    }
     *out = root;
     if (consumed) *consumed = d.pos;
     return SIO_OK;

@@ -72,6 +72,8 @@ struct request {
     void *ud;
     struct ack_group *group;
     char *payload; /* published once NUMSUB is known */
+    int numsub_pending;
+    int dead; /* freed from the list, waiting for NUMSUB's answer */
     size_t payload_len;
     sio_timer timer;
 };
@@ -106,6 +108,28 @@ static int publish_json(redis_adapter *a, const char *chan, const cJSON *v) {
     if (r == SIO_OK) r = publish_str(a, chan, (const char *)out.data, out.len);
     sbuf_free(&out);
     return r;
+}
+
+/* JSON requests carry binary the way JSON.stringify shows a Node Buffer:
+ * {"type":"Buffer","data":[bytes]}. Works in place on our own copy. */
+static void bufferize(cJSON *v) {
+    for (; v; v = v->next) {
+        if (sio_json_is_binary(v)) {
+            size_t len;
+            const uint8_t *p = sio_json_binary_data(v, &len);
+            cJSON *bytes = cJSON_CreateArray();
+            for (size_t i = 0; bytes && i < len; i++)
+                cJSON_AddItemToArray(bytes, cJSON_CreateNumber(p[i]));
+            free(v->valuestring);
+            v->valuestring = NULL;
+            v->type = cJSON_Object | (v->type & cJSON_StringIsConst);
+            v->child = NULL;
+            cJSON_AddStringToObject(v, "type", "Buffer");
+            if (bytes) cJSON_AddItemToObject(v, "data", bytes);
+            continue;
+        }
+        bufferize(v->child);
+    }
 }
 
 /* Messages from other nodes: one MessagePack value, nothing after it (Node's
@@ -189,9 +213,17 @@ static void request_free(struct request *q) {
     }
     sio_timer_stop(r->srv->loop, &q->timer);
     cJSON_Delete(q->acc);
+    q->acc = NULL;
     free(q->payload);
+    q->payload = NULL;
     if (q->group) sio_ack_group_unref(q->group);
-    free(q);
+    q->group = NULL;
+    /* PUBSUB NUMSUB still holds q (Redis stalled past the timeout): its
+     * answer frees the husk. */
+    if (q->numsub_pending)
+        q->dead = 1;
+    else
+        free(q);
 }
 
 static void request_complete(struct request *q, int status) {
@@ -216,6 +248,11 @@ static void request_check(struct request *q) {
 
 static void on_numsub(redis_link *l, const void *reply, void *ud) {
     struct request *q = ud;
+    q->numsub_pending = 0;
+    if (q->dead) {
+        free(q);
+        return;
+    }
     const redisReply *rep = reply;
     int numsub = 1;
     if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
@@ -259,7 +296,9 @@ static struct request *request_start(redis_adapter *a, int type, cJSON *body) {
 
 static int ask_numsub(struct request *q) {
     const char *argv[3] = {"PUBSUB", "NUMSUB", q->a->reqchan};
-    return redis_link_command(q->a->r->pub, on_numsub, q, 3, argv, NULL);
+    int rc = redis_link_command(q->a->r->pub, on_numsub, q, 3, argv, NULL);
+    if (rc == SIO_OK) q->numsub_pending = 1;
+    return rc;
 }
 
 static struct request *find_request(struct sio_redis *r, const char *id) {
@@ -383,10 +422,15 @@ static int ra_remote_disconnect(sio_adapter *b, const sio_target *t, int close) 
 }
 
 static int start_with_payload(struct request *q, cJSON *body) {
-    q->payload = cJSON_PrintUnformatted(body);
+    sbuf out = SBUF_INIT;
+    int rc = sio_json_print(body, &out, NULL, NULL);
     cJSON_Delete(body);
-    if (!q->payload) return SIO_ENOMEM;
-    q->payload_len = strlen(q->payload);
+    if (rc != SIO_OK) {
+        sbuf_free(&out);
+        return rc;
+    }
+    q->payload = (char *)out.data;
+    q->payload_len = out.len;
     if (ask_numsub(q) != SIO_OK) {
         /* Redis is away: answer with what this node knows. */
         request_complete(q, SIO_OK);
@@ -419,7 +463,9 @@ static int ra_remote_server_emit(sio_adapter *b, const cJSON *data, sio_response
         if (!req) return SIO_ENOMEM;
         cJSON_AddStringToObject(req, "uid", a->r->uid);
         cJSON_AddNumberToObject(req, "type", REQ_SERVER_SIDE_EMIT);
-        cJSON_AddItemToObject(req, "data", cJSON_Duplicate(data, 1));
+        cJSON *copy = sio_json_duplicate(data);
+        bufferize(copy);
+        cJSON_AddItemToObject(req, "data", copy);
         int r = publish_json(a, a->reqchan, req);
         cJSON_Delete(req);
         return r;
@@ -433,7 +479,9 @@ static int ra_remote_server_emit(sio_adapter *b, const cJSON *data, sio_response
     q->acc = cJSON_CreateArray();
     q->resp_cb = cb;
     q->ud = ud;
-    cJSON_AddItemToObject(body, "data", cJSON_Duplicate(data, 1));
+    cJSON *copy = sio_json_duplicate(data);
+    bufferize(copy);
+    cJSON_AddItemToObject(body, "data", copy);
     return start_with_payload(q, body);
 }
 
@@ -570,11 +618,9 @@ static void ss_ack_send(sio_server_ack *b, const cJSON *arg) {
     if (!resp) return;
     cJSON_AddNumberToObject(resp, "type", REQ_SERVER_SIDE_EMIT);
     cJSON_AddStringToObject(resp, "requestId", k->request_id);
-    /* A reference to the caller's value: cJSON_Duplicate would cut binary short. */
-    if (arg)
-        cJSON_AddItemReferenceToObject(resp, "data", (cJSON *)arg);
-    else
-        cJSON_AddNullToObject(resp, "data");
+    cJSON *copy = arg ? sio_json_duplicate(arg) : cJSON_CreateNull();
+    bufferize(copy);
+    cJSON_AddItemToObject(resp, "data", copy);
     publish_response(k->a, resp);
 }
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,9 @@
 #include "util/log.h"
 
 #define BACKOFF_MIN_MS  100
-#define BACKOFF_MAX_MS  5000
+#define BACKOFF_MAX_MS  2000
 #define CONNECT_TIMEOUT 3000
+#define MAX_UNSENT      (8u << 20)
 
 struct sub {
     char *name;
@@ -31,6 +33,7 @@ struct redis_link {
     int registered;
     int up;
     int logged_down; /* log the outage once, not every retry */
+    int logged_stall;
     uint32_t backoff_ms;
     sio_timer timer;
     struct sub *subs;
@@ -294,6 +297,14 @@ int redis_link_subscribe(redis_link *l, const char *c) {
 int redis_link_publish(redis_link *l, const char *channel, size_t chlen, const uint8_t *data,
                        size_t len) {
     if (!l->up || !l->ac) return SIO_ECLOSED;
+    /* A stalled Redis (connected, not reading) must not grow our memory:
+     * past this much unsent output, publishes are dropped like while down. */
+    if (sdslen(l->ac->c.obuf) > MAX_UNSENT) {
+        if (!l->logged_stall) log_warn("redis %s: not keeping up; dropping publishes", l->name);
+        l->logged_stall = 1;
+        return SIO_ETOOBIG;
+    }
+    l->logged_stall = 0;
     const char *argv[3] = {"PUBLISH", channel, (const char *)data};
     size_t lens[3] = {7, chlen, len};
     return redisAsyncCommandArgv(l->ac, NULL, NULL, 3, argv, lens) == REDIS_OK ? SIO_OK : SIO_EIO;
@@ -307,7 +318,9 @@ struct cmd {
 
 static void on_cmd_reply(redisAsyncContext *ac, void *r, void *priv) {
     struct cmd *c = priv;
-    if (!c->l->freeing) c->cb(c->l, r, c->ud);
+    /* Called with no reply when the link goes away, so owners can release
+     * what they handed us. */
+    c->cb(c->l, c->l->freeing ? NULL : r, c->ud);
     free(c);
 }
 

@@ -371,3 +371,54 @@ int sio_json_print(const cJSON *item, sbuf *out, sio_json_binary_cb cb, void *ud
     printer p = {out, cb, ud, 0};
     return print_value(&p, item);
 }
+
+static int has_nul_marker(const char *s) {
+    return s && strstr(s, "\xef\xb7\x90") != NULL;
+}
+
+void sio_json_mark_nul(cJSON *v) {
+    for (; v; v = v->next) {
+        if (has_nul_marker(v->string)) v->type |= SIO_JSON_NUL_KEY;
+        if ((v->type & 0xFF) == cJSON_String && has_nul_marker(v->valuestring))
+            v->type |= SIO_JSON_NUL_VALUE;
+        sio_json_mark_nul(v->child);
+    }
+}
+
+cJSON *sio_json_duplicate(const cJSON *v) {
+    if (!v) return NULL;
+    cJSON *c;
+    if (sio_json_is_binary(v)) {
+        size_t len;
+        const uint8_t *p = sio_json_binary_data(v, &len);
+        c = sio_json_binary(p, len);
+    } else if (v->type & (cJSON_Array | cJSON_Object)) {
+        c = (v->type & cJSON_Array) ? cJSON_CreateArray() : cJSON_CreateObject();
+        for (const cJSON *ch = v->child; c && ch; ch = ch->next) {
+            cJSON *d = sio_json_duplicate(ch);
+            if (!d) {
+                cJSON_Delete(c);
+                return NULL;
+            }
+            if (ch->string) {
+                d->string = strdup(ch->string);
+                if (!d->string) {
+                    cJSON_Delete(d);
+                    cJSON_Delete(c);
+                    return NULL;
+                }
+                d->type |= ch->type & SIO_JSON_NUL_KEY;
+            }
+            cJSON_AddItemToArray(c, d);
+        }
+    } else {
+        cJSON shallow = *v;
+        shallow.next = shallow.prev = shallow.child = NULL;
+        shallow.string = NULL;
+        c = cJSON_Duplicate(&shallow, 0);
+    }
+    if (c)
+        c->type =
+            (c->type & ~(SIO_JSON_NUL_KEY | cJSON_StringIsConst)) | (v->type & SIO_JSON_NUL_VALUE);
+    return c;
+}

@@ -109,20 +109,6 @@ static int collect_placeholders(sio_decoder *d, cJSON *item) {
     return SIO_OK;
 }
 
-static int has_marker(const char *s) {
-    return strstr(s, "\xef\xb7\x90") != NULL;
-}
-
-/* Flag every string that carries the U+FDD0 stand-in for U+0000. */
-static void mark_nul(cJSON *v) {
-    for (; v; v = v->next) {
-        if (v->string && has_marker(v->string)) v->type |= SIO_JSON_NUL_KEY;
-        if (cJSON_IsString(v) && v->valuestring && has_marker(v->valuestring))
-            v->type |= SIO_JSON_NUL_VALUE;
-        mark_nul(v->child);
-    }
-}
-
 /* Find \u0000 escapes (outside of other escapes); returns how many. */
 static size_t count_nul_escapes(const char *s, size_t n, int *has_fdd0) {
     size_t count = 0;
@@ -164,7 +150,7 @@ static int parse_json(const char *s, size_t n, cJSON **out) {
     }
     int rc = parse_json_plain(copy, n, out);
     free(copy);
-    if (rc == SIO_OK) mark_nul(*out);
+    if (rc == SIO_OK) sio_json_mark_nul(*out);
     return rc;
 }
 

@@ -972,12 +972,7 @@ static cJSON *event_array(const char *event, const cJSON *args) {
     if (!data) return NULL;
     cJSON_AddItemToArray(data, cJSON_CreateString(event));
     for (const cJSON *a = args ? args->child : NULL; a; a = a->next) {
-        cJSON *c = sio_json_is_binary(a) ? NULL : cJSON_Duplicate(a, 1);
-        if (sio_json_is_binary(a)) {
-            size_t len;
-            const uint8_t *p = sio_json_binary_data(a, &len);
-            c = sio_json_binary(p, len);
-        }
+        cJSON *c = sio_json_duplicate(a);
         if (c) cJSON_AddItemToArray(data, c);
     }
     return data;
