@@ -206,7 +206,8 @@ static int m_broadcast(sio_adapter *a, const sio_out *pkt, const sio_target *t) 
     m->scratch_cap = 0;
     for (size_t i = 0; i < n; i++)
         sio_socket_deliver(v[i], pkt->batch, vol);
-    if (m->scratch) {
+    if (m->scratch || cap > 4096) {
+        /* Kept only when small: a big room's array would outlive the room. */
         free(mine);
     } else {
         m->scratch = mine;

@@ -132,10 +132,22 @@ static void heap_down(sio_loop *l, size_t i) {
     heap_set(l, i, t);
 }
 
+static void heap_shrink(sio_loop *l) {
+    /* Sessions come and go in waves: give back a heap four times too big. */
+    if (l->heap_cap <= 1024 || l->heap_len * 4 >= l->heap_cap) return;
+    size_t cap = l->heap_cap / 2;
+    sio_timer **h = realloc(l->heap, cap * sizeof *h);
+    if (h) {
+        l->heap = h;
+        l->heap_cap = cap;
+    }
+}
+
 void sio_timer_stop(sio_loop *l, sio_timer *t) {
     size_t i = t->heap_index;
     if (!i) return;
     t->heap_index = 0;
+    if (l->heap_len * 4 < l->heap_cap) heap_shrink(l);
     sio_timer *last = l->heap[l->heap_len--];
     if (i > l->heap_len) return;
     heap_set(l, i, last);
@@ -213,6 +225,12 @@ static void run_later(sio_loop *l) {
     for (size_t i = 0; i < l->n_later; i++)
         l->later[i].fn(l->later[i].p);
     l->n_later = 0;
+    if (l->cap_later > 4096) {
+        /* A mass disconnect grew it; do not keep that peak forever. */
+        free(l->later);
+        l->later = NULL;
+        l->cap_later = 0;
+    }
 }
 
 void sio_loop_wake(sio_loop *l) {
