@@ -52,6 +52,10 @@ int sio_json_has_binary(const cJSON *item);
 /* A deep copy that keeps binary nodes and the U+0000 flags (cJSON_Duplicate
  * does not); NULL when out of memory. */
 cJSON *sio_json_duplicate(const cJSON *item);
+/* Whether an object key is a JavaScript array index ("0", or 1-9 then digits,
+ * below 2^32 - 1): JavaScript lists those keys first, ascending. Stores the
+ * index in *out. */
+int sio_json_index_key(const char *k, uint32_t *out);
 /* Number of binary nodes in `item` and below. */
 size_t sio_json_count_binary(const cJSON *item);
 /* Append `item` as JSON.stringify would print it, binary nodes as numbered placeholders. */

@@ -90,20 +90,6 @@ static int put_str(sbuf *out, const char *s, size_t len, int nul_marked) {
     return rc;
 }
 
-/* Non-zero when `k` is a JavaScript array index ("0", or 1-9 then digits, below
- * 2^32-1), the keys Object.keys lists first, ascending; stores its value in *out. */
-static int index_key(const char *k, uint32_t *out) {
-    if (!k || !*k || (k[0] == '0' && k[1])) return 0;
-    uint64_t v = 0;
-    for (; *k; k++) {
-        if (*k < '0' || *k > '9') return 0;
-        v = v * 10 + (uint64_t)(*k - '0');
-        if (v > 4294967294u) return 0;
-    }
-    *out = (uint32_t)v;
-    return 1;
-}
-
 typedef struct keyed {
     uint32_t key;
     size_t pos; /* tree position, so equal keys keep their order */
@@ -138,7 +124,7 @@ static const cJSON **object_order(const cJSON *obj, size_t count, int *rc) {
     size_t nidx = 0;
     *rc = SIO_OK;
     for (const cJSON *c = obj->child; c; c = c->next)
-        if (index_key(c->string, &key)) nidx++;
+        if (sio_json_index_key(c->string, &key)) nidx++;
     if (nidx == 0) return NULL;
     const cJSON **order = malloc(count * sizeof *order);
     keyed *idx = malloc(nidx * sizeof *idx);
@@ -150,7 +136,7 @@ static const cJSON **object_order(const cJSON *obj, size_t count, int *rc) {
     }
     size_t i = 0, pos = 0, j = nidx;
     for (const cJSON *c = obj->child; c; c = c->next, pos++) {
-        if (index_key(c->string, &key))
+        if (sio_json_index_key(c->string, &key))
             idx[i++] = (keyed){key, pos, c};
         else
             order[j++] = c;

@@ -21,6 +21,7 @@
 #include "util/metrics.h"
 #include "ws/conn.h"
 #include "ws/frame.h"
+#include "ws/handshake.h"
 
 #define SID_LEN          20
 #define CLOSE_TIMEOUT_MS 30000
@@ -96,13 +97,12 @@ void sio_http_options_init(sio_http_options *o) {
 }
 
 sio_http *sio_http_new(sio_loop *loop, const sio_http_options *o, int *err) {
-        /* libmicrohttpd stops accepting at its own limit and, without an internal
+    /* libmicrohttpd stops accepting at its own limit and, without an internal
      * thread, may not resume when upgraded sockets detach: give it headroom
      * (a polling session holds up to two HTTP connections) so that the
      * session cap answers 503 itself instead of leaving clients unaccepted. */
     unsigned mhd_limit = o->max_connections ? o->max_connections * 2 + 64 : 0;
-    http_options ho = {o->host, o->port, mhd_limit, o->connection_memory, 30,
-                       o->trusted_proxies};
+    http_options ho = {o->host, o->port, mhd_limit, o->connection_memory, 30, o->trusted_proxies};
     return http_server_new(loop, &ho, err);
 }
 
@@ -662,40 +662,6 @@ static void handshake_upgraded(int fd, const uint8_t *pre, size_t n, void *ud) {
 
 /* ---------- HTTP entry ---------- */
 
-static int header_has_token(const char *v, const char *token) {
-    if (!v) return 0;
-    size_t tl = strlen(token);
-    for (const char *p = v; *p;) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0) return 1;
-        p = e;
-    }
-    return 0;
-}
-
-/* Returns the Sec-WebSocket-Accept value in accept, or 0 when the request is
- * not a well-formed WebSocket handshake. */
-static int ws_handshake_ok(http_req *r, char accept[29]) {
-    if (http_req_method(r) != HTTP_GET) return 0;
-    const char *up = http_req_header(r, "Upgrade");
-    const char *conn = http_req_header(r, "Connection");
-    const char *ver = http_req_header(r, "Sec-WebSocket-Version");
-    const char *key = http_req_header(r, "Sec-WebSocket-Key");
-    if (!up || strcasecmp(up, "websocket") != 0 || !header_has_token(conn, "upgrade")) return 0;
-    if (!ver || strcmp(ver, "13") != 0 || !key || strlen(key) != 24) return 0;
-    uint8_t raw[24];
-    size_t rl;
-    if (eio_base64_decode(key, 24, raw, &rl) || rl != 16) return 0;
-    return ws_accept_key(key, accept) == SIO_OK;
-}
-
 static void poll_get(eio_session *s, http_req *r) {
     if (s->poll_req) {
         /* Two GETs at once break the protocol: the reference answers the
@@ -800,7 +766,7 @@ static void on_request(http_req *r, void *ud) {
         return;
     }
     char accept[29];
-    if (is_ws && !ws_handshake_ok(r, accept)) {
+    if (is_ws && !ws_handshake_check(r, accept)) {
         respond_error(srv, r, 400, ERR_BAD_REQUEST);
         return;
     }

@@ -580,3 +580,21 @@ int http_upgrade(http_req *r, const char *accept, const char *const *headers, ht
     MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
     return queue(r, MHD_HTTP_SWITCHING_PROTOCOLS, resp, NULL, headers);
 }
+
+int http_header_has_token(const char *v, const char *token) {
+    if (!v) return 0;
+    size_t tl = strlen(token);
+    for (const char *p = v; *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0) return 1;
+        p = e;
+    }
+    return 0;
+}

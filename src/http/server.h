@@ -78,6 +78,8 @@ void http_req_each_header(const http_req *r, void (*fn)(const char *k, const cha
 void http_req_each_query(const http_req *r, void (*fn)(const char *k, const char *v, void *ud),
                          void *ud);
 const uint8_t *http_req_body(const http_req *r, size_t *len);
+/* Whether a comma-separated header value holds token (case-insensitive). */
+int http_header_has_token(const char *value, const char *token);
 int http_req_body_too_large(const http_req *r);
 /* The client's address ("127.0.0.1"): the peer's, or, when the peer is a
  * trusted proxy, the right-most X-Forwarded-For entry that is not one (else

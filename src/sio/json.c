@@ -174,18 +174,6 @@ static int print_string(sbuf *out, const char *s, int nul_marked) {
     return put1(out, '"') ? SIO_ENOMEM : SIO_OK;
 }
 
-static size_t format_u64(char *buf, uint64_t v) {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /* ECMAScript Number::toString: the shortest digits that read back as the same double,
  * laid out as plain decimal for exponents in [-7, 21) and as d.ddde±x otherwise. */
 static int print_number(sbuf *out, double d) {
@@ -200,7 +188,7 @@ static int print_number(sbuf *out, double d) {
     /* Below 2^53 every integral double is printed exactly by JavaScript, and this
      * covers nearly all numbers seen on the wire without going through printf. */
     if (d < 9007199254740992.0 && d == floor(d)) {
-        len += format_u64(buf + len, (uint64_t)d);
+        len += fmt_u64(buf + len, (uint64_t)d);
         return putn(out, buf, len);
     }
 
@@ -252,14 +240,14 @@ static int print_number(sbuf *out, double d) {
         int e = n - 1;
         buf[len++] = 'e';
         buf[len++] = e < 0 ? '-' : '+';
-        len += format_u64(buf + len, (uint64_t)(e < 0 ? -e : e));
+        len += fmt_u64(buf + len, (uint64_t)(e < 0 ? -e : e));
     }
     return putn(out, buf, len);
 }
 
 /* JavaScript objects enumerate "array index" keys (canonical decimal integers below
  * 2^32-1) first, in ascending order, whatever order they were inserted in. */
-static int array_index_key(const char *k, uint32_t *out) {
+int sio_json_index_key(const char *k, uint32_t *out) {
     if (!k || !*k) return 0;
     if (k[0] == '0') {
         *out = 0;
@@ -300,7 +288,7 @@ static int print_object(printer *p, const cJSON *obj) {
     uint32_t key;
     size_t nidx = 0;
     for (const cJSON *c = obj->child; c; c = c->next)
-        if (array_index_key(c->string, &key)) nidx++;
+        if (sio_json_index_key(c->string, &key)) nidx++;
 
     int rc = SIO_OK, first = 1;
     if (put1(p->out, '{')) return SIO_ENOMEM;
@@ -314,12 +302,12 @@ static int print_object(printer *p, const cJSON *obj) {
         if (!idx) return SIO_ENOMEM;
         size_t i = 0, pos = 0;
         for (const cJSON *c = obj->child; c; c = c->next, pos++)
-            if (array_index_key(c->string, &key)) idx[i++] = (index_member){key, pos, c};
+            if (sio_json_index_key(c->string, &key)) idx[i++] = (index_member){key, pos, c};
         qsort(idx, nidx, sizeof *idx, cmp_index_member);
         for (i = 0; i < nidx && !rc; i++)
             rc = print_member(p, idx[i].node, &first);
         for (const cJSON *c = obj->child; c && !rc; c = c->next)
-            if (!array_index_key(c->string, &key)) rc = print_member(p, c, &first);
+            if (!sio_json_index_key(c->string, &key)) rc = print_member(p, c, &first);
         if (idx != small) free(idx);
     }
     if (rc) return rc;
@@ -346,7 +334,7 @@ static int print_value(printer *p, const cJSON *item) {
             static const char head[] = "{\"_placeholder\":true,\"num\":";
             char buf[sizeof head + 21];
             memcpy(buf, head, sizeof head - 1);
-            size_t n = sizeof head - 1 + format_u64(buf + sizeof head - 1, num);
+            size_t n = sizeof head - 1 + fmt_u64(buf + sizeof head - 1, num);
             buf[n++] = '}';
             return putn(p->out, buf, n);
         }

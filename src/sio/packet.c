@@ -339,18 +339,6 @@ static int attachment_list_add(void *ud, const cJSON *node, size_t index) {
     return SIO_OK;
 }
 
-static size_t format_dec(char *buf, uint64_t v) {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = tmp[n - 1 - i];
-    return n;
-}
-
 int sio_packet_encode(sio_pkt_type type, const char *nsp, int64_t id, const cJSON *data, sbuf *text,
                       sio_attachment_list *bins) {
     if (!text || (unsigned)type > SIO_PKT_BINARY_ACK) return SIO_EINVAL;
@@ -375,7 +363,7 @@ int sio_packet_encode(sio_pkt_type type, const char *nsp, int64_t id, const cJSO
     size_t hl = 0;
     head[hl++] = (char)('0' + type);
     if (nbin) {
-        hl += format_dec(head + hl, nbin);
+        hl += fmt_u64(head + hl, nbin);
         head[hl++] = '-';
     }
     int rc = sbuf_append(text, head, hl);
@@ -383,7 +371,7 @@ int sio_packet_encode(sio_pkt_type type, const char *nsp, int64_t id, const cJSO
         rc = sbuf_puts(text, nsp);
         if (!rc) rc = sbuf_putc(text, ',');
     }
-    if (!rc && id >= 0) rc = sbuf_append(text, head, format_dec(head, (uint64_t)id));
+    if (!rc && id >= 0) rc = sbuf_append(text, head, fmt_u64(head, (uint64_t)id));
     if (!rc && data) rc = sio_json_print(data, text, nbin ? attachment_list_add : NULL, bins);
     if (rc) {
         text->len = mark;

@@ -69,3 +69,15 @@ void sbuf_free(sbuf *b) {
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+size_t fmt_u64(char *buf, uint64_t v) {
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}

@@ -24,6 +24,8 @@ int sbuf_puts(sbuf *b, const char *s);
 int sbuf_putc(sbuf *b, uint8_t c);
 /* Append printf-formatted text. */
 int sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write v in decimal to buf (room for 20 chars, no NUL); returns the length. */
+size_t fmt_u64(char *buf, uint64_t v);
 /* Drop the first n bytes (consumed output). */
 void sbuf_consume(sbuf *b, size_t n);
 /* Forget the content, keep the memory. */

@@ -5,13 +5,13 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "eio/packet.h"
 #include "http/server.h"
 #include "sio/status.h"
 #include "sio/websocket.h"
 #include "util/buf.h"
 #include "ws/conn.h"
 #include "ws/frame.h"
+#include "ws/handshake.h"
 
 struct sio_ws_peer {
     sio_ws_server *srv;
@@ -129,41 +129,14 @@ static void upgraded(int fd, const uint8_t *pre, size_t n, void *ud) {
     if (s->cb.on_open) s->cb.on_open(p, s->ud);
 }
 
-static int header_has_token(const char *v, const char *token) {
-    if (!v) return 0;
-    size_t tl = strlen(token);
-    for (const char *q = v; *q;) {
-        while (*q == ' ' || *q == ',' || *q == '\t')
-            q++;
-        const char *e = q;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > q && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if ((size_t)(t - q) == tl && strncasecmp(q, token, tl) == 0) return 1;
-        q = e;
-    }
-    return 0;
-}
-
 static void on_request(http_req *r, void *ud) {
     sio_ws_server *s = ud;
     if (strcmp(http_req_path(r), s->path) != 0) {
         http_respond(r, 404, "text/plain", "Not Found", 9, NULL);
         return;
     }
-    const char *up = http_req_header(r, "Upgrade");
-    const char *conn = http_req_header(r, "Connection");
-    const char *ver = http_req_header(r, "Sec-WebSocket-Version");
-    const char *key = http_req_header(r, "Sec-WebSocket-Key");
-    uint8_t raw[24];
-    size_t rl = 0;
     char accept[29];
-    if (http_req_method(r) != HTTP_GET || !up || strcasecmp(up, "websocket") != 0 ||
-        !header_has_token(conn, "upgrade") || !ver || strcmp(ver, "13") != 0 || !key ||
-        strlen(key) != 24 || eio_base64_decode(key, 24, raw, &rl) || rl != 16 ||
-        ws_accept_key(key, accept) != SIO_OK) {
+    if (!ws_handshake_check(r, accept)) {
         static const char *const h[] = {"Sec-WebSocket-Version", "13", NULL};
         http_respond(r, 400, "text/plain", "Bad Request", 11, h);
         return;
