@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/handlers.h"
 #include "sio/sio.h"
 
 #define MAX_ROOMS 64
@@ -57,15 +58,6 @@ struct clusterkit {
 };
 
 /* ---------- helpers ---------- */
-
-static void ack_ok(sio_socket *s, int64_t ack) {
-    if (ack < 0) return;
-    cJSON *a = cJSON_CreateArray();
-    if (!a) return;
-    cJSON_AddItemToArray(a, cJSON_CreateString("ok"));
-    sio_ack(s, ack, a);
-    cJSON_Delete(a);
-}
 
 /* Room names of a string or an array of strings into list (NULL-terminated);
  * the names point into v. Returns the count. */
@@ -156,21 +148,6 @@ static void answer_lent(struct pending *p, cJSON *value, const char *status) {
 
 /* ---------- the bench events ---------- */
 
-static void on_echo(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
-    if (ack >= 0) sio_ack(s, ack, args);
-}
-
-static void on_room(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
-    cJSON *room = cJSON_GetArrayItem(args, 0);
-    if (cJSON_IsString(room)) {
-        if (strcmp(ev, "join") == 0)
-            sio_join(s, room->valuestring);
-        else
-            sio_leave(s, room->valuestring);
-    }
-    ack_ok(s, ack);
-}
-
 static void add_room(const char *room, void *ud) {
     cJSON_AddItemToArray(ud, cJSON_CreateString(room));
 }
@@ -186,38 +163,6 @@ static void on_rooms(sio_socket *s, const char *ev, cJSON *args, int64_t ack, vo
     }
     cJSON_Delete(list);
     cJSON_Delete(a);
-}
-
-static void on_to(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
-    cJSON *room = cJSON_DetachItemFromArray(args, 0);
-    if (cJSON_IsString(room)) {
-        const char *rooms[] = {room->valuestring, NULL};
-        sio_target t = {rooms, NULL, 0, 0};
-        sio_broadcast(sio_socket_nsp(s), &t, "msg", args);
-    }
-    cJSON_Delete(room);
-    ack_ok(s, ack);
-}
-
-static void on_all(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
-    sio_broadcast(sio_socket_nsp(s), NULL, "msg", args);
-    ack_ok(s, ack);
-}
-
-static void on_except(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
-    cJSON *room = cJSON_DetachItemFromArray(args, 0);
-    if (cJSON_IsString(room)) {
-        const char *except[] = {room->valuestring, NULL};
-        sio_target t = {NULL, except, 0, 0};
-        sio_broadcast(sio_socket_nsp(s), &t, "msg", args);
-    }
-    cJSON_Delete(room);
-    ack_ok(s, ack);
-}
-
-static void on_broadcast(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
-    sio_socket_broadcast(s, NULL, "msg", args);
-    ack_ok(s, ack);
 }
 
 /* ---------- cluster operations ---------- */
@@ -269,7 +214,7 @@ static void on_sockets_rooms(sio_socket *s, const char *ev, cJSON *args, int64_t
         else
             sio_sockets_leave(sio_socket_nsp(s), &t, rooms);
     }
-    ack_ok(s, ack);
+    app_ack_ok(s, ack);
 }
 
 static void on_disconnect_sockets(sio_socket *s, const char *ev, cJSON *args, int64_t ack,
@@ -281,7 +226,7 @@ static void on_disconnect_sockets(sio_socket *s, const char *ev, cJSON *args, in
     sio_namespace *nsp = sio_socket_nsp(s);
     /* The sender may be among the disconnected sockets: answer first, and
      * do not touch s afterwards. */
-    ack_ok(s, ack);
+    app_ack_ok(s, ack);
     sio_disconnect_sockets(nsp, &t, close);
 }
 
@@ -293,7 +238,7 @@ static void on_server_emit(sio_socket *s, const char *ev, cJSON *args, int64_t a
     cJSON *name = cJSON_DetachItemFromArray(args, 0);
     if (!cJSON_IsString(name)) {
         cJSON_Delete(name);
-        ack_ok(s, ack);
+        app_ack_ok(s, ack);
         return;
     }
     struct pending *p = pending_new(ud, s, ack);
@@ -333,7 +278,7 @@ static void on_broadcast_ack(sio_socket *s, const char *ev, cJSON *args, int64_t
     double timeout = cJSON_IsNumber(ms) && ms->valuedouble > 0 ? ms->valuedouble : 5000;
     if (timeout > 60000) timeout = 60000;
     if (!cJSON_IsString(name)) {
-        ack_ok(s, ack);
+        app_ack_ok(s, ack);
         goto done;
     }
     const char *rooms[] = {cJSON_IsString(room) ? room->valuestring : NULL, NULL};
@@ -374,14 +319,14 @@ static int setup(struct clusterkit *ck, sio_namespace *n) {
         const char *name;
         sio_event_cb cb;
     } events[] = {
-        {"echo", on_echo},
-        {"join", on_room},
-        {"leave", on_room},
+        {"echo", app_on_echo},
+        {"join", app_on_room},
+        {"leave", app_on_room},
         {"rooms", on_rooms},
-        {"to", on_to},
-        {"all", on_all},
-        {"except", on_except},
-        {"broadcast", on_broadcast},
+        {"to", app_on_to},
+        {"all", app_on_all},
+        {"except", app_on_except},
+        {"broadcast", app_on_broadcast},
         {"fetch", on_fetch},
         {"sockets-join", on_sockets_rooms},
         {"sockets-leave", on_sockets_rooms},

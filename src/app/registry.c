@@ -9,8 +9,8 @@ extern const app_def app_conformance;
 extern const app_def app_testkit;
 extern const app_def app_clusterkit;
 
-static const app_def *const apps[] = {&app_chat,     &app_bench,   &app_conformance,
-                                      &app_eio_echo, &app_testkit, &app_clusterkit, NULL};
+static const app_def *const apps[] = {
+    &app_chat, &app_bench, &app_conformance, &app_eio_echo, &app_testkit, &app_clusterkit, NULL};
 
 const app_def *const *app_all(void) {
     return apps;

@@ -576,8 +576,8 @@ static void setup(struct testkit *tk, sio_namespace *n) {
         {"all", on_all},         {"volatile", on_volatile},
         {"ask", on_ask},         {"disconnect-me", on_disconnect_me},
         {"rooms", on_rooms},     {"handshake", on_handshake},
-        {"reasons", on_reasons},  {"flood", on_flood},
-        {"stream", on_stream},    {"buffered", on_buffered},
+        {"reasons", on_reasons}, {"flood", on_flood},
+        {"stream", on_stream},   {"buffered", on_buffered},
     };
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
         if (sio_on(n, events[i].name, events[i].cb, ns)) tk->failed = 1;
