@@ -226,32 +226,33 @@ static char *pack_handshake(http_req *r) {
     return out ? out : (char *)p.b.data;
 }
 
+/* Step through the packed handshake: *p starts at NULL; returns 0 at the end. */
+static int hs_next(const char *hs, const char **p, char *tag, const char **k, const char **v) {
+    if (!hs) return 0;
+    if (!*p) *p = hs + strlen(hs) + 1;
+    if (!**p) return 0;
+    *tag = *(*p)++;
+    *k = *p;
+    *p += strlen(*p) + 1;
+    *v = *p;
+    *p += strlen(*p) + 1;
+    return 1;
+}
+
 static const char *hs_find(const char *hs, char tag, const char *key) {
-    if (!hs) return NULL;
-    const char *p = hs + strlen(hs) + 1;
-    while (*p) {
-        char t = *p++;
-        const char *k = p;
-        p += strlen(p) + 1;
-        const char *v = p;
-        p += strlen(p) + 1;
+    const char *p = NULL, *k, *v;
+    char t;
+    while (hs_next(hs, &p, &t, &k, &v))
         if (t == tag && (tag == 'H' ? strcasecmp(k, key) == 0 : strcmp(k, key) == 0)) return v;
-    }
     return NULL;
 }
 
 static void hs_each(const char *hs, char tag, void (*fn)(const char *, const char *, void *),
                     void *ud) {
-    if (!hs) return;
-    const char *p = hs + strlen(hs) + 1;
-    while (*p) {
-        char t = *p++;
-        const char *k = p;
-        p += strlen(p) + 1;
-        const char *v = p;
-        p += strlen(p) + 1;
+    const char *p = NULL, *k, *v;
+    char t;
+    while (hs_next(hs, &p, &t, &k, &v))
         if (t == tag) fn(k, v, ud);
-    }
 }
 
 const char *eio_session_header(const eio_session *s, const char *n) {
