@@ -11,13 +11,14 @@
 #include "util/buf.h"
 
 typedef struct eio_batch {
-    sbuf ws;   /* whole frames */
-    sbuf poll; /* packets joined by 0x1e, no leading separator */
-    size_t n;  /* messages */
+    sbuf ws;      /* whole frames */
+    sbuf poll;    /* packets joined by 0x1e, no leading separator */
+    size_t n;     /* messages */
+    size_t bytes; /* their payload bytes, for the metrics */
 } eio_batch;
 
 #define EIO_BATCH_INIT                                                                             \
-    { SBUF_INIT, SBUF_INIT, 0 }
+    { SBUF_INIT, SBUF_INIT, 0, 0 }
 
 /* Append one message (text, or binary). */
 int eio_batch_add(eio_batch *b, const uint8_t *data, size_t len, int binary);

@@ -880,7 +880,10 @@ void eio_server_close_all(eio_server *srv) {
     smap_slot *slot;
     while ((slot = smap_next(&srv->sessions, &pos))) {
         eio_session *s = slot->val;
-        if (s->core.state == EIO_ST_OPEN) close_session(s, "server shutting down", 1);
+        if (s->core.state == EIO_ST_OPEN)
+            close_session(s, "server shutting down", 1);
+        else if (s->core.state == EIO_ST_CLOSING && !s->poll_req)
+            arm(s, SHUTDOWN_GRACE_MS); /* closed earlier, still waiting for a GET */
     }
 }
 
@@ -982,7 +985,10 @@ int eio_batch_add(eio_batch *b, const uint8_t *data, size_t len, int binary) {
     int r = binary ? ws_frame_append(&b->ws, WS_OP_BINARY, data, len)
                    : ws_frame_append_prefixed(&b->ws, WS_OP_TEXT, '0' + EIO_MESSAGE, data, len);
     if (r == SIO_OK) r = eio_payload_append(&b->poll, EIO_MESSAGE, data, len, binary);
-    if (r == SIO_OK) b->n++;
+    if (r == SIO_OK) {
+        b->n++;
+        b->bytes += len;
+    }
     return r;
 }
 
@@ -990,6 +996,7 @@ void eio_batch_clear(eio_batch *b) {
     sbuf_clear(&b->ws);
     sbuf_clear(&b->poll);
     b->n = 0;
+    b->bytes = 0;
 }
 
 void eio_batch_free(eio_batch *b) {
@@ -1004,7 +1011,7 @@ int eio_send_batch(eio_session *s, const eio_batch *b) {
     size_t len = s->core.transport == EIO_TR_WEBSOCKET ? b->ws.len : b->poll.len + 1;
     if (over_budget(s, len)) return SIO_ECLOSED;
     g_metrics.packets_out += b->n;
-    g_metrics.bytes_out += len;
+    g_metrics.bytes_out += b->bytes;
     if (s->core.transport == EIO_TR_WEBSOCKET)
         return s->ws ? ws_conn_send_raw(s->ws, b->ws.data, b->ws.len) : SIO_ECLOSED;
     if (s->poll_out.len && sbuf_putc(&s->poll_out, EIO_RECORD_SEPARATOR)) return SIO_ENOMEM;
