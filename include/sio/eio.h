@@ -100,9 +100,9 @@ const char *eio_session_transport(const eio_session *s);
 int eio_session_ready(const eio_session *s);
 /* Bytes queued for the client and not yet written. */
 size_t eio_session_buffered(const eio_session *s);
-/* Whether the queue is below half of max_buffered (producers should wait for
- * on_drain otherwise). */
-int eio_session_writable(const eio_session *s);
+/* Whether the queue is below half of max_buffered; when it is not, on_drain
+ * runs once the queue has emptied (producers wait for it). */
+int eio_session_writable(eio_session *s);
 /* Application data attached to the session. */
 void eio_session_set_data(eio_session *s, void *p);
 void *eio_session_data(const eio_session *s);

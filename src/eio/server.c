@@ -35,6 +35,7 @@ struct eio_session {
     eio_core core;
     uint16_t refs;        /* callbacks that still hold the pointer */
     uint8_t close_queued; /* "1" is in poll_out: the next answer ends it */
+    uint8_t want_drain;   /* a producer waits for poll_out to be taken */
     eio_server *srv;
     sbuf poll_out; /* polling payload waiting for a GET */
     ws_conn *ws;   /* transport, once on WebSocket */
@@ -397,6 +398,10 @@ static void poll_answer(eio_session *s, http_req *r) {
     sbuf out = s->poll_out;
     s->poll_out = (sbuf)SBUF_INIT;
     http_respond_take(r, 200, poll_ctype, out.data, out.len, h);
+    if (s->core.state == EIO_ST_OPEN && s->want_drain) {
+        s->want_drain = 0;
+        if (s->srv->cb.on_drain) s->srv->cb.on_drain(s, s->srv->ud);
+    }
     if (s->core.state != EIO_ST_CLOSING) return;
     /* What was queued before the close goes first, "1" in a later answer,
      * as the reference does: clients handle a close packet at once but the
@@ -967,9 +972,15 @@ size_t eio_session_buffered(const eio_session *s) {
     return s->core.transport == EIO_TR_WEBSOCKET ? (s->ws ? ws_conn_buffered(s->ws) : 0)
                                                  : s->poll_out.len;
 }
-int eio_session_writable(const eio_session *s) {
-    return s->core.state == EIO_ST_OPEN &&
-           (!s->srv->o.max_buffered || eio_session_buffered(s) < s->srv->o.max_buffered / 2);
+int eio_session_writable(eio_session *s) {
+    if (s->core.state != EIO_ST_OPEN) return 0;
+    if (!s->srv->o.max_buffered || eio_session_buffered(s) < s->srv->o.max_buffered / 2) return 1;
+    /* The producer will wait: tell it when the queue is empty again. */
+    if (s->core.transport == EIO_TR_WEBSOCKET && s->ws)
+        ws_conn_want_drain(s->ws);
+    else
+        s->want_drain = 1;
+    return 0;
 }
 
 void eio_session_set_data(eio_session *s, void *p) {

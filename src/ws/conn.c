@@ -210,10 +210,11 @@ static void flush(ws_conn *c) {
     }
     if (c->out.cap > KEEP_OUT_CAP) sbuf_free(&c->out);
     sio_loop_mod(c->ctx->loop, &c->io, EPOLLIN | EPOLLRDHUP);
-    if (c->blocked) {
-        /* The kernel took everything after refusing some: producers that
-         * slowed down may go on. */
+    if (c->blocked || c->want_drain) {
+        /* The kernel took everything after refusing some, or the owner
+         * waits: producers that slowed down may go on. */
         c->blocked = 0;
+        c->want_drain = 0;
         if (c->state == ST_OPEN && c->h && c->h->on_drain) c->h->on_drain(c);
         if (c->state == ST_DEAD) return;
     }

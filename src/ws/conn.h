@@ -25,7 +25,8 @@ typedef struct ws_handler {
     void (*on_close)(ws_conn *c, int code);
     /* A pong frame arrived (optional). */
     void (*on_pong)(ws_conn *c);
-    /* The output queue emptied after the kernel had refused bytes (optional). */
+    /* The output queue emptied after the kernel had refused bytes, or after
+     * ws_conn_want_drain (optional). */
     void (*on_drain)(ws_conn *c);
 } ws_handler;
 
@@ -46,7 +47,8 @@ struct ws_conn {
     uint8_t msg_opcode; /* opcode of the fragmented message in progress, or 0 */
     uint8_t dirty;
     uint8_t eof;
-    uint8_t blocked; /* a send() met EAGAIN since the queue was last empty */
+    uint8_t blocked;    /* a send() met EAGAIN since the queue was last empty */
+    uint8_t want_drain; /* the owner waits for the queue to empty */
 };
 
 /* Per-loop state: the pool of parser contexts and the flush list. */
@@ -71,6 +73,10 @@ int ws_conn_send_raw(ws_conn *c, const uint8_t *frames, size_t len);
 sbuf *ws_conn_outbuf(ws_conn *c);
 /* Schedule a write of the output buffer at the end of this loop iteration. */
 void ws_conn_flush_later(ws_conn *c);
+/* Ask for on_drain once the queue is empty again. */
+static inline void ws_conn_want_drain(ws_conn *c) {
+    c->want_drain = 1;
+}
 /* Bytes queued and not yet accepted by the kernel. */
 static inline size_t ws_conn_buffered(const ws_conn *c) {
     return c->out.len;
