@@ -713,8 +713,9 @@ static void poll_post(eio_session *s, http_req *r) {
 }
 
 /* Admission control for a new session: capacity, handshake rate (a token
- * bucket holding one second's worth), and sessions per address. Answers the
- * refusal itself and returns 0. */
+ * bucket refilled at the rate and holding a tenth of a second's worth, so a
+ * reconnection storm is spread out rather than let in as one burst), and
+ * sessions per address. Answers the refusal itself and returns 0. */
 static int admit(eio_server *srv, http_req *r) {
     static const char *const retry[] = {"Retry-After", "1", NULL};
     if (srv->o.max_sessions && smap_len(&srv->sessions) >= srv->o.max_sessions) {
@@ -725,11 +726,12 @@ static int admit(eio_server *srv, http_req *r) {
     }
     if (srv->o.max_handshake_rate) {
         uint64_t now = sio_loop_now(srv->loop);
-        double cap = srv->o.max_handshake_rate;
+        double rate = srv->o.max_handshake_rate;
+        double cap = rate / 10 < 1 ? 1 : rate / 10;
         if (!srv->tokens_at)
             srv->tokens = cap;
         else
-            srv->tokens += (double)(now - srv->tokens_at) * cap / 1000.0;
+            srv->tokens += (double)(now - srv->tokens_at) * rate / 1000.0;
         if (srv->tokens > cap) srv->tokens = cap;
         srv->tokens_at = now ? now : 1;
         if (srv->tokens < 1.0) {

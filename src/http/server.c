@@ -17,6 +17,24 @@
 #include "util/log.h"
 
 #define MAX_ROUTES 16
+/* Slowloris: libmicrohttpd's timeout is an idle timeout, reset by every byte,
+ * so a client trickling one byte a second holds a connection forever. These
+ * bound the whole request instead; held long-polls are exempt. */
+#define HEADERS_DEADLINE_MS 10000
+#define BODY_DEADLINE_MS    20000
+#define SWEEP_MS            1000
+
+/* Every HTTP connection libmicrohttpd holds, with the time its current
+ * request began. */
+struct conn_track {
+    struct conn_track *prev, *next;
+    struct MHD_Connection *c;
+    uint64_t since_ms;
+    uint8_t phase; /* TRACK_HEADERS, TRACK_BODY, TRACK_ANSWERED */
+    uint8_t cut;
+};
+
+enum { TRACK_HEADERS, TRACK_BODY, TRACK_ANSWERED };
 
 struct route {
     char *prefix;
@@ -40,6 +58,8 @@ struct http_server {
     http_req *suspended;
     size_t n_suspended;
     char *trusted; /* ",a,b," for a quick substring test */
+    struct conn_track *tracks;
+    sio_timer sweep;
 };
 
 enum { RQ_NEW, RQ_BODY, RQ_DISPATCHED, RQ_SUSPENDED, RQ_RESUMED, RQ_ABORTED, RQ_DONE };
@@ -66,6 +86,65 @@ struct http_req {
 };
 
 static void run_mhd(http_server *s);
+static void mark_run(http_server *s);
+
+static struct conn_track *track_of(struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void track_phase(struct MHD_Connection *c, int phase, uint64_t now) {
+    struct conn_track *t = track_of(c);
+    if (!t) return;
+    t->phase = (uint8_t)phase;
+    t->since_ms = now;
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *c, void **ctx,
+                              enum MHD_ConnectionNotificationCode code) {
+    http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct conn_track *t = calloc(1, sizeof *t);
+        if (!t) return;
+        t->c = c;
+        t->since_ms = sio_loop_now(s->loop);
+        t->next = s->tracks;
+        if (s->tracks) s->tracks->prev = t;
+        s->tracks = t;
+        *ctx = t;
+    } else if (*ctx) {
+        struct conn_track *t = *ctx;
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            s->tracks = t->next;
+        if (t->next) t->next->prev = t->prev;
+        free(t);
+        *ctx = NULL;
+    }
+}
+
+static void sweep(sio_loop *loop, sio_timer *tm) {
+    http_server *s = (http_server *)((char *)tm - offsetof(http_server, sweep));
+    uint64_t now = sio_loop_now(loop);
+    for (struct conn_track *t = s->tracks; t; t = t->next) {
+        uint64_t limit = t->phase == TRACK_HEADERS ? HEADERS_DEADLINE_MS
+                         : t->phase == TRACK_BODY  ? BODY_DEADLINE_MS
+                                                   : 0;
+        if (!limit || t->cut || now - t->since_ms < limit) continue;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(t->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci) continue;
+        /* libmicrohttpd notices the dead socket on its next pass and cleans up. */
+        shutdown(ci->connect_fd, SHUT_RDWR);
+        t->cut = 1;
+        log_info("http: dropped a connection whose request took over %llu s",
+                 (unsigned long long)limit / 1000);
+        mark_run(s);
+    }
+    sio_timer_start(loop, tm, SWEEP_MS, sweep);
+}
 
 static void mark_run(http_server *s) {
     s->need_run = 1;
@@ -149,6 +228,7 @@ static void unlink_suspended(http_req *r) {
 
 static void dispatch(http_req *r) {
     r->state = RQ_DISPATCHED;
+    track_phase(r->c, TRACK_ANSWERED, 0);
     if (!r->route) {
         static const char body[] = "Not Found";
         http_respond(r, 404, "text/plain", body, sizeof body - 1, NULL);
@@ -181,6 +261,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
         r->watch.fd = -1;
         r->state = RQ_NEW;
         *con_cls = r;
+        track_phase(c, TRACK_BODY, sio_loop_now(s->loop));
         /* libmicrohttpd 0.9.75 accepts a response only before the body is
          * read or after all of it: refuse a declared oversized body now. */
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
@@ -228,6 +309,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe) {
     http_req *r = *con_cls;
+    /* The next request on a kept-alive connection gets its own deadline. */
+    track_phase(c, TRACK_HEADERS, sio_loop_now(((http_server *)cls)->loop));
     if (!r) return;
     if (r->up_cb) {
         /* The 101 never went out: the owner still hears about it, once. */
@@ -284,9 +367,9 @@ http_server *http_server_new(sio_loop *loop, const http_options *o, int *err) {
         MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(o->connection_memory ? o->connection_memory : 16384),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->idle_timeout_s ? o->idle_timeout_s : 30),
-        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION, notify_connection,
+        s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, MHD_OPTION_END);
     if (!s->d) {
         *err = SIO_EIO;
         free(s);
@@ -318,6 +401,7 @@ http_server *http_server_new(sio_loop *loop, const http_options *o, int *err) {
     }
     s->running = 1;
     arm_timer(s);
+    sio_timer_start(loop, &s->sweep, SWEEP_MS, sweep);
     *err = SIO_OK;
     return s;
 }
@@ -354,6 +438,7 @@ void http_server_free(http_server *s) {
         MHD_resume_connection(r->c);
     }
     sio_timer_stop(s->loop, &s->timer);
+    sio_timer_stop(s->loop, &s->sweep);
     sio_loop_remove_hook(s->loop, before_sleep, s);
     if (s->io.fd >= 0) sio_loop_del(s->loop, &s->io);
     if (s->d) {
