@@ -1,0 +1,204 @@
+// Reliability: admission control (issue 7, "Admission control"): beyond
+// --max-connections handshakes get 503 + Retry-After while connected clients
+// are unaffected; --max-handshake-rate spreads a reconnection storm out
+// without losing anyone; --max-per-address answers 429.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { closeSessions, eioPath, handshake, post, request, trackSid, wsConnect } from "./lib/eio.mjs";
+import { ack, closeAll, defaultBin, openMany, openSio, scrape, sleep, startServerWith, waitFor } from "./lib/reliability.mjs";
+
+async function start(t, args) {
+  const server = await startServerWith(defaultBin(), { args: ["--app", "testkit", ...args] });
+  const clients = [];
+  t.after(async () => {
+    closeAll(clients);
+    await closeSessions(server);
+    await server.stop();
+  });
+  return { server, clients };
+}
+
+/** Asserts a 503 answer with Retry-After (whole seconds) and a JSON body. */
+function assertRefused(res, status, what) {
+  assert.equal(res.status, status, `${what}: status ${res.status} ${res.text}`);
+  assert.match(String(res.headers["retry-after"]), /^[1-9]\d*$/, `${what}: Retry-After ${res.headers["retry-after"]}`);
+  assert.equal(JSON.parse(res.text).code, status);
+}
+
+/** Every client answers an echo with its own payload. */
+async function echoAll(clients, timeout = 5000) {
+  const res = await Promise.allSettled(clients.map((c, i) => ack(c, "echo", [`echo-${i}`], timeout)));
+  const bad = res.map((r, i) => (r.status === "fulfilled" && r.value[0] === `echo-${i}` ? null : `${i}: ${r.reason?.message ?? JSON.stringify(r.value)}`)).filter(Boolean);
+  assert.deepEqual(bad, [], `${bad.length} of ${clients.length} connected clients got no echo`);
+}
+
+describe("admission: --max-connections", () => {
+  test("50 WebSocket clients connected: the 51st handshake gets 503 + Retry-After, the 50 keep working", async (t) => {
+    const { server, clients } = await start(t, ["--max-connections", "50"]);
+    clients.push(...(await openMany(server.url, 50, { transports: ["websocket"] }, { parallel: 10 })));
+    await echoAll(clients);
+
+    assertRefused(await request(server, { path: eioPath(), timeout: 5000 }), 503, "51st polling handshake");
+    const ws = await wsConnect(server, eioPath({ transport: "websocket" }), { timeout: 5000 });
+    assert.notEqual(ws.status, 101, "51st WebSocket handshake upgraded");
+    assertRefused(ws, 503, "51st WebSocket handshake");
+    await assert.rejects(openSio(server.url, { transports: ["websocket"] }, { timeout: 5000 }), /connect_error/);
+
+    await echoAll(clients);
+    const m = await scrape(server);
+    assert.equal(m.get('sio_handshake_rejections_total{reason="max_connections"}'), 3);
+    assert.equal(m.get('sio_sessions{transport="websocket"}'), 50);
+
+    // A place freed is a place taken.
+    closeAll([clients.pop()]);
+    await waitFor(async () => (await scrape(server)).get('sio_sessions{transport="websocket"}') === 49, { what: "session closed" });
+    clients.push(await openSio(server.url, { transports: ["websocket"] }));
+    await echoAll(clients);
+  });
+
+  test("50 long-polling clients connected: the 51st handshake gets 503 + Retry-After, the 50 keep working", async (t) => {
+    const { server, clients } = await start(t, ["--max-connections", "50"]);
+    clients.push(...(await openMany(server.url, 50, { transports: ["polling"] }, { parallel: 10 })));
+    // Each polling client holds a GET open; sending needs a second HTTP request.
+    const seen = {};
+    const r51 = await request(server, { path: eioPath(), timeout: 5000 }).catch((e) => ({ status: "no answer", headers: {}, text: e.message }));
+    seen.handshake51 = r51.status;
+    const echoes = await Promise.allSettled(clients.map((c, i) => ack(c, "echo", [i], 5000)));
+    seen.echoed = echoes.filter((r) => r.status === "fulfilled").length;
+    // And once 10 of them have left, there is room again.
+    closeAll(clients.splice(0, 10));
+    await sleep(1000);
+    seen.healthzAfter10Left = await request(server, { path: "/healthz", timeout: 3000 }).then((r) => r.status, () => "no answer");
+    seen.newClientAfter10Left = await openSio(server.url, { transports: ["websocket"] }, { timeout: 3000 }).then(
+      (s) => (clients.push(s), "connected"),
+      (e) => e.message,
+    );
+    assert.deepEqual(
+      seen,
+      { handshake51: 503, echoed: 50, healthzAfter10Left: 200, newClientAfter10Left: "connected" },
+      `with --max-connections 50 and 50 polling clients: ${JSON.stringify(seen)}`,
+    );
+    assertRefused(r51, 503, "51st polling handshake");
+  });
+});
+
+describe("admission: --max-handshake-rate", () => {
+  test("a storm of 2,000 reconnects is admitted at about 500/s and nobody is lost", async (t) => {
+    const RATE = 500;
+    const N = 2000;
+    const RAW = 200; // raw polling handshakes that follow Retry-After
+    const { server, clients } = await start(t, ["--max-handshake-rate", String(RATE)]);
+    const t0 = Date.now();
+    const admittedAt = [];
+    const samples = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const at = Date.now() - t0;
+        const m = await scrape(server).catch(() => null);
+        if (m) samples.push([at, m.get("sio_sessions_opened_total")]);
+        await sleep(250);
+      }
+    })();
+
+    // socket.io-client: reconnection on, as after a server restart; 3/4 WebSocket, 1/4 polling.
+    const sio = [];
+    for (let i = 0; i < N - RAW; i++) {
+      sio.push(
+        openSio(
+          server.url,
+          { transports: i % 4 === 3 ? ["polling"] : ["websocket"], reconnection: true, reconnectionDelay: 500, reconnectionDelayMax: 2000, randomizationFactor: 0.5 },
+          { timeout: 60_000 },
+        ).then((s) => {
+          admittedAt.push(Date.now() - t0);
+          clients.push(s);
+          return s;
+        }),
+      );
+    }
+    // Raw handshakes: on 503, wait Retry-After seconds (plus jitter) and retry.
+    let raw503 = 0;
+    const raw = [];
+    for (let i = 0; i < RAW; i++) {
+      raw.push(
+        (async () => {
+          for (;;) {
+            const res = await request(server, { path: eioPath(), timeout: 10_000 });
+            if (res.status === 200) {
+              const sid = JSON.parse(res.text.slice(1)).sid;
+              trackSid(server, sid);
+              admittedAt.push(Date.now() - t0);
+              return sid;
+            }
+            assertRefused(res, 503, "rate-limited handshake");
+            raw503++;
+            await sleep(Number(res.headers["retry-after"]) * 1000 * (0.5 + Math.random()));
+          }
+        })(),
+      );
+    }
+    const results = await Promise.allSettled([...sio, ...raw]);
+    const connectedMs = Date.now() - t0;
+    sampling = false;
+    await sampler;
+    const failed = results.filter((r) => r.status === "rejected");
+    assert.equal(failed.length, 0, `${failed.length} clients never got in: ${failed[0]?.reason?.message}`);
+    assert.equal(admittedAt.length, N);
+
+    const m = await scrape(server);
+    assert.equal(m.get("sio_sessions_opened_total"), N);
+    const rejected = m.get('sio_handshake_rejections_total{reason="handshake_rate"}');
+    const sioErrors = clients.reduce((n, s) => n + s.errors.filter((e) => e.startsWith("connect_error")).length, 0);
+    assert.equal(rejected, sioErrors + raw503, "every refused handshake is counted once");
+    assert.ok(rejected > 0);
+
+    // The token bucket holds one second's worth (RATE) and refills at RATE/s:
+    // by time x after the first admission at most RATE + RATE*x sessions.
+    admittedAt.sort((a, b) => a - b);
+    const first = admittedAt[0];
+    const SLACK_MS = 300; // client-side timestamps lag the server's decisions
+    let worst = 0;
+    for (let k = 0; k < N; k++) {
+      const allowed = RATE + (RATE * (admittedAt[k] - first + SLACK_MS)) / 1000;
+      worst = Math.max(worst, k + 1 - allowed);
+    }
+    assert.ok(worst <= 0, `admissions ran ahead of the rate by ${worst.toFixed(0)} sessions`);
+    const span = (admittedAt[N - 1] - first) / 1000;
+    const steady = (N - RATE) / span;
+    const perSecond = [];
+    for (let i = 4; i < samples.length; i += 4) perSecond.push(samples[i][1] - samples[i - 4][1]);
+    t.diagnostic(`all ${N} admitted ${span.toFixed(2)} s after the first (${steady.toFixed(0)}/s after the burst of ${RATE}); ${rejected} refusals; sessions opened per ~1 s from /metrics: ${perSecond.join(", ")}; total ${connectedMs} ms`);
+    assert.ok(steady <= RATE * 1.2, `admitted ${steady.toFixed(0)}/s after the burst`);
+    assert.ok(steady >= RATE * 0.5, `admitted only ${steady.toFixed(0)}/s with clients waiting`);
+
+    // Everyone admitted works; then close them promptly.
+    await echoAll(clients, 15_000);
+    closeAll(clients.splice(0));
+    await closeSessions(server);
+  });
+});
+
+describe("admission: --max-per-address", () => {
+  test("the 4th session from one address gets 429 + Retry-After; a freed place is available again", async (t) => {
+    const { server } = await start(t, ["--max-per-address", "3"]);
+    const sids = [];
+    for (let i = 0; i < 3; i++) sids.push((await handshake(server)).sid);
+    const res = await request(server, { path: eioPath() });
+    assertRefused(res, 429, "4th handshake");
+    const ws = await wsConnect(server, eioPath({ transport: "websocket" }));
+    assertRefused(ws, 429, "4th handshake over WebSocket");
+    // The existing sessions are unaffected.
+    assert.equal((await post(server, sids[0], "40")).status, 200);
+    assert.equal((await post(server, sids[2], "1")).status, 200);
+    await waitFor(
+      async () => {
+        const r = await request(server, { path: eioPath() });
+        if (r.status === 200) trackSid(server, JSON.parse(r.text.slice(1)).sid);
+        return r.status === 200;
+      },
+      { what: "admitted after a session closed" },
+    );
+    assert.equal((await scrape(server)).get('sio_handshake_rejections_total{reason="per_address"}') >= 2, true);
+  });
+});
