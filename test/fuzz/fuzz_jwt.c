@@ -54,7 +54,8 @@ static void b64url(const uint8_t *in, size_t n, sbuf *out) {
         if (i + 1 < n) v |= (uint32_t)in[i + 1] << 8;
         if (i + 2 < n) v |= in[i + 2];
         size_t chars = n - i >= 3 ? 4 : n - i + 1;
-        for (size_t k = 0; k < chars; k++) sbuf_putc(out, (uint8_t)A[v >> (18 - 6 * k) & 63]);
+        for (size_t k = 0; k < chars; k++)
+            sbuf_putc(out, (uint8_t)A[v >> (18 - 6 * k) & 63]);
     }
 }
 

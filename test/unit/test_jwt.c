@@ -550,7 +550,7 @@ static void test_sign(void) {
 
 static sio_socket *fake_socket(const char *id) {
     sio_socket *s = calloc(1, sizeof *s);
-        size_t n = strlen(id);
+    size_t n = strlen(id);
     if (n > sizeof s->id - 1) n = sizeof s->id - 1;
     memcpy(s->id, id, n);
     s->id[n] = 0;

@@ -668,7 +668,7 @@ static void test_errors(void) {
     CHECK(dec_is(B("\x82\xa1\x61\x91\xc4\x01\x01\xa1\x61\x92\xc4\x01\x02\x03"),
                  "{\"a\":[{\"_placeholder\":true,\"num\":0},3]}"));
 
-        /* U+0000 (which C strings cannot hold) arrives as the flagged U+FDD0
+    /* U+0000 (which C strings cannot hold) arrives as the flagged U+FDD0
      * stand-in of json.h and prints back as \u0000 */
     CHECK(dec_is(B("\xa3\x61\x00\x62"), "\"a\\u0000b\""));
     CHECK(dec_is(B("\xa1\x00"), "\"\\u0000\""));
@@ -676,8 +676,8 @@ static void test_errors(void) {
     CHECK(dec_is(B("\x92\xa1\x61\xd9\x02\x00\x00"), "[\"a\",\"\\u0000\\u0000\"]"));
     /* ... and goes back out with real NULs, byte for byte */
     {
-        static const uint8_t in[] = {0x82, 0xa2, 0x6b, 0x00, 0xa3, 0x61, 0x00, 0x62,
-                                     0xa1, 0x78, 0xa2, 0x00, 0x00};
+        static const uint8_t in[] = {0x82, 0xa2, 0x6b, 0x00, 0xa3, 0x61, 0x00,
+                                     0x62, 0xa1, 0x78, 0xa2, 0x00, 0x00};
         cJSON *v = NULL;
         size_t used = 0;
         CHECK(msgpack_decode(in, sizeof in, &v, &used, NULL) == SIO_OK && used == sizeof in);
