@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/handlers.h"
 #include "sio/sio.h"
 
 #define REASONS_KEPT 50
@@ -84,15 +85,6 @@ struct testkit {
 };
 
 /* ---------- helpers ---------- */
-
-static void ack_ok(sio_socket *s, int64_t ack) {
-    if (ack < 0) return;
-    cJSON *a = cJSON_CreateArray();
-    if (!a) return;
-    cJSON_AddItemToArray(a, cJSON_CreateString("ok"));
-    sio_ack(s, ack, a);
-    cJSON_Delete(a);
-}
 
 /* Ack with one value (taken). */
 static void ack_one(sio_socket *s, int64_t ack, cJSON *v) {
@@ -182,17 +174,6 @@ static void on_echo(sio_socket *s, const char *ev, cJSON *args, int64_t ack, voi
         sio_emit(s, "echo", args);
 }
 
-static void on_room(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
-    cJSON *room = cJSON_GetArrayItem(args, 0);
-    if (cJSON_IsString(room)) {
-        if (strcmp(ev, "join") == 0)
-            sio_join(s, room->valuestring);
-        else
-            sio_leave(s, room->valuestring);
-    }
-    ack_ok(s, ack);
-}
-
 static void on_to(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
     cJSON *rooms = cJSON_DetachItemFromArray(args, 0);
     cJSON *name = cJSON_DetachItemFromArray(args, 0);
@@ -213,33 +194,12 @@ static void on_to(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void 
     }
     cJSON_Delete(rooms);
     cJSON_Delete(name);
-    ack_ok(s, ack);
-}
-
-static void on_except(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
-    cJSON *room = cJSON_DetachItemFromArray(args, 0);
-    if (cJSON_IsString(room)) {
-        const char *except[] = {room->valuestring, NULL};
-        sio_target t = {NULL, except, 0, 0};
-        sio_broadcast(sio_socket_nsp(s), &t, "msg", args);
-    }
-    cJSON_Delete(room);
-    ack_ok(s, ack);
-}
-
-static void on_broadcast(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
-    sio_socket_broadcast(s, NULL, "msg", args);
-    ack_ok(s, ack);
-}
-
-static void on_all(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
-    sio_broadcast(sio_socket_nsp(s), NULL, "msg", args);
-    ack_ok(s, ack);
+    app_ack_ok(s, ack);
 }
 
 static void on_volatile(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
     sio_emit_volatile(s, "volatile", args);
-    ack_ok(s, ack);
+    app_ack_ok(s, ack);
 }
 
 static void on_answer(sio_socket *s, int status, cJSON *args, void *ud) {
@@ -271,7 +231,7 @@ static void on_ask(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void
     if (timeout > 3600000) timeout = 3600000;
     drop_first(args);
     sio_emit_with_ack(s, "question", args, (uint32_t)timeout, on_answer, NULL);
-    ack_ok(s, ack);
+    app_ack_ok(s, ack);
 }
 
 static void on_disconnect_me(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
@@ -462,7 +422,7 @@ static void on_flood(sio_socket *s, const char *ev, cJSON *args, int64_t ack, vo
     f->next = tk->floods;
     if (f->next) f->next->prev = f;
     tk->floods = f;
-    ack_ok(s, ack);
+    app_ack_ok(s, ack);
     /* The first batch goes now; the rest from the timer. */
     flood_fire(tk->loop, &f->timer);
     return;
@@ -537,7 +497,7 @@ static void on_stream(sio_socket *s, const char *ev, cJSON *args, int64_t ack, v
     cJSON_AddItemToArray(st->args, cJSON_CreateString(payload));
     free(payload);
     sio_socket_set_data(s, st);
-    ack_ok(s, ack);
+    app_ack_ok(s, ack);
     stream_pump(s);
 }
 
@@ -570,14 +530,14 @@ static void setup(struct testkit *tk, sio_namespace *n) {
         const char *name;
         sio_event_cb cb;
     } events[] = {
-        {"echo", on_echo},       {"join", on_room},
-        {"leave", on_room},      {"to", on_to},
-        {"except", on_except},   {"broadcast", on_broadcast},
-        {"all", on_all},         {"volatile", on_volatile},
-        {"ask", on_ask},         {"disconnect-me", on_disconnect_me},
-        {"rooms", on_rooms},     {"handshake", on_handshake},
-        {"reasons", on_reasons}, {"flood", on_flood},
-        {"stream", on_stream},   {"buffered", on_buffered},
+        {"echo", on_echo},         {"join", app_on_room},
+        {"leave", app_on_room},    {"to", on_to},
+        {"except", app_on_except}, {"broadcast", app_on_broadcast},
+        {"all", app_on_all},       {"volatile", on_volatile},
+        {"ask", on_ask},           {"disconnect-me", on_disconnect_me},
+        {"rooms", on_rooms},       {"handshake", on_handshake},
+        {"reasons", on_reasons},   {"flood", on_flood},
+        {"stream", on_stream},     {"buffered", on_buffered},
     };
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
         if (sio_on(n, events[i].name, events[i].cb, ns)) tk->failed = 1;
