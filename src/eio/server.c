@@ -897,6 +897,10 @@ void eio_server_close_all(eio_server *srv) {
 void eio_server_free(eio_server *srv) {
     if (!srv) return;
     eio_server_close_all(srv);
+    /* Held GETs (also those just resumed by the closes above) and upgrades
+     * in flight end now, through the callbacks that drop their references,
+     * while srv still exists; none reaches it afterwards. */
+    if (srv->http) http_server_unroute(srv->http, srv);
     size_t pos = 0;
     smap_slot *slot;
     while ((slot = smap_next(&srv->sessions, &pos)))

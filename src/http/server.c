@@ -29,6 +29,7 @@
 struct conn_track {
     struct conn_track *prev, *next;
     struct MHD_Connection *c;
+    http_req *req; /* the request in flight on it, if any */
     uint64_t since_ms;
     uint8_t phase; /* TRACK_HEADERS, TRACK_BODY, TRACK_ANSWERED */
     uint8_t cut;
@@ -55,7 +56,7 @@ struct http_server {
     int listen_fd; /* after quiesce, ours to close */
     struct route routes[MAX_ROUTES];
     size_t n_routes;
-    http_req *suspended;
+    http_req *held; /* requests whose owner has not yet been told their end */
     size_t n_suspended;
     char *trusted; /* ",a,b," for a quick substring test */
     struct conn_track *tracks;
@@ -74,7 +75,9 @@ struct http_req {
     int state;
     int too_large;
     sbuf body;
-    /* long-polling */
+    /* long-polling: from http_suspend until the owner is told the end (once:
+     * on_resume or on_abort), the request sits on the server's held list and
+     * sops is set; nothing else may end it without telling the owner. */
     const http_suspend_ops *sops;
     void *sud;
     sio_io watch; /* EPOLLRDHUP on the connection's socket while suspended */
@@ -189,7 +192,7 @@ static const struct route *find_route(http_server *s, const char *url) {
     const struct route *best = NULL;
     for (size_t i = 0; i < s->n_routes; i++) {
         const struct route *r = &s->routes[i];
-        if (strncmp(url, r->prefix, r->prefix_len) == 0 &&
+        if (r->h && strncmp(url, r->prefix, r->prefix_len) == 0 &&
             (!best || r->prefix_len > best->prefix_len))
             best = r;
     }
@@ -213,23 +216,40 @@ static void unwatch(http_req *r) {
     r->watch.events = 0;
 }
 
-static void unlink_suspended(http_req *r) {
+/* The request leaves the held list; its owner is no longer to be told. */
+static const http_suspend_ops *unhold(http_req *r) {
     http_server *s = r->srv;
-    if (r->state != RQ_SUSPENDED) return;
+    const http_suspend_ops *ops = r->sops;
+    if (!ops) return NULL;
     if (r->prev)
         r->prev->next = r->next;
     else
-        s->suspended = r->next;
+        s->held = r->next;
     if (r->next) r->next->prev = r->prev;
     r->prev = r->next = NULL;
-    s->n_suspended--;
+    r->sops = NULL;
+    if (r->state == RQ_SUSPENDED) s->n_suspended--;
     unwatch(r);
+    return ops;
+}
+
+/* Every path that ends a held request other than its resume lands here: the
+ * client left while it was suspended, or after a resume but before it ran
+ * (a reset under a resumed long-poll), or the server stops. */
+static int tell_abort(http_req *r) {
+    int suspended = r->state == RQ_SUSPENDED;
+    void *ud = r->sud;
+    const http_suspend_ops *ops = unhold(r);
+    if (!ops) return 0;
+    r->state = RQ_ABORTED;
+    if (ops->on_abort) ops->on_abort(r, ud);
+    return suspended;
 }
 
 static void dispatch(http_req *r) {
     r->state = RQ_DISPATCHED;
     track_phase(r->c, TRACK_ANSWERED, 0);
-    if (!r->route) {
+    if (!r->route || !r->route->h) {
         static const char body[] = "Not Found";
         http_respond(r, 404, "text/plain", body, sizeof body - 1, NULL);
         return;
@@ -261,6 +281,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
         r->watch.fd = -1;
         r->state = RQ_NEW;
         *con_cls = r;
+        struct conn_track *t = track_of(c);
+        if (t) t->req = r;
         track_phase(c, TRACK_BODY, sio_loop_now(s->loop));
         /* libmicrohttpd 0.9.75 accepts a response only before the body is
          * read or after all of it: refuse a declared oversized body now. */
@@ -292,11 +314,17 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
         }
         dispatch(r);
         return MHD_YES;
-    case RQ_RESUMED:
+    case RQ_RESUMED: {
+        void *ud = r->sud;
+        const http_suspend_ops *ops = unhold(r);
         r->state = RQ_DISPATCHED;
-        r->sops->on_resume(r, r->sud);
+        if (ops)
+            ops->on_resume(r, ud);
+        else /* released by its owner (a server freed before this one) */
+            http_respond(r, 503, "text/plain", "", 0, NULL);
         if (r->state == RQ_DISPATCHED) http_respond(r, 500, "text/plain", "", 0, NULL);
         return MHD_YES;
+    }
     case RQ_ABORTED:
         return MHD_NO;
     default:
@@ -306,25 +334,36 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
     }
 }
 
+static void req_free(void *p) {
+    http_req *r = p;
+    sbuf_free(&r->body);
+    free(r);
+}
+
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe) {
     http_req *r = *con_cls;
     /* The next request on a kept-alive connection gets its own deadline. */
     track_phase(c, TRACK_HEADERS, sio_loop_now(((http_server *)cls)->loop));
     if (!r) return;
+    struct conn_track *t = track_of(c);
+    if (t && t->req == r) t->req = NULL;
     if (r->up_cb) {
         /* The 101 never went out: the owner still hears about it, once. */
         http_upgraded_cb cb = r->up_cb;
         r->up_cb = NULL;
         cb(-1, NULL, 0, r->up_ud);
     }
-    if (r->state == RQ_SUSPENDED) {
-        unlink_suspended(r);
-        if (r->sops && r->sops->on_abort) r->sops->on_abort(r, r->sud);
-    }
-    sbuf_free(&r->body);
-    free(r);
+    /* Suspended or resumed-but-not-run: the owner still points at r. */
+    tell_abort(r);
     *con_cls = NULL;
+    /* A later event of the loop's current batch may still name r's watch
+     * (its EPOLLRDHUP fired with the event that got us here): free r once
+     * the batch is done, with the watch marked dead. */
+    r->watch.fd = -1;
+    if (sio_loop_free_later(((http_server *)cls)->loop, r, req_free)) {
+        /* Out of memory for the deferral: leaking beats a use-after-free. */
+    }
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -422,6 +461,28 @@ int http_server_route(http_server *s, const char *prefix, http_handler h, void *
     return SIO_OK;
 }
 
+void http_server_unroute(http_server *s, void *ud) {
+    for (size_t i = 0; i < s->n_routes; i++) {
+        struct route *rt = &s->routes[i];
+        if (!rt->h || rt->ud != ud) continue;
+        rt->h = NULL;
+        /* Requests in flight on it keep pointing at the slot (a later pass
+         * answers them 404); their owner hears of their end now, while it
+         * still exists, and never again. */
+        for (struct conn_track *t = s->tracks; t; t = t->next) {
+            http_req *r = t->req;
+            if (!r || r->route != rt) continue;
+            if (tell_abort(r)) MHD_resume_connection(r->c);
+            if (r->up_cb) {
+                http_upgraded_cb cb = r->up_cb;
+                r->up_cb = NULL;
+                cb(-1, NULL, 0, r->up_ud);
+            }
+        }
+        mark_run(s);
+    }
+}
+
 void http_server_quiesce(http_server *s) {
     if (!s->d || s->listen_fd >= 0) return;
     s->listen_fd = MHD_quiesce_daemon(s->d);
@@ -429,13 +490,11 @@ void http_server_quiesce(http_server *s) {
 
 void http_server_free(http_server *s) {
     if (!s) return;
-    /* MHD_stop_daemon aborts the process while a connection is suspended. */
-    while (s->suspended) {
-        http_req *r = s->suspended;
-        unlink_suspended(r);
-        r->state = RQ_ABORTED;
-        if (r->sops && r->sops->on_abort) r->sops->on_abort(r, r->sud);
-        MHD_resume_connection(r->c);
+    /* MHD_stop_daemon aborts the process while a connection is suspended;
+     * and every owner hears of the end before the connection goes. */
+    while (s->held) {
+        http_req *r = s->held;
+        if (tell_abort(r)) MHD_resume_connection(r->c);
     }
     sio_timer_stop(s->loop, &s->timer);
     sio_timer_stop(s->loop, &s->sweep);
@@ -593,9 +652,7 @@ static void on_watch(sio_loop *loop, sio_io *io, uint32_t ev) {
     if (r->state != RQ_SUSPENDED) return;
     /* The client closed the connection under a held long-poll: libmicrohttpd
      * would only notice at resume, so report it now and let it clean up. */
-    unlink_suspended(r);
-    r->state = RQ_ABORTED;
-    if (r->sops->on_abort) r->sops->on_abort(r, r->sud);
+    tell_abort(r);
     MHD_resume_connection(r->c);
     mark_run(r->srv);
 }
@@ -606,10 +663,10 @@ int http_suspend(http_req *r, const http_suspend_ops *ops, void *ud) {
     r->sud = ud;
     MHD_suspend_connection(r->c);
     r->state = RQ_SUSPENDED;
-    r->next = s->suspended;
+    r->next = s->held;
     r->prev = NULL;
-    if (s->suspended) s->suspended->prev = r;
-    s->suspended = r;
+    if (s->held) s->held->prev = r;
+    s->held = r;
     s->n_suspended++;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -623,10 +680,24 @@ int http_suspend(http_req *r, const http_suspend_ops *ops, void *ud) {
 
 void http_resume(http_req *r) {
     if (r->state != RQ_SUSPENDED) return;
-    unlink_suspended(r);
+    /* Still held: the owner hears on_resume when it runs, or on_abort if the
+     * client resets first. */
+    unwatch(r);
+    r->srv->n_suspended--;
     r->state = RQ_RESUMED;
     MHD_resume_connection(r->c);
     mark_run(r->srv);
+}
+
+void http_release(http_req *r) {
+    int suspended = r->state == RQ_SUSPENDED;
+    if (!unhold(r)) return;
+    if (suspended) {
+        /* Nobody will answer it: let it run and get the ownerless 503. */
+        r->state = RQ_RESUMED;
+        MHD_resume_connection(r->c);
+        mark_run(r->srv);
+    }
 }
 
 static void upgrade_handler(void *cls, struct MHD_Connection *c, void *con_cls,
@@ -644,6 +715,11 @@ static void upgrade_handler(void *cls, struct MHD_Connection *c, void *con_cls,
     mark_run(s);
     http_upgraded_cb cb = r->up_cb;
     r->up_cb = NULL;
+    if (!cb) { /* its owner went away (http_server_unroute) */
+        if (fd >= 0) close(fd);
+        if (pre != small) free(pre);
+        return;
+    }
     if (fd < 0 || !pre) {
         if (fd >= 0) close(fd);
         if (pre != small) free(pre);

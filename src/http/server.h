@@ -58,6 +58,12 @@ int http_server_port(const http_server *s);
  * max_body bounds POST/PUT bodies; beyond it the handler sees body_too_large. */
 int http_server_route(http_server *s, const char *prefix, http_handler h, void *ud,
                       size_t max_body);
+/* Remove every route registered with ud and end its requests in flight:
+ * held ones get on_abort and upgrades not yet handed over get their callback
+ * with fd -1, from inside this call; after it returns no callback of that
+ * route runs again (a request still arriving on it is answered 404). An owner
+ * calls this before it frees ud. */
+void http_server_unroute(http_server *s, void *ud);
 /* Stop listening: no new connections are accepted. */
 void http_server_quiesce(http_server *s);
 /* Stop: aborts suspended requests (their on_abort runs) and frees. */
@@ -94,8 +100,15 @@ int http_respond_take(http_req *r, unsigned status, const char *content_type, vo
                       size_t len, const char *const *headers);
 /* Hold the request open until http_resume (or the client leaves). */
 int http_suspend(http_req *r, const http_suspend_ops *ops, void *ud);
-/* Wake a suspended request; its on_resume runs from the next HTTP pass. */
+/* Wake a suspended request; its on_resume runs from the next HTTP pass, or
+ * its on_abort if the client resets first. Exactly one of the two reaches the
+ * owner for every suspended request, whatever ends it (the client, a resume,
+ * http_server_free); until then the owner may keep and use the pointer. */
 void http_resume(http_req *r);
+/* The owner gives up a held request without being told its end (an owner
+ * freed before the HTTP server): no callback follows; the request is
+ * answered 503 if it still needs an answer. */
+void http_release(http_req *r);
 /* Answer with a file's content (the descriptor is taken and closed). */
 int http_respond_fd(http_req *r, unsigned status, const char *content_type, int fd, uint64_t size,
                     const char *const *headers);

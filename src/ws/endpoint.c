@@ -23,6 +23,7 @@ struct sio_ws_peer {
 
 struct sio_ws_server {
     sio_loop *loop;
+    http_server *http;
     ws_ctx *ctx;
     sio_ws_options o;
     char *path;
@@ -172,6 +173,7 @@ sio_ws_server *sio_ws_server_new(sio_loop *loop, sio_http *http, const sio_ws_op
     sio_ws_server *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->loop = loop;
+    s->http = http;
     s->o = *o;
     s->cb = *cbs;
     s->ud = ud;
@@ -198,6 +200,8 @@ sio_ws_server *sio_ws_server_new(sio_loop *loop, sio_http *http, const sio_ws_op
 
 void sio_ws_server_free(sio_ws_server *s) {
     if (!s) return;
+    /* Handshakes in flight end now, while s can still hear of them. */
+    if (s->http) http_server_unroute(s->http, s);
     while (s->peers) {
         sio_ws_peer *p = s->peers;
         ws_conn_close(p->c, 1001, "server shutting down");
