@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,7 +61,8 @@ static const struct opt opts[] = {
     {"max-payload", "SIO_MAX_PAYLOAD", OPT_UINT, "BYTES",
      "largest message or POST body (default 1000000)"},
     {"max-connections", "SIO_MAX_CONNECTIONS", OPT_UINT, "N",
-     "sessions and HTTP connections accepted at once (default 10000)"},
+     "sessions and HTTP connections accepted at once (default: as many as the open-file limit "
+     "allows)"},
     {"cors-origin", "SIO_CORS_ORIGIN", OPT_ORIGIN, "ORIGIN",
      "allowed browser origin, repeatable (env: comma-separated); '*' allows any"},
     {"trust-proxy", "SIO_TRUST_PROXY", OPT_STR, "ADDRS",
@@ -264,6 +266,23 @@ static const char *existing_dir(const char *opt, const char *dflt) {
     return stat(dflt, &st) == 0 && S_ISDIR(st.st_mode) ? dflt : NULL;
 }
 
+/* Descriptors kept back from sessions: listeners, libmicrohttpd's epoll, the
+ * loop, signals, logs, Redis links, static files being sent. */
+#define FD_HEADROOM 64
+
+/* Raise the soft open-file limit to the hard one, as nginx and redis do: the
+ * soft default (often 1024) would cap a server whose idle session costs a
+ * kilobyte. Returns the limit in force. */
+static unsigned long raise_fd_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl)) return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit want = {rl.rlim_max, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl.rlim_cur = rl.rlim_max;
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? (unsigned long)UINT32_MAX : (unsigned long)rl.rlim_cur;
+}
+
 /* The event loop's health: a 100 ms timer that measures how late it fires. */
 static sio_timer lag_timer;
 static uint64_t lag_expected;
@@ -340,8 +359,13 @@ int main(int argc, char **argv) {
     memset(&c, 0, sizeof c);
     sio_http_options_init(&c.http);
     eio_options_init(&c.eio);
-    c.eio.max_sessions = c.http.max_connections; /* the documented default */
     sio_options_init(&c.sio);
+    /* Sessions are capped by descriptors, not by a round number: a WebSocket
+     * session holds one, a polling one one or two for a moment. */
+    unsigned long fd_limit = raise_fd_limit();
+    unsigned long fd_sessions = fd_limit > 2 * FD_HEADROOM ? fd_limit - FD_HEADROOM : FD_HEADROOM;
+    if (fd_sessions > UINT32_MAX) fd_sessions = UINT32_MAX;
+    c.eio.max_sessions = (uint32_t)fd_sessions;
     c.app = "chat";
     c.shutdown_timeout_ms = 10000;
     int pr = parse(&c, argc, argv);
@@ -399,6 +423,11 @@ int main(int argc, char **argv) {
     rt.shutdown_ms = c.shutdown_timeout_ms;
     log_info("sio-server listening on http://%s:%d%s app=%s", c.http.host, sio_http_port(rt.http),
              c.eio.path, c.app);
+    log_info("open-file limit %lu: up to %u sessions at once", fd_limit, c.eio.max_sessions);
+    if (c.eio.max_sessions > fd_sessions)
+        log_warn("--max-connections %u is above what the open-file limit %lu allows (%lu): raise "
+                 "it (ulimit -n, LimitNOFILE=) or clients will be refused at accept",
+                 c.eio.max_sessions, fd_limit, fd_sessions);
     int rc = sio_loop_run(rt.loop);
     rt.app->stop(rt.state);
     sio_loop_del(rt.loop, &rt.sig);

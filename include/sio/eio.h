@@ -20,7 +20,8 @@ typedef struct http_req eio_request;
 typedef struct sio_http_options {
     const char *host;            /* default "0.0.0.0" */
     int port;                    /* default 3000; 0 picks a free port */
-    unsigned max_connections;    /* HTTP connections held at once; default 10000 */
+    unsigned max_connections;    /* sessions the listener is sized for; 0 (default): as many
+                                    as the process's open-file limit allows */
     size_t connection_memory;    /* per HTTP connection; bounds header size; default 16 KiB */
     const char *trusted_proxies; /* comma-separated proxy addresses whose
                                     X-Forwarded-For names the client; NULL: none */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "eio/batch.h"
@@ -93,7 +94,7 @@ void sio_http_options_init(sio_http_options *o) {
     memset(o, 0, sizeof *o);
     o->host = "0.0.0.0";
     o->port = 3000;
-    o->max_connections = 10000;
+    o->max_connections = 0; /* as many as the open-file limit allows */
     o->connection_memory = 16384;
 }
 
@@ -102,8 +103,18 @@ sio_http *sio_http_new(sio_loop *loop, const sio_http_options *o, int *err) {
      * thread, may not resume when upgraded sockets detach: give it headroom
      * (a polling session holds up to two HTTP connections) so that the
      * session cap answers 503 itself instead of leaving clients unaccepted. */
-    unsigned mhd_limit = o->max_connections ? o->max_connections * 2 + 64 : 0;
-    http_options ho = {o->host, o->port, mhd_limit, o->connection_memory, 30, o->trusted_proxies};
+    struct rlimit rl;
+    unsigned long fds = getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY
+                            ? 1UL << 20
+                            : (unsigned long)rl.rlim_cur;
+    /* Never more than descriptors allow: at its limit libmicrohttpd stops
+     * polling the listener, where past the fd limit accept() would fail. */
+    unsigned long mhd_limit = fds > 32 ? fds - 16 : 16;
+    if (o->max_connections && (unsigned long)o->max_connections * 2 + 64 < mhd_limit)
+        mhd_limit = (unsigned long)o->max_connections * 2 + 64;
+    if (mhd_limit > UINT32_MAX) mhd_limit = UINT32_MAX;
+    http_options ho = {o->host, o->port,           (unsigned)mhd_limit, o->connection_memory,
+                       30,      o->trusted_proxies};
     return http_server_new(loop, &ho, err);
 }
 

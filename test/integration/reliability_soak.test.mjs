@@ -35,7 +35,7 @@ const MiB = 1024 * 1024;
 test("soak: 1,000 clients chatting and churning over both transports; nothing lost or duplicated; fds and RSS return", async (t) => {
   const bin = releaseBin();
   if (!bin) return t.skip("no build without sanitizers (set SIO_RELEASE_BIN or build build-rel-release)");
-  const server = await startServerWith(bin, { args: ["--app", "testkit", "--max-connections", "20000"] });
+  const server = await startServerWith(bin, { args: ["--app", "testkit"] });
   const live = new Set();
   const timers = new Set();
   t.after(async () => {
