@@ -37,6 +37,7 @@ struct eio_session {
     uint16_t refs;        /* callbacks that still hold the pointer */
     uint8_t close_queued; /* "1" is in poll_out: the next answer ends it */
     uint8_t want_drain;   /* a producer waits for poll_out to be taken */
+    uint8_t end_noop;     /* the client closed: a held GET is let go with "6" */
     eio_server *srv;
     sbuf poll_out; /* polling payload waiting for a GET */
     ws_conn *ws;   /* transport, once on WebSocket */
@@ -428,7 +429,10 @@ static void poll_on_resume(http_req *r, void *ud) {
     s->refs--;
     s->poll_req = NULL;
     if (s->core.state == EIO_ST_CLOSED) {
-        respond_error(s->srv, r, 400, ERR_UNKNOWN_SID);
+        if (s->end_noop)
+            respond_text(s->srv, r, 200, poll_ctype, "6");
+        else
+            respond_error(s->srv, r, 400, ERR_UNKNOWN_SID);
         maybe_free(s);
         return;
     }
@@ -476,6 +480,12 @@ static void close_session(eio_session *s, const char *reason, int graceful) {
             srv->n_ws--;
         }
         s->ws = NULL;
+        session_destroy(s);
+    } else if (s->end_noop && s->poll_req) {
+        /* The client's own close: nothing more goes to it (the reference
+         * lets the held GET go with a noop), and the sid is gone now. */
+        sbuf_clear(&s->poll_out);
+        http_resume(s->poll_req);
         session_destroy(s);
     } else if (graceful || s->poll_req) {
         /* Polling has no way to push the close: it rides on the next GET,
@@ -569,6 +579,9 @@ static void handle_packet(eio_session *s, eio_source src, const eio_packet *p) {
         close_probe(s);
         break;
     case EIO_ACT_CLOSE_TRANSPORT_CLOSE:
+        if (src == EIO_SRC_TRANSPORT && s->core.transport == EIO_TR_POLLING) s->end_noop = 1;
+        close_session(s, eio_action_reason(a), 0);
+        break;
     case EIO_ACT_CLOSE_PARSE_ERROR:
     case EIO_ACT_CLOSE_TRANSPORT_ERROR:
     case EIO_ACT_CLOSE_PING_TIMEOUT:
@@ -643,6 +656,18 @@ static void probe_upgraded(int fd, const uint8_t *pre, size_t n, void *ud) {
         return;
     }
     ws_conn_set_timeout(s->probe, srv->o.upgrade_timeout_ms, probe_timeout);
+}
+
+static void refused_message(ws_conn *c, int binary, const uint8_t *d, size_t n) {}
+static void refused_closed(ws_conn *c, int code) {}
+static const ws_handler refused_handler = {refused_message, refused_closed, NULL, NULL};
+
+static void refuse_upgraded(int fd, const uint8_t *pre, size_t n, void *ud) {
+    eio_server *srv = ud;
+    if (fd < 0) return;
+    ws_conn *c = ws_conn_new(srv->ws, fd, pre, n, 125, &refused_handler, NULL);
+    /* A close frame without a status, as the `ws` module's close() sends. */
+    if (c) ws_conn_close(c, 0, NULL);
 }
 
 struct pending_ws {
@@ -797,8 +822,15 @@ static void on_request(http_req *r, void *ud) {
             return;
         }
         if (is_ws) {
-            if (!srv->o.allow_upgrades || eio_core_probe_attached(&s->core) != EIO_ACT_NONE) {
+            if (!srv->o.allow_upgrades) {
                 respond_error(srv, r, 400, ERR_BAD_REQUEST);
+                return;
+            }
+            if (eio_core_probe_attached(&s->core) != EIO_ACT_NONE) {
+                /* Already upgraded, or a probe in flight: the reference takes
+                 * the handshake and closes the newcomer, so a client sees a
+                 * close rather than an HTTP error; the session is untouched. */
+                http_upgrade(r, accept, NULL, refuse_upgraded, srv);
                 return;
             }
             s->refs++;

@@ -83,6 +83,7 @@ int ws_frame_append_close(sbuf *out, uint16_t code, const char *reason) {
         while (rl > 0 && ((uint8_t)reason[rl] & 0xc0) == 0x80)
             rl--;
     }
+    if (!code) return ws_frame_append(out, WS_OP_CLOSE, (const uint8_t *)"", 0); /* no status */
     payload[0] = (uint8_t)(code >> 8);
     payload[1] = (uint8_t)code;
     if (rl) memcpy(payload + 2, reason, rl);

@@ -24,7 +24,8 @@ int ws_frame_append(sbuf *out, int opcode, const uint8_t *data, size_t len);
  * Engine.IO text form ("4" + message) without first copying the message. */
 int ws_frame_append_prefixed(sbuf *out, int opcode, uint8_t prefix, const uint8_t *data,
                              size_t len);
-/* Append a close frame with a status code and an optional UTF-8 reason. */
+/* Append a close frame with a status code and an optional UTF-8 reason;
+ * code 0: a close frame without a status (the peer sees 1005). */
 int ws_frame_append_close(sbuf *out, uint16_t code, const char *reason);
 /* Size of the frame header for a payload of len bytes (server side). */
 size_t ws_frame_header_len(uint64_t len);
