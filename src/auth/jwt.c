@@ -22,79 +22,13 @@
 #include <string.h>
 
 #include "sio/status.h"
+#include "util/base64.h"
 
 #define MAC_LEN     32 /* SHA-256 */
 #define MAC_B64_LEN 43 /* base64url of 32 bytes, unpadded */
 
 /* base64url of {"alg":"HS256","typ":"JWT"} */
 static const char HEADER_B64[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
-
-static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* Value of a base64url character, or -1 (padding '=' included). */
-static int b64url_val(unsigned char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-}
-
-static size_t b64url_encoded_len(size_t n) {
-    return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
-}
-
-static void b64url_encode(const uint8_t *in, size_t n, char *out) {
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        *out++ = B64URL[v >> 18 & 63];
-        *out++ = B64URL[v >> 12 & 63];
-        *out++ = B64URL[v >> 6 & 63];
-        *out++ = B64URL[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        *out++ = B64URL[v >> 18 & 63];
-        *out++ = B64URL[v >> 12 & 63];
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        *out++ = B64URL[v >> 18 & 63];
-        *out++ = B64URL[v >> 12 & 63];
-        *out++ = B64URL[v >> 6 & 63];
-    }
-}
-
-/* Strict unpadded base64url: a length that is 1 modulo 4, a character outside
- * the alphabet or non-zero unused trailing bits (a non-canonical encoding)
- * fail. out must hold n / 4 * 3 + 2 bytes. 0 or -1. */
-static int b64url_decode(const char *in, size_t n, uint8_t *out, size_t *out_len) {
-    if (n % 4 == 1) return -1;
-    size_t o = 0, i = 0;
-    for (; i + 4 <= n; i += 4) {
-        int a = b64url_val((unsigned char)in[i]), b = b64url_val((unsigned char)in[i + 1]);
-        int c = b64url_val((unsigned char)in[i + 2]), d = b64url_val((unsigned char)in[i + 3]);
-        if ((a | b | c | d) < 0) return -1;
-        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
-        out[o++] = (uint8_t)(v >> 16);
-        out[o++] = (uint8_t)(v >> 8);
-        out[o++] = (uint8_t)v;
-    }
-    size_t rest = n - i;
-    if (rest >= 2) {
-        int a = b64url_val((unsigned char)in[i]), b = b64url_val((unsigned char)in[i + 1]);
-        int c = rest == 3 ? b64url_val((unsigned char)in[i + 2]) : 0;
-        if ((a | b | c) < 0) return -1;
-        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6;
-        if (rest == 2 && (v & 0xFFFF)) return -1;
-        if (rest == 3 && (v & 0xFF)) return -1;
-        out[o++] = (uint8_t)(v >> 16);
-        if (rest == 3) out[o++] = (uint8_t)(v >> 8);
-    }
-    *out_len = o;
-    return 0;
-}
 
 /* Parse exactly one JSON object from n bytes (surrounding whitespace allowed);
  * NULL when the bytes are anything else. */
@@ -163,14 +97,13 @@ int sio_jwt_verify(const char *token, size_t len, const uint8_t *secret, size_t 
     if (skew_s < 0) skew_s = 0;
     if (skew_s > SIO_JWT_MAX_SKEW) skew_s = SIO_JWT_MAX_SKEW;
 
-    /* Shape: base64url "." base64url "." base64url, nothing else. */
+    /* Shape: base64url "." base64url "." base64url, nothing else (the
+     * strict decodes below refuse anything outside the alphabet). */
     size_t dot[2], ndots = 0;
     for (size_t i = 0; i < len; i++) {
         if (token[i] == '.') {
             if (ndots == 2) return SIO_JWT_EMALFORMED;
             dot[ndots++] = i;
-        } else if (b64url_val((unsigned char)token[i]) < 0) {
-            return SIO_JWT_EMALFORMED;
         }
     }
     if (ndots != 2 || dot[0] == 0 || dot[1] == dot[0] + 1) return SIO_JWT_EMALFORMED;
@@ -179,12 +112,13 @@ int sio_jwt_verify(const char *token, size_t len, const uint8_t *secret, size_t 
     uint8_t dec[SIO_JWT_MAX_LEN];
     uint8_t *hdr = dec, *pay, *sig;
     size_t hlen, plen, slen;
-    if (b64url_decode(token, dot[0], hdr, &hlen)) return SIO_JWT_EMALFORMED;
+    if (b64_decode(token, dot[0], hdr, &hlen, B64_STRICT)) return SIO_JWT_EMALFORMED;
     pay = hdr + hlen;
-    if (b64url_decode(token + dot[0] + 1, dot[1] - dot[0] - 1, pay, &plen))
+    if (b64_decode(token + dot[0] + 1, dot[1] - dot[0] - 1, pay, &plen, B64_STRICT))
         return SIO_JWT_EMALFORMED;
     sig = pay + plen;
-    if (b64url_decode(token + dot[1] + 1, len - dot[1] - 1, sig, &slen)) return SIO_JWT_EMALFORMED;
+    if (b64_decode(token + dot[1] + 1, len - dot[1] - 1, sig, &slen, B64_STRICT))
+        return SIO_JWT_EMALFORMED;
 
     cJSON *h = parse_object(hdr, hlen);
     if (!h) return SIO_JWT_EMALFORMED;
@@ -241,11 +175,11 @@ int sio_jwt_sign_hs256(const cJSON *payload, const uint8_t *secret, size_t secre
     size_t jlen = strlen(json);
     size_t hlen = sizeof HEADER_B64 - 1;
     if (jlen > SIO_JWT_MAX_LEN ||
-        hlen + 1 + b64url_encoded_len(jlen) + 1 + MAC_B64_LEN > SIO_JWT_MAX_LEN) {
+        hlen + 1 + b64_encoded_len(jlen, B64_URL) + 1 + MAC_B64_LEN > SIO_JWT_MAX_LEN) {
         cJSON_free(json);
         return SIO_ETOOBIG;
     }
-    size_t total = hlen + 1 + b64url_encoded_len(jlen) + 1 + MAC_B64_LEN;
+    size_t total = hlen + 1 + b64_encoded_len(jlen, B64_URL) + 1 + MAC_B64_LEN;
     if (sbuf_reserve(out, total)) {
         cJSON_free(json);
         return SIO_ENOMEM;
@@ -254,8 +188,8 @@ int sio_jwt_sign_hs256(const cJSON *payload, const uint8_t *secret, size_t secre
     memcpy(w, HEADER_B64, hlen);
     w += hlen;
     *w++ = '.';
-    b64url_encode((const uint8_t *)json, jlen, w);
-    w += b64url_encoded_len(jlen);
+    b64_encode((const uint8_t *)json, jlen, w, B64_URL);
+    w += b64_encoded_len(jlen, B64_URL);
     cJSON_free(json);
 
     unsigned char mac[EVP_MAX_MD_SIZE];
@@ -265,7 +199,7 @@ int sio_jwt_sign_hs256(const cJSON *payload, const uint8_t *secret, size_t secre
         mac_len != MAC_LEN)
         return SIO_EIO;
     *w++ = '.';
-    b64url_encode(mac, MAC_LEN, w);
+    b64_encode(mac, MAC_LEN, w, B64_URL);
     OPENSSL_cleanse(mac, sizeof mac);
     out->len += total;
     return SIO_OK;

@@ -46,11 +46,4 @@ int eio_payload_append(sbuf *out, eio_ptype type, const uint8_t *data, size_t le
 /* Length of the long-polling encoding of one packet, without separator. */
 size_t eio_payload_packet_len(size_t len, int binary);
 
-/* Standard base64 (with padding), as the polling transport uses it. */
-size_t eio_base64_encoded_len(size_t n);
-void eio_base64_encode(const uint8_t *in, size_t n, char *out);
-/* Decode, padding optional; SIO_EPARSE on invalid input. `out` needs
- * (n + 3) / 4 * 3 bytes. */
-int eio_base64_decode(const char *in, size_t n, uint8_t *out, size_t *out_len);
-
 #endif

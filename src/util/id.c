@@ -4,18 +4,12 @@
 #include <stdint.h>
 
 #include "sio/status.h"
+#include "util/base64.h"
 
 int sio_random_id(char out[SIO_RANDOM_ID_LEN + 1]) {
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    uint8_t raw[15];
+    uint8_t raw[SIO_RANDOM_ID_LEN / 4 * 3];
     if (RAND_bytes(raw, sizeof raw) != 1) return SIO_EIO;
-    for (int i = 0, o = 0; i < 15; i += 3) {
-        uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
-        out[o++] = a[v >> 18];
-        out[o++] = a[(v >> 12) & 63];
-        out[o++] = a[(v >> 6) & 63];
-        out[o++] = a[v & 63];
-    }
+    b64_encode(raw, sizeof raw, out, B64_URL);
     out[SIO_RANDOM_ID_LEN] = 0;
     return SIO_OK;
 }
