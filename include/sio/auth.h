@@ -3,7 +3,6 @@
  *
  *     static sio_jwt_auth auth = {secret, secret_len, 30};
  *     sio_use(sio_of(srv, "/"), sio_jwt_middleware, &auth);
- *     sio_on_disconnect(nsp, on_disconnect, NULL); // calls sio_socket_forget_claims(s)
  *
  * The token is read from the CONNECT auth payload {"token": "..."} or, when
  * that has no "token" member, from the "token" query parameter of the
@@ -35,26 +34,19 @@ typedef struct sio_jwt_auth {
 int sio_jwt_middleware(sio_socket *s, const cJSON *auth, void *ud);
 
 /* ---- Claims attached to a socket ----
- * Kept in a table beside the sockets (keyed by the socket pointer and
- * checked against its id), so any middleware can attach what it verified.
+ * The socket keeps what a middleware verified and frees it with itself.
  * Not thread-safe: use from the loop thread, like the rest of the API. */
 
 /* Attach claims to the socket, replacing (and freeing) earlier ones. Takes
- * ownership of claims in every case (freed on failure); NULL detaches.
- * SIO_OK or SIO_ENOMEM. */
+ * ownership of claims; NULL detaches. Always SIO_OK. */
 int sio_socket_set_claims(sio_socket *s, cJSON *claims);
 /* The claims attached to the socket, or NULL. Valid until they are replaced
  * or forgotten. */
 const cJSON *sio_socket_claims(const sio_socket *s);
 /* The "sub" claim (the user's name in the chat app), or NULL. */
 const char *sio_jwt_subject(const sio_socket *s);
-/* Free the socket's claims. Applications using claims call this in their
- * disconnect handler (sio_on_disconnect): the table does not see sockets go.
- * A socket refused by a later middleware never reaches the disconnect
- * handler, so register sio_jwt_middleware last (or have the refusing
- * middleware call this); an entry left behind is never returned for another
- * socket, and is dropped when its address is reused. Safe to call for a
- * socket without claims. */
+/* Free the socket's claims now rather than with the socket (they go with it
+ * anyway). Safe to call for a socket without claims. */
 void sio_socket_forget_claims(sio_socket *s);
 
 /* Verify an HS256 token against cfg (for transports without Socket.IO's

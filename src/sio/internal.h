@@ -123,6 +123,7 @@ struct sio_socket {
     cJSON *auth;
     cJSON *refuse_data;
     char *refuse_msg;
+    cJSON *claims; /* sio_socket_set_claims: the token's, owned */
 };
 
 struct sio_client {
@@ -212,9 +213,6 @@ void sio_redis_collect(sio_server *srv, struct sbuf *out);
 /* Queue an encoded packet on the socket's connection (the adapters' way
  * out); volatile packets are dropped when the transport is not ready. */
 int sio_socket_deliver(sio_socket *s, const eio_batch *b, int is_volatile);
-/* Run when a socket's memory is released, for modules that keep per-socket
- * state on the side (token claims); set once, by that module. */
-extern void (*sio_socket_free_hook)(sio_socket *s);
 /* The memory adapter (single node). */
 sio_adapter *sio_memory_adapter_new(sio_namespace *nsp);
 /* A fresh broadcast epoch for de-duplication marks. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sio/auth.h"
 #include "sio/internal.h"
 #include "util/id.h"
 #include "util/log.h"
@@ -246,11 +247,21 @@ int sio_socket_connected(const sio_socket *s) {
     return s->state == SOCK_CONNECTED;
 }
 
-void (*sio_socket_free_hook)(sio_socket *s);
+int sio_socket_set_claims(sio_socket *s, cJSON *claims) {
+    cJSON_Delete(s->claims);
+    s->claims = claims;
+    return SIO_OK;
+}
+const cJSON *sio_socket_claims(const sio_socket *s) {
+    return s->claims;
+}
+void sio_socket_forget_claims(sio_socket *s) {
+    sio_socket_set_claims(s, NULL);
+}
 
 static void socket_free(void *p) {
     sio_socket *s = p;
-    if (sio_socket_free_hook) sio_socket_free_hook(s);
+    cJSON_Delete(s->claims);
     cJSON_Delete(s->auth);
     cJSON_Delete(s->refuse_data);
     free(s->refuse_msg);

@@ -44,15 +44,16 @@ struct ws_ctx {
     ws_conn *dirty;
     ws_conn *all;
     size_t count;
+    /* wslay fixes user_data at init, and a pooled parser context serves many
+     * connections: its user_data is this ctx, which names the connection
+     * being parsed and what it may still read in this pass. */
+    ws_conn *rx_current;
+    size_t rx_budget;
 };
 
-/* wslay fixes user_data at init; a pooled context serves many connections, so
- * the connection being parsed is passed through this variable instead. */
-static ws_conn *rx_current;
-static size_t rx_budget;
-
 static ssize_t rx_recv(uint8_t *buf, size_t len, int flags, void *ud) {
-    ws_conn *c = rx_current;
+    ws_ctx *ctx = ud;
+    ws_conn *c = ctx->rx_current;
     if (c->pre.len) {
         size_t n = c->pre.len < len ? c->pre.len : len;
         memcpy(buf, c->pre.data, n);
@@ -61,11 +62,11 @@ static ssize_t rx_recv(uint8_t *buf, size_t len, int flags, void *ud) {
         c->rx->given += n;
         return (ssize_t)n;
     }
-    if (rx_budget == 0) return -1;
-    if (len > rx_budget) len = rx_budget;
+    if (ctx->rx_budget == 0) return -1;
+    if (len > ctx->rx_budget) len = ctx->rx_budget;
     ssize_t n = recv(c->io.fd, buf, len, 0);
     if (n > 0) {
-        rx_budget -= (size_t)n;
+        ctx->rx_budget -= (size_t)n;
         c->rx->given += (uint64_t)n;
         return n;
     }
@@ -90,7 +91,7 @@ static struct ws_rx *rx_borrow(ws_ctx *ctx) {
     } else {
         rx = malloc(sizeof *rx);
         if (!rx) return NULL;
-        if (wslay_frame_context_init(&rx->fctx, &rx_callbacks, NULL)) {
+        if (wslay_frame_context_init(&rx->fctx, &rx_callbacks, ctx)) {
             free(rx);
             return NULL;
         }
@@ -406,8 +407,8 @@ static void on_readable(ws_conn *c) {
         return;
     }
     struct ws_rx *rx = c->rx;
-    rx_current = c;
-    rx_budget = READ_BUDGET;
+    ctx->rx_current = c;
+    ctx->rx_budget = READ_BUDGET;
     for (;;) {
         struct wslay_frame_iocb io;
         ssize_t r = wslay_frame_recv(rx->fctx, &io);
@@ -418,7 +419,7 @@ static void on_readable(ws_conn *c) {
         }
         if (on_chunk(c, rx, &io) < 0) break;
     }
-    rx_current = NULL;
+    ctx->rx_current = NULL;
     if (c->state == ST_DEAD) return;
     if (c->eof) {
         if (c->state == ST_OPEN) notify_close(c, 1006);

@@ -1,76 +1,58 @@
 #include "ws/frame.h"
 
 #include <openssl/evp.h>
+#include <stdint.h>
 #include <string.h>
-#include <wslay/wslay.h>
 
 #include "sio/status.h"
-
-/* wslay's frame context carries the output state and a fixed user_data, so one
- * shared encoder serves every connection: each call completes a whole frame
- * synchronously because the send callback below never refuses bytes. */
-static wslay_frame_context_ptr encoder;
-static sbuf *encoder_target;
-static int encoder_failed;
-
-static ssize_t enc_send(const uint8_t *data, size_t len, int flags, void *ud) {
-    if (sbuf_append(encoder_target, data, len)) {
-        encoder_failed = 1;
-        return -1;
-    }
-    return (ssize_t)len;
-}
-
-static ssize_t enc_recv(uint8_t *buf, size_t len, int flags, void *ud) {
-    return -1;
-}
-static int enc_genmask(uint8_t *buf, size_t len, void *ud) {
-    return -1;
-}
-
-static int encoder_ready(void) {
-    if (encoder) return 1;
-    static const struct wslay_frame_callbacks cbs = {enc_send, enc_recv, enc_genmask};
-    return wslay_frame_context_init(&encoder, &cbs, NULL) == 0;
-}
 
 size_t ws_frame_header_len(uint64_t len) {
     return len < 126 ? 2 : len < 65536 ? 4 : 10;
 }
 
-static int send_part(int opcode, const uint8_t *data, size_t dlen, uint64_t payload_len) {
-    struct wslay_frame_iocb iocb = {
-        .fin = 1,
-        .rsv = 0,
-        .opcode = (uint8_t)opcode,
-        .payload_length = payload_len,
-        .mask = 0,
-        .data = data,
-        .data_length = dlen,
-    };
-    ssize_t r = wslay_frame_send(encoder, &iocb);
-    return r < 0 || encoder_failed ? -1 : 0;
+/* Server frames are unmasked, so a frame is its header (RFC 6455 5.2: FIN,
+ * opcode, a 7-bit length or 126/127 and a 16/64-bit one) and the payload:
+ * written directly, with no encoder state to share between connections.
+ * Reserves the whole frame and returns where the payload goes. */
+static uint8_t *frame_begin(sbuf *out, int opcode, uint64_t len, int *err) {
+    *err = SIO_EINVAL;
+    /* Control frames carry at most 125 bytes and are never fragmented. */
+    if (opcode < 0 || opcode > 0xf || (opcode >= WS_OP_CLOSE && len > 125)) return NULL;
+    *err = SIO_ENOMEM;
+    size_t hl = ws_frame_header_len(len);
+    if (len > SIZE_MAX - hl || sbuf_reserve(out, hl + (size_t)len)) return NULL;
+    uint8_t *w = out->data + out->len;
+    *w++ = (uint8_t)(0x80 | opcode);
+    if (len < 126) {
+        *w++ = (uint8_t)len;
+    } else if (len < 65536) {
+        *w++ = 126;
+        *w++ = (uint8_t)(len >> 8);
+        *w++ = (uint8_t)len;
+    } else {
+        *w++ = 127;
+        for (int i = 7; i >= 0; i--)
+            *w++ = (uint8_t)(len >> (8 * i));
+    }
+    out->len += hl + (size_t)len;
+    *err = SIO_OK;
+    return w;
 }
 
 int ws_frame_append(sbuf *out, int opcode, const uint8_t *data, size_t len) {
-    if (!encoder_ready()) return SIO_ENOMEM;
-    if (sbuf_reserve(out, ws_frame_header_len(len) + len)) return SIO_ENOMEM;
-    encoder_target = out;
-    encoder_failed = 0;
-    if (send_part(opcode, data, len, len)) return SIO_EINVAL;
-    return SIO_OK;
+    int err;
+    uint8_t *w = frame_begin(out, opcode, len, &err);
+    if (w && len) memcpy(w, data, len);
+    return err;
 }
 
 int ws_frame_append_prefixed(sbuf *out, int opcode, uint8_t prefix, const uint8_t *data,
                              size_t len) {
-    if (!encoder_ready()) return SIO_ENOMEM;
-    if (sbuf_reserve(out, ws_frame_header_len(len + 1) + len + 1)) return SIO_ENOMEM;
-    encoder_target = out;
-    encoder_failed = 0;
-    /* wslay sends a frame in pieces when the payload comes in pieces: the
-     * header with the first piece, then the rest, keyed by payload_length. */
-    if (send_part(opcode, &prefix, 1, len + 1)) return SIO_EINVAL;
-    if (len && send_part(opcode, data, len, len + 1)) return SIO_EINVAL;
+    int err;
+    uint8_t *w = len < SIZE_MAX ? frame_begin(out, opcode, (uint64_t)len + 1, &err) : NULL;
+    if (!w) return len < SIZE_MAX ? err : SIO_ENOMEM;
+    *w++ = prefix;
+    if (len) memcpy(w, data, len);
     return SIO_OK;
 }
 

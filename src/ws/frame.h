@@ -1,5 +1,5 @@
-/* WebSocket frame encoding for the server side (unmasked frames), on wslay's
- * frame layer. Encoding is pure: bytes go into a caller-owned buffer so that a
+/* WebSocket frame encoding for the server side (unmasked frames; parsing is
+ * wslay's, in ws/conn.c). Encoding is pure: bytes go into a caller-owned buffer so that a
  * broadcast frame is built once and its bytes reused for every receiver. */
 #ifndef SIO_WS_FRAME_H
 #define SIO_WS_FRAME_H
