@@ -685,124 +685,156 @@ static void handle_remote_broadcast(redis_adapter *a, const cJSON *req) {
     sio_ack_group_unref(g);
 }
 
+/* A request from another node, decoded, with what every handler needs. */
+struct req_ctx {
+    redis_adapter *a;
+    sio_namespace *nsp;
+    const cJSON *req;
+    const cJSON *opts;
+    const cJSON *rid;
+    int own;  /* sent by this node */
+    int mine; /* a request this node is waiting answers for */
+    struct target_buf tb;
+};
+
+static sio_socket *req_socket(const struct req_ctx *q) {
+    const cJSON *sid = cJSON_GetObjectItemCaseSensitive(q->req, "sid");
+    return cJSON_IsString(sid)
+               ? smap_get(&q->nsp->sockets, sid->valuestring, strlen(sid->valuestring))
+               : NULL;
+}
+
+static void req_sockets(struct req_ctx *q) {
+    if (q->mine) return;
+    const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(q->req, "rooms");
+    struct target_buf rb;
+    memset(&rb, 0, sizeof rb);
+    rb.t.rooms = fill_rooms(&rb, rooms, rb.rooms) > 0 ? rb.rooms : NULL;
+    cJSON *all = sio_local_fetch(q->nsp, &rb.t);
+    cJSON *ids = cJSON_CreateArray();
+    const cJSON *it;
+    cJSON_ArrayForEach(it, all) {
+        cJSON_AddItemToArray(
+            ids, cJSON_CreateString(cJSON_GetObjectItemCaseSensitive(it, "id")->valuestring));
+    }
+    cJSON_Delete(all);
+    cJSON *resp = response_for(q->req);
+    cJSON_AddItemToObject(resp, "sockets", ids);
+    publish_response(q->a, resp);
+}
+
+static void req_all_rooms(struct req_ctx *q) {
+    if (q->mine) return;
+    cJSON *resp = response_for(q->req);
+    cJSON *rooms = cJSON_AddArrayToObject(resp, "rooms");
+    cJSON *all = sio_local_fetch(q->nsp, NULL);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, all) {
+        const cJSON *r;
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(it, "rooms")) {
+            int seen = 0;
+            const cJSON *x;
+            cJSON_ArrayForEach(x, rooms) seen |= strcmp(x->valuestring, r->valuestring) == 0;
+            if (!seen) cJSON_AddItemToArray(rooms, cJSON_CreateString(r->valuestring));
+        }
+    }
+    cJSON_Delete(all);
+    publish_response(q->a, resp);
+}
+
+static void remote_rooms(struct req_ctx *q, int leave) {
+    if (q->own) return;
+    if (q->opts) {
+        struct target_buf rb;
+        memset(&rb, 0, sizeof rb);
+        fill_rooms(&rb, cJSON_GetObjectItemCaseSensitive(q->req, "rooms"), rb.rooms);
+        sio_local_rooms(q->nsp, &q->tb.t, rb.rooms, leave);
+        return;
+    }
+    const cJSON *room = cJSON_GetObjectItemCaseSensitive(q->req, "room");
+    sio_socket *s = req_socket(q);
+    if (!s || !cJSON_IsString(room)) return;
+    if (leave)
+        sio_leave(s, room->valuestring);
+    else
+        sio_join(s, room->valuestring);
+    publish_response(q->a, response_for(q->req));
+}
+
+static void req_remote_join(struct req_ctx *q) {
+    remote_rooms(q, 0);
+}
+static void req_remote_leave(struct req_ctx *q) {
+    remote_rooms(q, 1);
+}
+
+static void req_remote_disconnect(struct req_ctx *q) {
+    if (q->own) return;
+    int close = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q->req, "close"));
+    if (q->opts) {
+        sio_local_disconnect(q->nsp, &q->tb.t, close);
+        return;
+    }
+    sio_socket *s = req_socket(q);
+    if (!s) return;
+    sio_disconnect(s, close);
+    publish_response(q->a, response_for(q->req));
+}
+
+static void req_remote_fetch(struct req_ctx *q) {
+    if (q->mine) return;
+    cJSON *resp = response_for(q->req);
+    cJSON_AddItemToObject(resp, "sockets", sio_local_fetch(q->nsp, &q->tb.t));
+    publish_response(q->a, resp);
+}
+
+static void req_server_side_emit(struct req_ctx *q) {
+    if (q->own) return;
+    cJSON *data = cJSON_GetObjectItemCaseSensitive(q->req, "data");
+    if (!cJSON_IsArray(data)) return;
+    struct ss_ack k = {{ss_ack_send, 0}, q->a, cJSON_IsString(q->rid) ? q->rid->valuestring : NULL};
+    sio_nsp_server_event(q->nsp, data, k.request_id ? &k.base : NULL);
+}
+
+static void req_broadcast(struct req_ctx *q) {
+    if (!q->own) handle_remote_broadcast(q->a, q->req);
+}
+
+/* Indexed by @socket.io/redis-adapter's RequestType; the types a node only
+ * answers to (BROADCAST_CLIENT_COUNT, BROADCAST_ACK) come as responses. */
+static void (*const request_handlers[])(struct req_ctx *) = {
+    [REQ_SOCKETS] = req_sockets,
+    [REQ_ALL_ROOMS] = req_all_rooms,
+    [REQ_REMOTE_JOIN] = req_remote_join,
+    [REQ_REMOTE_LEAVE] = req_remote_leave,
+    [REQ_REMOTE_DISCONNECT] = req_remote_disconnect,
+    [REQ_REMOTE_FETCH] = req_remote_fetch,
+    [REQ_SERVER_SIDE_EMIT] = req_server_side_emit,
+    [REQ_BROADCAST] = req_broadcast,
+};
+
 static void on_request(redis_adapter *a, const uint8_t *d, size_t n) {
     cJSON *req = NULL;
     if (n && d[0] == '{')
         req = cJSON_ParseWithLength((const char *)d, n);
     else if (decode_one(d, n, &req) != SIO_OK)
         req = NULL;
-    if (!cJSON_IsObject(req)) {
-        cJSON_Delete(req);
-        return;
-    }
-    sio_namespace *nsp = a->base.nsp;
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(req, "type");
-    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(req, "uid");
-    const cJSON *rid = cJSON_GetObjectItemCaseSensitive(req, "requestId");
-    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(req, "opts");
-    int own = cJSON_IsString(uid) && strcmp(uid->valuestring, a->r->uid) == 0;
-    int mine = cJSON_IsString(rid) && find_request(a->r, rid->valuestring);
-    struct target_buf tb;
-    target_from(&tb, opts);
-    switch (cJSON_IsNumber(type) ? type->valueint : -1) {
-    case REQ_SOCKETS: {
-        if (mine) break;
-        const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(req, "rooms");
-        struct target_buf rb;
-        memset(&rb, 0, sizeof rb);
-        rb.t.rooms = fill_rooms(&rb, rooms, rb.rooms) > 0 ? rb.rooms : NULL;
-        cJSON *all = sio_local_fetch(nsp, &rb.t);
-        cJSON *ids = cJSON_CreateArray();
-        const cJSON *it;
-        cJSON_ArrayForEach(it, all) {
-            cJSON_AddItemToArray(
-                ids, cJSON_CreateString(cJSON_GetObjectItemCaseSensitive(it, "id")->valuestring));
-        }
-        cJSON_Delete(all);
-        cJSON *resp = response_for(req);
-        cJSON_AddItemToObject(resp, "sockets", ids);
-        publish_response(a, resp);
-        break;
-    }
-    case REQ_ALL_ROOMS: {
-        if (mine) break;
-        cJSON *resp = response_for(req);
-        cJSON *rooms = cJSON_AddArrayToObject(resp, "rooms");
-        cJSON *all = sio_local_fetch(nsp, NULL);
-        const cJSON *it;
-        cJSON_ArrayForEach(it, all) {
-            const cJSON *r;
-            cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(it, "rooms")) {
-                int seen = 0;
-                const cJSON *x;
-                cJSON_ArrayForEach(x, rooms) seen |= strcmp(x->valuestring, r->valuestring) == 0;
-                if (!seen) cJSON_AddItemToArray(rooms, cJSON_CreateString(r->valuestring));
-            }
-        }
-        cJSON_Delete(all);
-        publish_response(a, resp);
-        break;
-    }
-    case REQ_REMOTE_JOIN:
-    case REQ_REMOTE_LEAVE: {
-        int leave = type->valueint == REQ_REMOTE_LEAVE;
-        if (own) break;
-        if (opts) {
-            struct target_buf rb;
-            memset(&rb, 0, sizeof rb);
-            fill_rooms(&rb, cJSON_GetObjectItemCaseSensitive(req, "rooms"), rb.rooms);
-            sio_local_rooms(nsp, &tb.t, rb.rooms, leave);
-            break;
-        }
-        const cJSON *sid = cJSON_GetObjectItemCaseSensitive(req, "sid");
-        const cJSON *room = cJSON_GetObjectItemCaseSensitive(req, "room");
-        sio_socket *s = cJSON_IsString(sid)
-                            ? smap_get(&nsp->sockets, sid->valuestring, strlen(sid->valuestring))
-                            : NULL;
-        if (!s || !cJSON_IsString(room)) break;
-        if (leave)
-            sio_leave(s, room->valuestring);
-        else
-            sio_join(s, room->valuestring);
-        publish_response(a, response_for(req));
-        break;
-    }
-    case REQ_REMOTE_DISCONNECT: {
-        if (own) break;
-        int close = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "close"));
-        if (opts) {
-            sio_local_disconnect(nsp, &tb.t, close);
-            break;
-        }
-        const cJSON *sid = cJSON_GetObjectItemCaseSensitive(req, "sid");
-        sio_socket *s = cJSON_IsString(sid)
-                            ? smap_get(&nsp->sockets, sid->valuestring, strlen(sid->valuestring))
-                            : NULL;
-        if (!s) break;
-        sio_disconnect(s, close);
-        publish_response(a, response_for(req));
-        break;
-    }
-    case REQ_REMOTE_FETCH: {
-        if (mine) break;
-        cJSON *resp = response_for(req);
-        cJSON_AddItemToObject(resp, "sockets", sio_local_fetch(nsp, &tb.t));
-        publish_response(a, resp);
-        break;
-    }
-    case REQ_SERVER_SIDE_EMIT: {
-        if (own) break;
-        cJSON *data = cJSON_GetObjectItemCaseSensitive(req, "data");
-        if (!cJSON_IsArray(data)) break;
-        struct ss_ack k = {{ss_ack_send, 0}, a, cJSON_IsString(rid) ? rid->valuestring : NULL};
-        sio_nsp_server_event(nsp, data, k.request_id ? &k.base : NULL);
-        break;
-    }
-    case REQ_BROADCAST:
-        if (!own) handle_remote_broadcast(a, req);
-        break;
-    default:
-        break;
+    int t = cJSON_IsObject(req) && cJSON_IsNumber(type) ? type->valueint : -1;
+    size_t n_handlers = sizeof request_handlers / sizeof request_handlers[0];
+    if (t >= 0 && (size_t)t < n_handlers && request_handlers[t]) {
+        const cJSON *uid = cJSON_GetObjectItemCaseSensitive(req, "uid");
+        struct req_ctx q;
+        memset(&q, 0, sizeof q);
+        q.a = a;
+        q.nsp = a->base.nsp;
+        q.req = req;
+        q.opts = cJSON_GetObjectItemCaseSensitive(req, "opts");
+        q.rid = cJSON_GetObjectItemCaseSensitive(req, "requestId");
+        q.own = cJSON_IsString(uid) && strcmp(uid->valuestring, a->r->uid) == 0;
+        q.mine = cJSON_IsString(q.rid) && find_request(a->r, q.rid->valuestring);
+        target_from(&q.tb, q.opts);
+        request_handlers[t](&q);
     }
     cJSON_Delete(req);
 }
