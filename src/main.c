@@ -39,7 +39,8 @@ struct config {
     unsigned shutdown_timeout_ms;
 };
 
-enum opt_kind { OPT_STR, OPT_UINT, OPT_PORT, OPT_ORIGIN, OPT_LEVEL };
+/* OPT_FLAG: a switch; on the command line alone (on) or with =1/0/true/false. */
+enum opt_kind { OPT_STR, OPT_UINT, OPT_PORT, OPT_ORIGIN, OPT_LEVEL, OPT_FLAG };
 
 struct opt {
     const char *name;
@@ -94,6 +95,12 @@ static const struct opt opts[] = {
      "append logs to this file instead of stderr; SIGHUP reopens it (rotation)"},
     {"shutdown-timeout", "SIO_SHUTDOWN_TIMEOUT", OPT_UINT, "MS",
      "on SIGTERM, wait this long for clients to be told (default 10000)"},
+    {"max-rooms-per-socket", "SIO_MAX_ROOMS_PER_SOCKET", OPT_UINT, "N",
+     "rooms a socket may join besides its own (default 256; 0: no cap)"},
+    {"max-room-name", "SIO_MAX_ROOM_NAME", OPT_UINT, "BYTES",
+     "longest room name a socket may join (default 256; 0: no cap)"},
+    {"cleanup-empty-namespaces", "SIO_CLEANUP_EMPTY_NAMESPACES", OPT_FLAG, "",
+     "remove a dynamic namespace when its last socket leaves (default off)"},
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
@@ -168,6 +175,12 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
         return 0;
     case OPT_ORIGIN:
         return add_origins(c, v, from_env);
+    case OPT_FLAG: {
+        int on = strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
+        if (!on && strcmp(v, "0") != 0 && strcmp(v, "false") != 0) return -1;
+        if (strcmp(o->name, "cleanup-empty-namespaces") == 0) c->sio.cleanup_empty_namespaces = on;
+        return 0;
+    }
     case OPT_LEVEL: {
         int l = log_parse_level(v);
         if (l < 0) return -1;
@@ -199,6 +212,10 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->eio.max_per_address = (uint32_t)u;
         else if (strcmp(o->name, "max-attachments") == 0)
             c->sio.max_attachments = u;
+        else if (strcmp(o->name, "max-rooms-per-socket") == 0)
+            c->sio.max_rooms_per_socket = u;
+        else if (strcmp(o->name, "max-room-name") == 0)
+            c->sio.max_room_name = u;
         else
             return -1;
         return 0;
@@ -235,7 +252,7 @@ static int parse(struct config *c, int argc, char **argv) {
             fprintf(stderr, "sio-server: unknown option '%s' (see --help)\n", a);
             return 2;
         }
-        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        const char *v = eq ? eq + 1 : o->kind == OPT_FLAG ? "1" : i + 1 < argc ? argv[++i] : NULL;
         if (!v) {
             fprintf(stderr, "sio-server: option --%s needs a value\n", o->name);
             return 2;

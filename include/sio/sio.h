@@ -29,6 +29,14 @@ typedef struct sio_options {
                                      with other nodes; NULL: this node only */
     const char *redis_key;        /* channel prefix; default "socket.io" (as Node's adapter) */
     uint32_t requests_timeout_ms; /* how long cluster requests wait; default 5000 */
+    /* Bounds on what clients can make a socket hold (sio_join refuses beyond
+     * them, also for joins asked by other nodes); 0: no bound. */
+    size_t max_rooms_per_socket; /* rooms besides the socket's own id room; default 256 */
+    size_t max_room_name;        /* bytes in a room name; default 256 */
+    /* Remove a dynamic namespace (sio_add_dynamic*) when its last socket
+     * leaves; a later connect creates it again (socket.io's
+     * cleanupEmptyChildNamespaces). Default 0, as in Node. */
+    int cleanup_empty_namespaces;
 } sio_options;
 
 /* An event from a client. args is a JSON array of the arguments (without the
@@ -97,6 +105,10 @@ int sio_add_dynamic(sio_server *srv, sio_nsp_match_cb match, void *ud);
 int sio_add_dynamic_pattern(sio_server *srv, const char *pattern);
 /* Called for each namespace created from now on (and dynamic ones). */
 void sio_on_namespace(sio_server *srv, sio_nsp_created_cb cb, void *ud);
+/* Called when an emptied dynamic namespace is removed (cleanup_empty_namespaces),
+ * from the loop after the batch in which its last socket left, just before it
+ * is freed: drop what refers to it. Not called by sio_server_free. */
+void sio_on_namespace_removed(sio_server *srv, sio_nsp_created_cb cb, void *ud);
 /* Namespace name. */
 const char *sio_nsp_name(const sio_namespace *nsp);
 /* Connected sockets in the namespace. */
@@ -153,8 +165,14 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const cJSON *args, uint3
 /* Acknowledge a client's event (ack_id from the event callback). */
 int sio_ack(sio_socket *s, int64_t ack_id, const cJSON *args);
 
-/* Rooms. */
+/* Rooms. sio_join refuses, leaving the socket as it was, with SIO_ETOOBIG
+ * for a name longer than max_room_name and SIO_ELIMIT when the socket is in
+ * max_rooms_per_socket rooms already (its own id room does not count;
+ * joining a room it is in succeeds). */
 int sio_join(sio_socket *s, const char *room);
+/* How many joins of this socket sio_join refused for those limits (an app's
+ * policy can disconnect a client that keeps trying). */
+size_t sio_socket_refused_joins(const sio_socket *s);
 int sio_leave(sio_socket *s, const char *room);
 /* Whether the socket is in the room. */
 int sio_in_room(const sio_socket *s, const char *room);
@@ -182,7 +200,8 @@ void sio_disconnect(sio_socket *s, int close_connection);
  * (status SIO_ETIMEDOUT with what arrived when a node did not answer). */
 typedef void (*sio_fetch_cb)(sio_namespace *nsp, int status, cJSON *sockets, void *ud);
 int sio_fetch_sockets(sio_namespace *nsp, const sio_target *t, sio_fetch_cb cb, void *ud);
-/* socketsJoin / socketsLeave: the selected sockets join or leave rooms. */
+/* socketsJoin / socketsLeave: the selected sockets join or leave rooms
+ * (a socket at a sio_join limit skips the rooms it refuses). */
 int sio_sockets_join(sio_namespace *nsp, const sio_target *t, const char *const *rooms);
 int sio_sockets_leave(sio_namespace *nsp, const sio_target *t, const char *const *rooms);
 /* disconnectSockets. */

@@ -12,6 +12,7 @@ typedef enum sio_status {
     SIO_ESTATE = -5,  /* operation not valid in the current state */
     SIO_EIO = -6,     /* a system call failed */
     SIO_ECLOSED = -7, /* the session or socket is gone */
+    SIO_ELIMIT = -8,  /* a configured count is reached (e.g. rooms per socket) */
 } sio_status;
 
 /* Short English description of a status, for logs. */

@@ -63,6 +63,7 @@ static int m_join(sio_adapter *a, sio_socket *s, const char *name) {
     r->count++;
     x->snext = s->rooms;
     s->rooms = x;
+    s->n_rooms++;
     return SIO_OK;
 }
 
@@ -86,6 +87,7 @@ static void m_leave(sio_adapter *a, sio_socket *s, const char *name) {
         if (strcmp((*pp)->room->name, name) == 0) {
             struct member *x = *pp;
             *pp = x->snext;
+            s->n_rooms--;
             unlink_member(m, x);
             return;
         }
@@ -96,6 +98,7 @@ static void m_leave_all(sio_adapter *a, sio_socket *s) {
     mem_adapter *m = (mem_adapter *)a;
     struct member *x = s->rooms;
     s->rooms = NULL;
+    s->n_rooms = 0;
     while (x) {
         struct member *n = x->snext;
         unlink_member(m, x);
@@ -230,6 +233,7 @@ static void m_free(sio_adapter *a) {
         while (x) {
             struct member *n = x->rnext;
             x->s->rooms = NULL;
+            x->s->n_rooms = 0;
             free(x);
             x = n;
         }

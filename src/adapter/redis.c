@@ -205,6 +205,7 @@ static void target_from(struct target_buf *tb, const cJSON *opts) {
 
 static void request_free(struct request *q) {
     struct sio_redis *r = q->a->r;
+    sio_namespace *nsp = q->a->base.nsp;
     for (struct request **pp = &r->requests; *pp; pp = &(*pp)->next) {
         if (*pp == q) {
             *pp = q->next;
@@ -224,6 +225,7 @@ static void request_free(struct request *q) {
         q->dead = 1;
     else
         free(q);
+    sio_nsp_unref(nsp);
 }
 
 static void request_complete(struct request *q, int status) {
@@ -282,6 +284,7 @@ static struct request *request_start(redis_adapter *a, int type, cJSON *body) {
     struct request *q = calloc(1, sizeof *q);
     if (!q) return NULL;
     q->a = a;
+    sio_nsp_ref(a->base.nsp); /* an emptied dynamic namespace waits for its answers */
     q->type = type;
     q->num_sub = -1;
     short_id(q->id);
@@ -494,6 +497,7 @@ static int ra_remote_broadcast_ack(sio_adapter *b, const sio_out *pkt, const sio
         return SIO_ENOMEM;
     }
     q->a = a;
+    sio_nsp_ref(a->base.nsp);
     q->type = REQ_BROADCAST;
     q->group = g;
     g->refs++;
@@ -667,7 +671,8 @@ static void handle_remote_broadcast(redis_adapter *a, const cJSON *req) {
     snprintf(f->request_id, sizeof f->request_id, "%s", id->valuestring);
     f->a = a;
     g->nsp = a->base.nsp;
-    g->done = 1; /* never completes here: answers go back to the asking node */
+    sio_nsp_ref(g->nsp); /* f->a and g->nsp stay valid until the group goes */
+    g->done = 1;         /* never completes here: answers go back to the asking node */
     g->forward = forward_answer;
     g->fwd_ud = f;
     g->refs = 1;

@@ -274,6 +274,10 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *priv) {
 }
 
 static int add_sub(redis_link *l, const char *name, int pattern) {
+    /* Once per name: a namespace removed when emptied and created again
+     * subscribes again, and the list must not grow with every round. */
+    for (size_t i = 0; i < l->n_subs; i++)
+        if (l->subs[i].pattern == pattern && strcmp(l->subs[i].name, name) == 0) return SIO_OK;
     struct sub *v = realloc(l->subs, (l->n_subs + 1) * sizeof *v);
     if (!v) return SIO_ENOMEM;
     l->subs = v;

@@ -1,7 +1,8 @@
 /* --app chat (the default): a chat room on namespace "/", bridged to plain
  * WebSocket clients at /ws.
  *  - A Socket.IO client's "message" goes to everyone as "Client #<name> said:
- *    <text>" (to a room when it names one); "join"/"leave" manage rooms;
+ *    <text>" (to a room when it names one); "join"/"leave" manage rooms
+ *    (within the library's --max-rooms-per-socket / --max-room-name);
  *    everyone gets "users" with the count on each connect and disconnect.
  *  - Each text frame from a /ws client is a chat message: it reaches the
  *    Socket.IO clients as "message" and the other /ws clients as a text
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/handlers.h"
 #include "sio/auth.h"
 #include "sio/sio.h"
 #include "sio/websocket.h"
@@ -85,13 +87,17 @@ static void on_message(sio_socket *s, const char *ev, cJSON *args, int64_t ack, 
     if (ack >= 0) sio_ack(s, ack, NULL);
 }
 
+/* join(room) / leave(room): ack "ok", or "error" for a room that is not a
+ * string; a join the library refuses acks ["error", reason], and a client
+ * that keeps trying is disconnected (app_join). */
 static void on_room(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
     cJSON *room = cJSON_GetArrayItem(args, 0);
     int ok = cJSON_IsString(room);
-    if (ok && strcmp(ev, "join") == 0)
-        sio_join(s, room->valuestring);
-    else if (ok)
-        sio_leave(s, room->valuestring);
+    if (ok && strcmp(ev, "join") == 0) {
+        app_join(s, room->valuestring, ack);
+        return;
+    }
+    if (ok) sio_leave(s, room->valuestring);
     if (ack >= 0) {
         cJSON *a = cJSON_CreateArray();
         if (a) cJSON_AddItemToArray(a, cJSON_CreateString(ok ? "ok" : "error"));

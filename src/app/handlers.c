@@ -15,14 +15,35 @@ void app_on_echo(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *
     if (ack >= 0) sio_ack(s, ack, args);
 }
 
+int app_join(sio_socket *s, const char *room, int64_t ack) {
+    int r = sio_join(s, room);
+    if (r == SIO_OK) {
+        app_ack_ok(s, ack);
+        return 0;
+    }
+    if (ack >= 0) {
+        cJSON *a = cJSON_CreateArray();
+        if (a) {
+            cJSON_AddItemToArray(a, cJSON_CreateString("error"));
+            cJSON_AddItemToArray(a, cJSON_CreateString(r == SIO_ETOOBIG  ? "room name too long"
+                                                       : r == SIO_ELIMIT ? "too many rooms"
+                                                                         : sio_status_str(r)));
+            sio_ack(s, ack, a);
+            cJSON_Delete(a);
+        }
+    }
+    if (sio_socket_refused_joins(s) <= APP_MAX_REFUSED_JOINS) return 0;
+    sio_disconnect(s, 1);
+    return 1;
+}
+
 void app_on_room(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
     cJSON *room = cJSON_GetArrayItem(args, 0);
-    if (cJSON_IsString(room)) {
-        if (strcmp(ev, "leave") == 0)
-            sio_leave(s, room->valuestring);
-        else
-            sio_join(s, room->valuestring);
+    if (cJSON_IsString(room) && strcmp(ev, "leave") != 0) {
+        app_join(s, room->valuestring, ack);
+        return;
     }
+    if (cJSON_IsString(room)) sio_leave(s, room->valuestring);
     app_ack_ok(s, ack);
 }
 

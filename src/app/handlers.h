@@ -9,7 +9,16 @@
 void app_ack_ok(sio_socket *s, int64_t ack);
 /* echo: acknowledge with the same arguments. */
 void app_on_echo(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud);
-/* join / leave (room): by the event's name; acks "ok". */
+/* A client whose joins were refused more than this many times (room name
+ * too long, too many rooms) is disconnected: a real client stops after the
+ * first "error"; one that keeps going is probing memory. */
+#define APP_MAX_REFUSED_JOINS 16
+/* A client asked to join ROOM: ack ["ok"], or ["error", reason] when the
+ * library refuses it ("room name too long", "too many rooms"); past
+ * APP_MAX_REFUSED_JOINS refusals the whole connection is closed (s is gone
+ * when this returns 1). */
+int app_join(sio_socket *s, const char *room, int64_t ack);
+/* join / leave (room): by the event's name; acks "ok" (join: as app_join). */
 void app_on_room(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud);
 /* to (room, ...payload): "msg" with the payload to the room (sender included
  * when a member, as io.to(room).emit); acks "ok". */

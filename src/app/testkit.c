@@ -3,7 +3,8 @@
  * the public API (include/sio/sio.h).
  *
  * Namespaces: "/" (with two connect middlewares), "/admin", and dynamic ones
- * matching "/dyn-*". Middlewares of "/": when the CONNECT auth has a
+ * matching "/dyn-*" (removed when emptied with --cleanup-empty-namespaces).
+ * Middlewares of "/": when the CONNECT auth has a
  * "refuse" string, refuse with that message and data {"reason":"by-test"};
  * when it has "slow", answer asynchronously (SIO_MW_PENDING, accepted from a
  * timer: 1 ms, or "slow" ms when it is a positive number, at most 10 s).
@@ -39,6 +40,9 @@
  *                          from the drain callback; then "stream-done"
  *                          [{count, pauses}]. Acks ["ok"] once started.
  *   buffered               ack with {buffered, writable} of the sender
+ *   namespaces             ack with the names of the namespaces that exist
+ *                          (any order; emptied dynamic ones go with
+ *                          --cleanup-empty-namespaces)
  * Each disconnect is also printed on stdout:
  *   "testkit: disconnect NSP ID REASON". */
 #include <stddef.h>
@@ -60,6 +64,7 @@ struct reason {
 
 struct nsp_state {
     struct testkit *tk;
+    sio_namespace *nsp;
     struct nsp_state *next;
     struct reason ring[REASONS_KEPT];
     size_t head, count; /* ring[head] is the oldest once full */
@@ -278,6 +283,15 @@ static void on_reasons(sio_socket *s, const char *ev, cJSON *args, int64_t ack, 
         cJSON_AddStringToObject(o, "reason", r->reason);
         cJSON_AddItemToArray(list, o);
     }
+    ack_one(s, ack, list);
+}
+
+/* The namespaces this app has state for: every one created and not removed. */
+static void on_namespaces(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    struct nsp_state *ns = ud;
+    cJSON *list = cJSON_CreateArray();
+    for (struct nsp_state *x = ns->tk->nsps; list && x; x = x->next)
+        cJSON_AddItemToArray(list, cJSON_CreateString(sio_nsp_name(x->nsp)));
     ack_one(s, ack, list);
 }
 
@@ -524,20 +538,30 @@ static void setup(struct testkit *tk, sio_namespace *n) {
         return;
     }
     ns->tk = tk;
+    ns->nsp = n;
     ns->next = tk->nsps;
     tk->nsps = ns;
     static const struct {
         const char *name;
         sio_event_cb cb;
     } events[] = {
-        {"echo", on_echo},         {"join", app_on_room},
-        {"leave", app_on_room},    {"to", on_to},
-        {"except", app_on_except}, {"broadcast", app_on_broadcast},
-        {"all", app_on_all},       {"volatile", on_volatile},
-        {"ask", on_ask},           {"disconnect-me", on_disconnect_me},
-        {"rooms", on_rooms},       {"handshake", on_handshake},
-        {"reasons", on_reasons},   {"flood", on_flood},
-        {"stream", on_stream},     {"buffered", on_buffered},
+        {"echo", on_echo},
+        {"join", app_on_room},
+        {"leave", app_on_room},
+        {"to", on_to},
+        {"except", app_on_except},
+        {"broadcast", app_on_broadcast},
+        {"all", app_on_all},
+        {"volatile", on_volatile},
+        {"ask", on_ask},
+        {"disconnect-me", on_disconnect_me},
+        {"rooms", on_rooms},
+        {"handshake", on_handshake},
+        {"reasons", on_reasons},
+        {"flood", on_flood},
+        {"stream", on_stream},
+        {"buffered", on_buffered},
+        {"namespaces", on_namespaces},
     };
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
         if (sio_on(n, events[i].name, events[i].cb, ns)) tk->failed = 1;
@@ -547,6 +571,27 @@ static void setup(struct testkit *tk, sio_namespace *n) {
 
 static void on_created(sio_namespace *n, void *ud) {
     setup(ud, n);
+}
+
+/* An emptied dynamic namespace goes (--cleanup-empty-namespaces): its state
+ * and floods go with it; a later connect gets fresh ones. */
+static void on_removed(sio_namespace *n, void *ud) {
+    struct testkit *tk = ud;
+    for (struct nsp_state **pp = &tk->nsps; *pp; pp = &(*pp)->next) {
+        if ((*pp)->nsp == n) {
+            struct nsp_state *ns = *pp;
+            *pp = ns->next;
+            free(ns);
+            break;
+        }
+    }
+    for (struct flood *f = tk->floods, *next; f; f = next) {
+        next = f->next;
+        if (f->nsp != n) continue;
+        sio_timer_stop(tk->loop, &f->timer);
+        flood_unlink(f);
+        flood_free(f);
+    }
 }
 
 static void stop(void *app);
@@ -567,6 +612,7 @@ static void *start(const app_env *env, int *err) {
     sio_namespace *root = sio_of(tk->srv, "/");
     setup(tk, root);
     sio_on_namespace(tk->srv, on_created, tk);
+    sio_on_namespace_removed(tk->srv, on_removed, tk);
     int r = sio_use(root, mw_refuse, tk);
     if (!r) r = sio_use(root, mw_slow, tk);
     if (!r && !sio_of(tk->srv, "/admin")) r = SIO_ENOMEM;

@@ -91,6 +91,13 @@ struct sio_namespace {
     void *drain_ud;
     int64_t next_ack; /* one counter per namespace, as the reference: a
                          broadcast with acks uses one id for every receiver */
+    /* Everything alive that points here: sockets (connecting, connected, or
+     * gone with a middleware pending), ack groups, cluster requests. A
+     * dynamic namespace with cleanup_empty_namespaces is removed at zero. */
+    size_t refs;
+    uint8_t dynamic; /* created by a match on connect, not by sio_of */
+    uint8_t removed; /* out of srv->nsps, freed by the next reap */
+    sio_namespace *next_removed;
 };
 
 enum { SOCK_CONNECTING, SOCK_CONNECTED, SOCK_GONE };
@@ -117,7 +124,9 @@ struct sio_socket {
     sio_client *client;
     sio_socket *next_in_client;
     void *data;
-    void *rooms; /* the adapter's membership list */
+    void *rooms;            /* the adapter's membership list */
+    uint32_t n_rooms;       /* ... its length (the own id room is not stored) */
+    uint32_t refused_joins; /* sio_join refusals (limits), for apps' policies */
     struct pending_ack *acks;
     uint64_t connected_at_ms; /* wall clock, for fetchSockets' handshake */
     cJSON *auth;
@@ -150,6 +159,10 @@ struct sio_server {
     size_t n_dyns;
     sio_nsp_created_cb created_cb;
     void *created_ud;
+    sio_nsp_created_cb removed_cb;
+    void *removed_ud;
+    sio_namespace *removed;   /* emptied dynamic namespaces waiting for the reap */
+    struct nsp_reap *reap;    /* the queued reap, NULL when none */
     sio_decoder dec;          /* shared: text packets decode in one call */
     sbuf enc;                 /* the last encoded packet's text */
     sio_attachment_list bins; /* ... and its attachments */
@@ -215,6 +228,11 @@ void sio_redis_collect(sio_server *srv, struct sbuf *out);
 int sio_socket_deliver(sio_socket *s, const eio_batch *b, int is_volatile);
 /* The memory adapter (single node). */
 sio_adapter *sio_memory_adapter_new(sio_namespace *nsp);
+/* Hold a namespace while something outside its socket map points at it
+ * (an ack group, a cluster request); the last unref of an emptied dynamic
+ * namespace removes it when cleanup_empty_namespaces is on. */
+void sio_nsp_ref(sio_namespace *nsp);
+void sio_nsp_unref(sio_namespace *nsp);
 /* A fresh broadcast epoch for de-duplication marks. */
 uint32_t sio_next_epoch(sio_server *srv);
 

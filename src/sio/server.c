@@ -23,6 +23,8 @@ void sio_options_init(sio_options *o) {
     o->max_attachments = 64;
     o->redis_key = "socket.io";
     o->requests_timeout_ms = 5000;
+    o->max_rooms_per_socket = 256;
+    o->max_room_name = 256;
 }
 
 uint32_t sio_next_epoch(sio_server *srv) {
@@ -121,6 +123,7 @@ static sio_namespace *nsp_new(sio_server *srv, const char *name) {
 }
 
 static void nsp_free(sio_namespace *n) {
+    n->removed = 1; /* the adapter's teardown unrefs; nothing to remove any more */
     n->adapter->ops->free(n->adapter);
     smap_free(&n->sockets);
     for (size_t i = 0; i < n->n_handlers; i++)
@@ -143,9 +146,66 @@ static sio_namespace *nsp_for_connect(sio_server *srv, const char *name) {
     for (size_t i = 0; i < srv->n_dyns; i++) {
         struct dyn *d = &srv->dyns[i];
         int ok = d->pattern ? fnmatch(d->pattern, name, 0) == 0 : d->match(name, d->ud);
-        if (ok) return nsp_new(srv, name);
+        if (ok) {
+            n = nsp_new(srv, name);
+            if (n) n->dynamic = 1;
+            return n;
+        }
     }
     return NULL;
+}
+
+/* Emptied dynamic namespaces are freed from the loop after the batch in
+ * which they emptied: callers up the stack (a broadcast walking the
+ * adapter, an app handler) may still hold the pointer. The reap is a token
+ * of its own so that a server freed meanwhile only has to disown it. */
+struct nsp_reap {
+    sio_server *srv;
+};
+
+static void free_removed(sio_server *srv, int tell_app) {
+    while (srv->removed) {
+        sio_namespace *n = srv->removed;
+        srv->removed = n->next_removed;
+        if (tell_app && srv->removed_cb) srv->removed_cb(n, srv->removed_ud);
+        nsp_free(n);
+    }
+}
+
+static void reap_run(void *p) {
+    struct nsp_reap *r = p;
+    if (r->srv) {
+        r->srv->reap = NULL;
+        free_removed(r->srv, 1);
+    }
+    free(r);
+}
+
+void sio_nsp_ref(sio_namespace *n) {
+    n->refs++;
+}
+
+void sio_nsp_unref(sio_namespace *n) {
+    sio_server *srv = n->srv;
+    if (--n->refs || !n->dynamic || n->removed || !srv->o.cleanup_empty_namespaces ||
+        srv->shutting_down)
+        return;
+    if (!srv->reap) {
+        struct nsp_reap *r = malloc(sizeof *r);
+        if (!r) return; /* kept: a later connect and leave retries */
+        r->srv = srv;
+        if (sio_loop_free_later(srv->loop, r, reap_run)) {
+            free(r);
+            return;
+        }
+        srv->reap = r;
+    }
+    /* Out of the map now, as the reference deletes it from _nsps: the next
+     * connect to this name creates a new namespace. */
+    smap_del(&srv->nsps, n->name, strlen(n->name));
+    n->removed = 1;
+    n->next_removed = srv->removed;
+    srv->removed = n;
 }
 
 static int add_dyn(sio_server *srv, sio_nsp_match_cb m, void *ud, const char *pattern) {
@@ -167,6 +227,10 @@ int sio_add_dynamic_pattern(sio_server *srv, const char *pattern) {
 void sio_on_namespace(sio_server *srv, sio_nsp_created_cb cb, void *ud) {
     srv->created_cb = cb;
     srv->created_ud = ud;
+}
+void sio_on_namespace_removed(sio_server *srv, sio_nsp_created_cb cb, void *ud) {
+    srv->removed_cb = cb;
+    srv->removed_ud = ud;
 }
 const char *sio_nsp_name(const sio_namespace *n) {
     return n->name;
@@ -268,6 +332,14 @@ static void socket_free(void *p) {
     free(s);
 }
 
+/* The library is done with the socket: free it after this batch, and let go
+ * of its namespace. */
+static void socket_release(sio_socket *s) {
+    sio_namespace *n = s->nsp;
+    if (sio_loop_free_later(n->srv->loop, s, socket_free)) socket_free(s);
+    sio_nsp_unref(n);
+}
+
 static void unlink_from_client(sio_socket *s) {
     sio_client *c = s->client;
     if (!c) return;
@@ -307,7 +379,7 @@ static void socket_close(sio_socket *s, const char *reason, int tell_client) {
     if (was_connected && n->disc_cb) n->disc_cb(s, reason, n->disc_ud);
     s->client = NULL;
     if (s->mw_pending) return; /* freed by sio_middleware_done */
-    if (sio_loop_free_later(n->srv->loop, s, socket_free)) socket_free(s);
+    socket_release(s);
 }
 
 static uint64_t wall_ms(void) {
@@ -382,7 +454,7 @@ void sio_middleware_done(sio_socket *s, int verdict) {
     if (s->state == SOCK_GONE) {
         /* The client left while the middleware worked; like the reference,
          * a late verdict is ignored. */
-        if (sio_loop_free_later(s->nsp->srv->loop, s, socket_free)) socket_free(s);
+        socket_release(s);
         return;
     }
     if (s->state != SOCK_CONNECTING) return;
@@ -414,6 +486,7 @@ static void on_connect(sio_client *c, sio_packet *p) {
         return;
     }
     s->nsp = n;
+    sio_nsp_ref(n);
     s->client = c;
     s->state = SOCK_CONNECTING;
     s->auth = p->data;
@@ -682,6 +755,8 @@ void sio_server_free(sio_server *srv) {
     srv->shutting_down = 1;
     metrics_remove_collector(collect, srv);
     eio_server_free(srv->eio);
+    if (srv->reap) srv->reap->srv = NULL;
+    free_removed(srv, 0);
     size_t pos = 0;
     smap_slot *slot;
     while ((slot = smap_next(&srv->nsps, &pos)))
@@ -807,7 +882,25 @@ void sio_each_socket(sio_namespace *n, const sio_target *t, void (*fn)(sio_socke
 
 int sio_join(sio_socket *s, const char *room) {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
-    return s->nsp->adapter->ops->join(s->nsp->adapter, s, room);
+    if (!room) return SIO_EINVAL;
+    sio_adapter *a = s->nsp->adapter;
+    const sio_options *o = &s->nsp->srv->o;
+    /* The own id room is answered from the socket map, never stored: free. */
+    if (strcmp(room, s->id) == 0) return SIO_OK;
+    int r = SIO_OK;
+    if (o->max_room_name && strnlen(room, o->max_room_name + 1) > o->max_room_name)
+        r = SIO_ETOOBIG;
+    else if (o->max_rooms_per_socket && s->n_rooms >= o->max_rooms_per_socket &&
+             !a->ops->has(a, s, room))
+        r = SIO_ELIMIT;
+    if (r == SIO_OK) return a->ops->join(a, s, room);
+    if (s->refused_joins < UINT32_MAX) s->refused_joins++;
+    log_debug("sio: join refused for %s in %s: %s", s->id, s->nsp->name, sio_status_str(r));
+    return r;
+}
+
+size_t sio_socket_refused_joins(const sio_socket *s) {
+    return s->refused_joins;
 }
 
 int sio_leave(sio_socket *s, const char *room) {
@@ -1012,9 +1105,11 @@ int sio_server_side_emit(sio_namespace *n, const char *event, const cJSON *args,
 
 static void group_free_if_unused(struct ack_group *g) {
     if (!g->done || g->refs > 0) return;
+    sio_namespace *n = g->nsp;
     cJSON_Delete(g->responses);
     if (g->forward) free(g->fwd_ud);
     free(g);
+    sio_nsp_unref(n);
 }
 
 static void group_finish(struct ack_group *g, int status) {
@@ -1119,6 +1214,7 @@ int sio_broadcast_with_ack(sio_namespace *n, const sio_target *t, const char *ev
         return SIO_ENOMEM;
     }
     g->nsp = n;
+    sio_nsp_ref(n);
     g->cb = cb;
     g->ud = ud;
     g->expected_servers = -1;

@@ -18,6 +18,8 @@ const char *sio_status_str(int status) {
         return "I/O error";
     case SIO_ECLOSED:
         return "closed";
+    case SIO_ELIMIT:
+        return "limit reached";
     }
     return "unknown error";
 }

@@ -7,13 +7,16 @@
 //
 //   node test/reference/sio-testkit.mjs [--host 127.0.0.1] [--port 3000] [--path /socket.io/]
 //        [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES]
-//        [--connect-timeout MS] [--app testkit|chat|bench|conformance]
+//        [--connect-timeout MS] [--cleanup-empty-namespaces[=1|0]]
+//        [--app testkit|chat|bench|conformance]
 //
 // testkit (the default) behaves as src/app/testkit.c describes: namespaces "/"
 // (middlewares: auth.refuse -> refused with {reason:"by-test"}; auth.slow ->
 // accepted from a timer, 1 ms, or auth.slow ms when it is a positive number),
 // "/admin" and dynamic "/dyn-*"; events echo, join, leave, to, except,
-// broadcast, all, volatile, ask, disconnect-me, rooms, handshake, reasons.
+// broadcast, all, volatile, ask, disconnect-me, rooms, handshake, reasons,
+// namespaces (the names in io._nsps; with --cleanup-empty-namespaces, Node's
+// cleanupEmptyChildNamespaces, emptied "/dyn-*" children leave it).
 // Each server-side disconnect is printed on stdout as
 // "testkit: disconnect NSP ID REASON".
 import http from "node:http";
@@ -29,7 +32,7 @@ function usage(msg) {
   if (msg) process.stderr.write(`sio-testkit: ${msg}\n`);
   process.stderr.write(
     "usage: sio-testkit.mjs [--host H] [--port P] [--path P] [--ping-interval MS] " +
-      `[--ping-timeout MS] [--max-payload BYTES] [--connect-timeout MS] [--app ${APPS.join("|")}]\n`,
+      `[--ping-timeout MS] [--max-payload BYTES] [--connect-timeout MS] [--cleanup-empty-namespaces] [--app ${APPS.join("|")}]\n`,
   );
   process.exit(2);
 }
@@ -43,6 +46,7 @@ const opts = {
   maxPayload: Number(process.env.SIO_MAX_PAYLOAD || 1000000),
   connectTimeout: Number(process.env.SIO_CONNECT_TIMEOUT || 45000),
   app: process.env.SIO_APP || "testkit",
+  cleanupEmptyNamespaces: /^(1|true)$/.test(process.env.SIO_CLEANUP_EMPTY_NAMESPACES ?? ""),
 };
 
 const argv = process.argv.slice(2);
@@ -67,6 +71,10 @@ for (let i = 0; i < argv.length; i++) {
     case "--max-payload": opts.maxPayload = numeric(name, value()); break;
     case "--connect-timeout": opts.connectTimeout = numeric(name, value()); break;
     case "--app": opts.app = value(); break;
+    case "--cleanup-empty-namespaces":
+      if (inline !== undefined && !/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
+      opts.cleanupEmptyNamespaces = inline === undefined || /^(1|true)$/.test(inline);
+      break;
     case "-h":
     case "--help":
       usage();
@@ -83,6 +91,7 @@ const io = new Server(httpServer, {
   pingTimeout: opts.pingTimeout,
   maxHttpBufferSize: opts.maxPayload,
   connectTimeout: opts.connectTimeout,
+  cleanupEmptyChildNamespaces: opts.cleanupEmptyNamespaces,
   transports: ["polling", "websocket"],
   serveClient: false,
 });
@@ -161,6 +170,7 @@ function testkitSocket(socket) {
     if (ack) ack({ auth: h.auth ?? {}, query: h.query, header: h.headers["x-test"] ?? null, address: h.address });
   });
   on("reasons", (args, ack) => ack && ack(reasons.get(nsp.name) ?? []));
+  on("namespaces", (args, ack) => ack && ack([...io._nsps.keys()]));
   socket.on("disconnect", (reason) => {
     let list = reasons.get(nsp.name);
     if (!list) reasons.set(nsp.name, (list = []));

@@ -491,7 +491,7 @@ static void test_args(void) {
             CHECK(codes[i] != codes[j]);
             CHECK(strcmp(sio_jwt_strerror(codes[i]), sio_jwt_strerror(codes[j])) != 0);
         }
-        for (int st = SIO_OK; st >= SIO_ECLOSED; st--)
+        for (int st = SIO_OK; st >= SIO_ELIMIT; st--)
             CHECK(codes[i] != st);
     }
     CHECK(strcmp(sio_jwt_strerror(SIO_ENOMEM), sio_status_str(SIO_ENOMEM)) == 0);
