@@ -8,6 +8,7 @@
 //   node test/reference/sio-testkit.mjs [--host 127.0.0.1] [--port 3000] [--path /socket.io/]
 //        [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES]
 //        [--connect-timeout MS] [--app testkit|chat|bench|conformance]
+//        [--parser default|msgpack]
 //
 // testkit (the default) behaves as src/app/testkit.c describes: namespaces "/"
 // (middlewares: auth.refuse -> refused with {reason:"by-test"}; auth.slow ->
@@ -29,7 +30,8 @@ function usage(msg) {
   if (msg) process.stderr.write(`sio-testkit: ${msg}\n`);
   process.stderr.write(
     "usage: sio-testkit.mjs [--host H] [--port P] [--path P] [--ping-interval MS] " +
-      `[--ping-timeout MS] [--max-payload BYTES] [--connect-timeout MS] [--app ${APPS.join("|")}]\n`,
+      `[--ping-timeout MS] [--max-payload BYTES] [--connect-timeout MS] [--app ${APPS.join("|")}] ` +
+      "[--parser default|msgpack]\n",
   );
   process.exit(2);
 }
@@ -43,6 +45,7 @@ const opts = {
   maxPayload: Number(process.env.SIO_MAX_PAYLOAD || 1000000),
   connectTimeout: Number(process.env.SIO_CONNECT_TIMEOUT || 45000),
   app: process.env.SIO_APP || "testkit",
+  parser: process.env.SIO_PARSER || "default",
 };
 
 const argv = process.argv.slice(2);
@@ -67,6 +70,7 @@ for (let i = 0; i < argv.length; i++) {
     case "--max-payload": opts.maxPayload = numeric(name, value()); break;
     case "--connect-timeout": opts.connectTimeout = numeric(name, value()); break;
     case "--app": opts.app = value(); break;
+    case "--parser": opts.parser = value(); break;
     case "-h":
     case "--help":
       usage();
@@ -75,6 +79,7 @@ for (let i = 0; i < argv.length; i++) {
   }
 }
 if (!APPS.includes(opts.app)) usage(`unknown app ${opts.app}`);
+if (opts.parser !== "default" && opts.parser !== "msgpack") usage(`unknown parser ${opts.parser}`);
 
 const httpServer = http.createServer();
 const io = new Server(httpServer, {
@@ -85,6 +90,8 @@ const io = new Server(httpServer, {
   connectTimeout: opts.connectTimeout,
   transports: ["polling", "websocket"],
   serveClient: false,
+  // sio-server's --parser: npm socket.io-msgpack-parser, or socket.io's own.
+  ...(opts.parser === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
 });
 // Anything outside the Engine.IO paths (engine.io answers its own paths first).
 httpServer.on("request", (req, res) => {
