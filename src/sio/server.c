@@ -38,9 +38,10 @@ static int enc_binary(const sio_server *srv) {
     return srv->o.parser == SIO_PARSER_MSGPACK;
 }
 
-/* Encode into srv->enc (text, or with the msgpack parser the whole packet)
- * and srv->bins (one binary message per attachment). The event name is prepended to the caller's
- * arguments with a stack node linked in front of them, so their tree is never modified. */
+/* Encode into srv->enc (text; with the msgpack parser, the whole packet) and
+ * srv->bins (one binary message per attachment). The event name is prepended
+ * to the caller's arguments with a stack node linked in front of them, so
+ * their tree is never modified. */
 static int encode(sio_server *srv, sio_pkt_type type, const char *nsp, int64_t id,
                   const char *event, const cJSON *args) {
     cJSON name, arr, empty;
