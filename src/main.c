@@ -101,6 +101,8 @@ static const struct opt opts[] = {
      "longest room name a socket may join (default 256; 0: no cap)"},
     {"cleanup-empty-namespaces", "SIO_CLEANUP_EMPTY_NAMESPACES", OPT_FLAG, "",
      "remove a dynamic namespace when its last socket leaves (default off)"},
+    {"parser", "SIO_PARSER", OPT_STR, "NAME",
+     "Socket.IO packet format: default (socket.io-parser) or msgpack (socket.io-msgpack-parser)"},
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
@@ -168,6 +170,14 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->sio.redis_url = v;
         else if (strcmp(o->name, "redis-key") == 0)
             c->sio.redis_key = v;
+        else if (strcmp(o->name, "parser") == 0) {
+            if (strcmp(v, "default") == 0)
+                c->sio.parser = SIO_PARSER_DEFAULT;
+            else if (strcmp(v, "msgpack") == 0)
+                c->sio.parser = SIO_PARSER_MSGPACK;
+            else
+                return -1;
+        }
         return 0;
     case OPT_PORT:
         if (parse_uint(v, 65535, &u)) return -1;

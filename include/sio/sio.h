@@ -22,6 +22,12 @@ typedef struct sio_server sio_server;
 typedef struct sio_namespace sio_namespace;
 typedef struct sio_socket sio_socket;
 
+/* The Socket.IO packet format of every client of a server (see sio_options.parser). */
+typedef enum sio_parser {
+    SIO_PARSER_DEFAULT = 0, /* npm socket.io-parser: text packets, binary as attachments */
+    SIO_PARSER_MSGPACK,     /* npm socket.io-msgpack-parser: one binary MessagePack message */
+} sio_parser;
+
 typedef struct sio_options {
     uint32_t connect_timeout_ms;  /* close a connection with no namespace; default 45000 */
     size_t max_attachments;       /* binary attachments per packet; default 64 */
@@ -37,6 +43,10 @@ typedef struct sio_options {
      * leaves; a later connect creates it again (socket.io's
      * cleanupEmptyChildNamespaces). Default 0, as in Node. */
     int cleanup_empty_namespaces;
+    sio_parser parser;            /* packet format the clients must use, like the reference's
+                                     `parser` option: a client on the other one is closed
+                                     at its first packet; default SIO_PARSER_DEFAULT. The
+                                     Redis adapter's format does not depend on it. */
 } sio_options;
 
 /* An event from a client. args is a JSON array of the arguments (without the

@@ -11,7 +11,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "adapter/msgpack.h"
+#include "sio/msgpack.h"
 #include "adapter/redis_link.h"
 #include "sio/internal.h"
 #include "util/id.h"

@@ -10,6 +10,7 @@
 
 #include "sio/auth.h"
 #include "sio/internal.h"
+#include "sio/packet_msgpack.h"
 #include "util/id.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -34,9 +35,16 @@ uint32_t sio_next_epoch(sio_server *srv) {
 
 /* ---------- encoding ---------- */
 
-/* Encode into srv->enc (text) and srv->bins (one binary message per
- * attachment). The event name is prepended to the caller's arguments with a
- * stack node linked in front of them, so their tree is never modified. */
+/* Whether srv->enc goes out as a binary Engine.IO message: the msgpack
+ * parser's whole packet is one. */
+static int enc_binary(const sio_server *srv) {
+    return srv->o.parser == SIO_PARSER_MSGPACK;
+}
+
+/* Encode into srv->enc (text; with the msgpack parser, the whole packet) and
+ * srv->bins (one binary message per attachment). The event name is prepended
+ * to the caller's arguments with a stack node linked in front of them, so
+ * their tree is never modified. */
 static int encode(sio_server *srv, sio_pkt_type type, const char *nsp, int64_t id,
                   const char *event, const cJSON *args) {
     cJSON name, arr, empty;
@@ -56,13 +64,17 @@ static int encode(sio_server *srv, sio_pkt_type type, const char *nsp, int64_t i
         data = &empty;
     }
     sbuf_clear(&srv->enc);
+    if (srv->o.parser == SIO_PARSER_MSGPACK) {
+        srv->bins.count = 0;
+        return sio_packet_encode_msgpack(type, nsp, id, data, &srv->enc);
+    }
     return sio_packet_encode(type, nsp, id, data, &srv->enc, &srv->bins);
 }
 
 /* The last encoded packet as a batch, for broadcasts. */
 static int encoded_batch(sio_server *srv) {
     eio_batch_clear(&srv->batch);
-    int r = eio_batch_add(&srv->batch, srv->enc.data, srv->enc.len, 0);
+    int r = eio_batch_add(&srv->batch, srv->enc.data, srv->enc.len, enc_binary(srv));
     const sio_attachment *a = sio_attachment_list_items(&srv->bins);
     for (size_t i = 0; r == SIO_OK && i < srv->bins.count; i++)
         r = eio_batch_add(&srv->batch, a[i].data, a[i].len, 1);
@@ -72,7 +84,7 @@ static int encoded_batch(sio_server *srv) {
 /* The last encoded packet to one session, straight into its queue: a single
  * receiver needs no second encoding for the other transport. */
 static int send_encoded(sio_server *srv, eio_session *es) {
-    int r = eio_send(es, srv->enc.data, srv->enc.len, 0);
+    int r = eio_send(es, srv->enc.data, srv->enc.len, enc_binary(srv));
     const sio_attachment *a = sio_attachment_list_items(&srv->bins);
     for (size_t i = 0; r == SIO_OK && i < srv->bins.count; i++)
         r = eio_send(es, a[i].data, a[i].len, 1);
@@ -606,15 +618,36 @@ static void client_fail(sio_client *c, const char *reason) {
     if (c->es) eio_close(c->es);
 }
 
+/* A client speaking the other parser's format. The reference closes the
+ * connection as for any parse error, without a word, and the client only sees
+ * a closed transport and reconnects forever: say why, once (client_fail marks
+ * the client closing, so its later messages are dropped before they get here). */
+static void parser_mismatch(sio_client *c, const char *sent) {
+    log_warn("sio: %s sent %s but the server uses --parser %s (client parser mismatch?)",
+             eio_session_id(c->es), sent,
+             c->srv->o.parser == SIO_PARSER_MSGPACK ? "msgpack" : "default");
+    client_fail(c, "parse error");
+}
+
 static void on_message(eio_session *es, const uint8_t *data, size_t len, int binary, void *ud) {
     sio_server *srv = ud;
     sio_client *c = eio_session_data(es);
     if (!c || c->closing) return;
     sio_packet *p = NULL;
     int rc;
-    if (binary) {
+    if (srv->o.parser == SIO_PARSER_MSGPACK) {
+        if (!binary) {
+            parser_mismatch(c, "a text packet");
+            return;
+        }
+        rc = sio_packet_decode_msgpack(data, len, &p);
+    } else if (binary) {
         if (!c->pending) {
-            client_fail(c, "parse error");
+            /* socket.io-msgpack-parser's packets are MessagePack maps. */
+            if (len && ((data[0] & 0xf0) == 0x80 || data[0] == 0xde || data[0] == 0xdf))
+                parser_mismatch(c, "a MessagePack packet");
+            else
+                client_fail(c, "parse error");
             return;
         }
         rc = sio_decoder_feed_binary(c->pending, data, len, &p);

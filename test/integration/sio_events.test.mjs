@@ -1,12 +1,13 @@
 // Socket.IO events and acknowledgements with the real socket.io-client 4.8
 // (--app testkit): mixed JSON arguments, unicode, Buffers (byte-exact), acks
 // from client to server and from server to client, and a server-side ack that
-// times out.
+// times out. Each with both packet formats (--parser default and msgpack, the
+// client on socket.io-msgpack-parser for the latter).
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { describe, test } from "node:test";
 
-import { connect, eachMode, emitAck, nextEvent, normalize, sleep, toBuffer, useSioServer } from "./lib/sio.mjs";
+import { connect, eachMode, eachParser, emitAck, nextEvent, normalize, sleep, toBuffer, useSioServer } from "./lib/sio.mjs";
 
 const MIXED = [
   1,
@@ -37,22 +38,23 @@ const UNICODE = [
   { "clé 🔑": "välue", "": "empty key" },
 ];
 
-describe("Socket.IO events and acks (testkit)", () => {
-  const srv = useSioServer("testkit");
+eachParser((parser) => describe("Socket.IO events and acks (testkit)", () => {
+  const srv = useSioServer("testkit", { parser });
+  const mixed = parser.roundTrip(MIXED);
 
   eachMode((mode) => {
     test("mixed JSON arguments come back through an ack, in order and exact", async (t) => {
       const s = await connect(t, srv.server, mode);
       const back = await emitAck(s, "echo", ...MIXED);
-      assert.deepEqual(back, MIXED);
-      assert.equal(JSON.stringify(back), JSON.stringify(MIXED), "same JSON text (key order, numbers)");
+      assert.deepEqual(back, mixed);
+      assert.equal(JSON.stringify(back), JSON.stringify(mixed), "same JSON text (key order, numbers)");
     });
 
     test("without an ack the arguments come back as an event", async (t) => {
       const s = await connect(t, srv.server, mode);
       s.emit("echo", ...MIXED);
       const back = await nextEvent(s, "echo");
-      assert.equal(JSON.stringify(back), JSON.stringify(MIXED));
+      assert.equal(JSON.stringify(back), JSON.stringify(mixed));
     });
 
     test("unicode strings and keys survive the round trip", async (t) => {
@@ -153,5 +155,5 @@ describe("Socket.IO events and acks (testkit)", () => {
       // The socket still works.
       assert.deepEqual(await emitAck(s, "echo", "alive"), ["alive"]);
     });
-  });
-});
+  }, parser);
+}));

@@ -1,11 +1,12 @@
 // Rooms and broadcasts with the real socket.io-client 4.8 (--app testkit):
 // join/leave, to (one or several rooms), except, broadcast excluding the
 // sender, to all, volatile emits, and 200 clients in one room receiving one
-// broadcast exactly once each.
+// broadcast exactly once each. Each with both packet formats (--parser default
+// and msgpack, the client on socket.io-msgpack-parser for the latter).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { connect, eachMode, emitAck, nextEvent, normalize, rawPolling, sleep, useSioServer } from "./lib/sio.mjs";
+import { connect, eachMode, eachParser, emitAck, nextEvent, normalize, rawPolling, sleep, useSioServer } from "./lib/sio.mjs";
 
 /** The `msg` payloads (first argument) the socket received so far. */
 const msgs = (s, event = "msg") => s.received.filter((e) => e.event === event).map((e) => e.args[0]);
@@ -37,8 +38,8 @@ function reset(sockets) {
   }
 }
 
-describe("Socket.IO rooms and broadcasts (testkit)", () => {
-  const srv = useSioServer("testkit");
+eachParser((parser) => describe("Socket.IO rooms and broadcasts (testkit)", () => {
+  const srv = useSioServer("testkit", { parser });
 
   eachMode((mode) => {
     test("join, leave, to one or several rooms, except, broadcast, all", async (t) => {
@@ -150,8 +151,8 @@ describe("Socket.IO rooms and broadcasts (testkit)", () => {
       }
       assert.deepEqual(msgs(outsider), []);
     });
-  });
-});
+  }, parser);
+}));
 
 describe("Socket.IO volatile over raw polling", () => {
   const srv = useSioServer("testkit");

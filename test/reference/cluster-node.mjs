@@ -6,7 +6,7 @@
 //
 //   node test/reference/cluster-node.mjs --redis redis://127.0.0.1:6379
 //        [--host 127.0.0.1] [--port 3000] [--path /socket.io/]
-//        [--redis-key socket.io] [--app clusterkit|bench]
+//        [--redis-key socket.io] [--app clusterkit|bench] [--parser default|msgpack]
 //
 // Namespaces "/" and "/admin", the same events in each (SELECTOR: null, a
 // room or an array of rooms; ROOMS: a room or an array of rooms; commands ack
@@ -44,11 +44,11 @@ const { createClient } = require("redis");
 
 function usage(msg) {
   if (msg) process.stderr.write(`cluster-node: ${msg}\n`);
-  process.stderr.write("usage: cluster-node.mjs --redis URL [--host H] [--port P] [--path P] [--redis-key K] [--app clusterkit|bench]\n");
+  process.stderr.write("usage: cluster-node.mjs --redis URL [--host H] [--port P] [--path P] [--redis-key K] [--app clusterkit|bench] [--parser default|msgpack]\n");
   process.exit(2);
 }
 
-const opts = { host: "127.0.0.1", port: 3000, path: "/socket.io/", redis: process.env.SIO_REDIS_URL || null, key: "socket.io" };
+const opts = { host: "127.0.0.1", port: 3000, path: "/socket.io/", redis: process.env.SIO_REDIS_URL || null, key: "socket.io", parser: process.env.SIO_PARSER || "default" };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -69,6 +69,7 @@ for (let i = 0; i < argv.length; i++) {
     case "--path": opts.path = value(); break;
     case "--redis": opts.redis = value(); break;
     case "--redis-key": opts.key = value(); break;
+    case "--parser": opts.parser = value(); break;
     case "--app": {
       const v = value();
       if (v !== "clusterkit" && v !== "bench") usage(`unknown app ${v}`);
@@ -82,6 +83,7 @@ for (let i = 0; i < argv.length; i++) {
   }
 }
 if (!opts.redis) usage("--redis is required");
+if (opts.parser !== "default" && opts.parser !== "msgpack") usage(`unknown parser ${opts.parser}`);
 
 // node-redis reconnects by itself; report its errors once per outage.
 let redisDown = false;
@@ -101,6 +103,8 @@ const io = new Server(httpServer, {
   path: opts.path,
   serveClient: false,
   adapter: createAdapter(pub, sub, { key: opts.key }),
+  // sio-server's --parser: npm socket.io-msgpack-parser, or socket.io's own.
+  ...(opts.parser === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
 });
 
 /** Splits an event's arguments into [args, ack (or null)]. */

@@ -8,7 +8,7 @@
 //   node test/reference/sio-testkit.mjs [--host 127.0.0.1] [--port 3000] [--path /socket.io/]
 //        [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES]
 //        [--connect-timeout MS] [--cleanup-empty-namespaces[=1|0]]
-//        [--app testkit|chat|bench|conformance]
+//        [--app testkit|chat|bench|conformance] [--parser default|msgpack]
 //
 // testkit (the default) behaves as src/app/testkit.c describes: namespaces "/"
 // (middlewares: auth.refuse -> refused with {reason:"by-test"}; auth.slow ->
@@ -32,7 +32,8 @@ function usage(msg) {
   if (msg) process.stderr.write(`sio-testkit: ${msg}\n`);
   process.stderr.write(
     "usage: sio-testkit.mjs [--host H] [--port P] [--path P] [--ping-interval MS] " +
-      `[--ping-timeout MS] [--max-payload BYTES] [--connect-timeout MS] [--cleanup-empty-namespaces] [--app ${APPS.join("|")}]\n`,
+      `[--ping-timeout MS] [--max-payload BYTES] [--connect-timeout MS] [--cleanup-empty-namespaces] [--app ${APPS.join("|")}] ` +
+      "[--parser default|msgpack]\n",
   );
   process.exit(2);
 }
@@ -47,6 +48,7 @@ const opts = {
   connectTimeout: Number(process.env.SIO_CONNECT_TIMEOUT || 45000),
   app: process.env.SIO_APP || "testkit",
   cleanupEmptyNamespaces: /^(1|true)$/.test(process.env.SIO_CLEANUP_EMPTY_NAMESPACES ?? ""),
+  parser: process.env.SIO_PARSER || "default",
 };
 
 const argv = process.argv.slice(2);
@@ -75,6 +77,7 @@ for (let i = 0; i < argv.length; i++) {
       if (inline !== undefined && !/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
       opts.cleanupEmptyNamespaces = inline === undefined || /^(1|true)$/.test(inline);
       break;
+    case "--parser": opts.parser = value(); break;
     case "-h":
     case "--help":
       usage();
@@ -83,6 +86,7 @@ for (let i = 0; i < argv.length; i++) {
   }
 }
 if (!APPS.includes(opts.app)) usage(`unknown app ${opts.app}`);
+if (opts.parser !== "default" && opts.parser !== "msgpack") usage(`unknown parser ${opts.parser}`);
 
 const httpServer = http.createServer();
 const io = new Server(httpServer, {
@@ -94,6 +98,8 @@ const io = new Server(httpServer, {
   cleanupEmptyChildNamespaces: opts.cleanupEmptyNamespaces,
   transports: ["polling", "websocket"],
   serveClient: false,
+  // sio-server's --parser: npm socket.io-msgpack-parser, or socket.io's own.
+  ...(opts.parser === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
 });
 // Anything outside the Engine.IO paths (engine.io answers its own paths first).
 httpServer.on("request", (req, res) => {

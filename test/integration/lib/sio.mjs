@@ -1,5 +1,6 @@
 // Helpers around the real npm socket.io-client 4.8 for the Socket.IO tests
 // (sio_*.test.mjs, app_*.test.mjs), and raw-protocol helpers on top of eio.mjs.
+import { createRequire } from "node:module";
 import { after, before, describe } from "node:test";
 import { Manager } from "socket.io-client";
 
@@ -18,20 +19,58 @@ export const SIO_MODES = {
   "polling upgraded to WebSocket": { transports: ["polling", "websocket"], upgrade: true, transport: "websocket" },
 };
 
-/** describe(modeName, () => fn(mode, modeName)) for each mode. */
-export function eachMode(fn) {
-  for (const [name, mode] of Object.entries(SIO_MODES)) describe(name, () => fn(mode, name));
+const require = createRequire(import.meta.url);
+const msgpackParser = require("socket.io-msgpack-parser");
+
+/**
+ * The two Socket.IO packet formats (sio-server --parser, the reference's
+ * `parser` option): `args` for the server, `client` for socket.io-client's
+ * Manager, and `roundTrip(values)`, the values a client gets back when the
+ * server echoes what it sent: the codec's own view of them. The tests' values
+ * survive JSON unchanged; notepack.io 2.2 (under socket.io-msgpack-parser)
+ * turns integers of 2^64 or more into other integers, and the reference and
+ * sio-server both echo what it decoded.
+ */
+export const SIO_PARSERS = {
+  default: { name: "default", args: [], client: {}, roundTrip: (values) => values },
+  msgpack: {
+    name: "msgpack",
+    args: ["--parser", "msgpack"],
+    client: { parser: msgpackParser },
+    roundTrip(values) {
+      const enc = new msgpackParser.Encoder();
+      const dec = new msgpackParser.Decoder();
+      let out;
+      dec.on("decoded", (p) => (out = p.data));
+      dec.add(enc.encode({ type: 2, data: values, nsp: "/" })[0]);
+      return out;
+    },
+  },
+};
+
+/** describe(`${name} parser`, () => fn(parser, name)) for each packet format. */
+export function eachParser(fn) {
+  for (const [name, parser] of Object.entries(SIO_PARSERS)) describe(`${name} parser`, () => fn(parser, name));
+}
+
+/**
+ * describe(modeName, () => fn(mode, modeName)) for each mode; with `parser`
+ * (SIO_PARSERS), the modes' clients use that packet format.
+ */
+export function eachMode(fn, parser = SIO_PARSERS.default) {
+  for (const [name, mode] of Object.entries(SIO_MODES)) describe(name, () => fn({ ...mode, ...parser.client }, name));
 }
 
 /**
  * For a describe() block: starts the server before its tests and stops it
  * after them (a bad exit or a sanitizer report fails the suite). `app` is the
- * --app name. Returns a holder whose `.server` is the running server.
+ * --app name; `parser` (SIO_PARSERS) the packet format it is started with.
+ * Returns a holder whose `.server` is the running server.
  */
-export function useSioServer(app, { args = [], env = {} } = {}) {
+export function useSioServer(app, { args = [], env = {}, parser = SIO_PARSERS.default } = {}) {
   const holder = { server: null };
   before(async () => {
-    holder.server = await startServer({ args: ["--app", app, ...args], env });
+    holder.server = await startServer({ args: ["--app", app, ...parser.args, ...args], env });
   });
   after(async () => {
     if (holder.server) await holder.server.stop();

@@ -43,8 +43,8 @@
  *
  * max_depth also bounds the recursion of the code that walks the tree afterwards:
  * cJSON_Delete and sio_json_print recurse once per level. */
-#ifndef SIO_ADAPTER_MSGPACK_H
-#define SIO_ADAPTER_MSGPACK_H
+#ifndef SIO_SIO_MSGPACK_H
+#define SIO_SIO_MSGPACK_H
 
 #include <stddef.h>
 #include <stdint.h>
