@@ -43,10 +43,10 @@ typedef struct sio_options {
      * leaves; a later connect creates it again (socket.io's
      * cleanupEmptyChildNamespaces). Default 0, as in Node. */
     int cleanup_empty_namespaces;
-    sio_parser parser;            /* packet format the clients must use, like the reference's
-                                     `parser` option: a client on the other one is closed
-                                     at its first packet; default SIO_PARSER_DEFAULT. The
-                                     Redis adapter's format does not depend on it. */
+    sio_parser parser; /* packet format the clients must use, like the reference's
+                          `parser` option: a client on the other one is closed
+                          at its first packet; default SIO_PARSER_DEFAULT. The
+                          Redis adapter's format does not depend on it. */
 } sio_options;
 
 /* An event from a client. args is a JSON array of the arguments (without the
