@@ -181,7 +181,12 @@ static void *start(const app_env *env, int *err) {
     wo.ping_timeout_ms = env->eio->ping_timeout_ms;
     wo.max_message = env->eio->max_payload;
     wo.allowed_origins = env->eio->cors_origins;
-    static const sio_ws_callbacks wcb = {ws_request, ws_open, ws_message, ws_close};
+    /* /ws peers get the same output bound as Socket.IO clients. */
+    wo.max_buffered = env->eio->max_buffered;
+    static const sio_ws_callbacks wcb = {.on_request = ws_request,
+                                         .on_open = ws_open,
+                                         .on_message = ws_message,
+                                         .on_close = ws_close};
     c->ws = sio_ws_server_new(env->loop, env->http, &wo, &wcb, c, err);
     if (!c->ws) {
         stop(c);

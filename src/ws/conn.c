@@ -192,11 +192,29 @@ static void linger_timeout(sio_loop *loop, sio_timer *t) {
     conn_destroy(c);
 }
 
+/* Keep out_partial right as n more bytes leave: step over the headers of the
+ * frames they reach into. Each frame is looked at once, when it starts going;
+ * out holds whole frames only, so a frame that does not parse cannot happen
+ * (then everything left counts as in flight, and ws_conn_shed drops nothing). */
+static void sent_bytes(ws_conn *c, size_t n) {
+    size_t off = c->out_partial;
+    while (off < n) {
+        size_t f = ws_frame_size(c->out.data + off, c->out.len - off);
+        if (!f || f > c->out.len - off) {
+            off = c->out.len;
+            break;
+        }
+        off += f;
+    }
+    c->out_partial = off - n;
+    sbuf_consume(&c->out, n);
+}
+
 static void flush(ws_conn *c) {
     while (c->out.len) {
         ssize_t n = send(c->io.fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
-            sbuf_consume(&c->out, (size_t)n);
+            sent_bytes(c, (size_t)n);
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -217,7 +235,9 @@ static void flush(ws_conn *c) {
         c->blocked = 0;
         c->want_drain = 0;
         if (c->state == ST_OPEN && c->h && c->h->on_drain) c->h->on_drain(c);
-        if (c->state == ST_DEAD) return;
+        /* What on_drain queued (a close frame too) is flushed later in this
+         * iteration: the half-close below must wait for it. */
+        if (c->state == ST_DEAD || c->out.len) return;
     }
     if (c->state == ST_CLOSING) {
         /* Half-close and wait briefly for the peer's FIN, so the close frame
@@ -263,6 +283,21 @@ static void close_with(ws_conn *c, uint16_t code, const char *reason, int notify
 }
 
 void ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
+    close_with(c, code, reason, 0);
+}
+
+void ws_conn_shed(ws_conn *c, uint16_t code, const char *reason) {
+    if (c->state != ST_OPEN) return;
+    c->out.len = c->out_partial;
+    if (!c->out.len) {
+        sbuf_free(&c->out);
+    } else if (c->out.cap > c->out.len + KEEP_OUT_CAP) {
+        uint8_t *p = realloc(c->out.data, c->out.len + KEEP_OUT_CAP);
+        if (p) {
+            c->out.data = p;
+            c->out.cap = c->out.len + KEEP_OUT_CAP;
+        }
+    }
     close_with(c, code, reason, 0);
 }
 

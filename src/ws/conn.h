@@ -37,9 +37,11 @@ struct ws_conn {
     void *ud;
     struct ws_rx *rx; /* borrowed parser, NULL when idle */
     sbuf out;
-    sbuf msg;        /* message spanning several reads or frames */
-    sbuf pre;        /* bytes read by libmicrohttpd before the upgrade */
-    sio_timer timer; /* the owner's while open; the linger timer while closing */
+    size_t out_partial; /* bytes at the head of out that end a frame the kernel
+                           took part of: frames begin after them */
+    sbuf msg;           /* message spanning several reads or frames */
+    sbuf pre;           /* bytes read by libmicrohttpd before the upgrade */
+    sio_timer timer;    /* the owner's while open; the linger timer while closing */
     ws_conn *next_dirty;
     ws_conn *prev, *next; /* all connections of the context */
     uint32_t max_message;
@@ -86,6 +88,10 @@ void ws_conn_set_timeout(ws_conn *c, uint64_t ms, sio_timer_cb cb);
 /* Send a close frame, flush, then close the socket; the owner is detached
  * and gets no more callbacks. */
 void ws_conn_close(ws_conn *c, uint16_t code, const char *reason);
+/* Close a peer that fell behind: drop the queued frames it has not begun to
+ * receive (they would only hold memory until the linger timer), then close as
+ * ws_conn_close does, the close frame right after the frame in flight. */
+void ws_conn_shed(ws_conn *c, uint16_t code, const char *reason);
 /* Close the socket now, without a close frame and without callbacks. */
 void ws_conn_abort(ws_conn *c);
 /* Whether the connection still accepts output. */

@@ -10,6 +10,25 @@ size_t ws_frame_header_len(uint64_t len) {
     return len < 126 ? 2 : len < 65536 ? 4 : 10;
 }
 
+size_t ws_frame_size(const uint8_t *p, size_t n) {
+    if (n < 2) return 0;
+    uint64_t len = p[1] & 0x7f;
+    size_t head = 2;
+    if (len == 126) {
+        if (n < 4) return 0;
+        len = (uint64_t)p[2] << 8 | p[3];
+        head = 4;
+    } else if (len == 127) {
+        if (n < 10) return 0;
+        len = 0;
+        for (int i = 2; i < 10; i++)
+            len = len << 8 | p[i];
+        head = 10;
+    }
+    if (len > SIZE_MAX - head) return 0;
+    return head + (size_t)len;
+}
+
 /* Server frames are unmasked, so a frame is its header (RFC 6455 5.2: FIN,
  * opcode, a 7-bit length or 126/127 and a 16/64-bit one) and the payload:
  * written directly, with no encoder state to share between connections.

@@ -29,6 +29,9 @@ int ws_frame_append_prefixed(sbuf *out, int opcode, uint8_t prefix, const uint8_
 int ws_frame_append_close(sbuf *out, uint16_t code, const char *reason);
 /* Size of the frame header for a payload of len bytes (server side). */
 size_t ws_frame_header_len(uint64_t len);
+/* Size of the whole unmasked frame that starts at p (a server frame in an
+ * output queue), or 0 when its header is not within the n bytes given. */
+size_t ws_frame_size(const uint8_t *p, size_t n);
 
 /* Whether data is valid UTF-8 (RFC 3629: no overlongs, no surrogates). */
 int ws_utf8_valid(const uint8_t *p, size_t n);

@@ -108,6 +108,35 @@ export function tcpState(localPort, remotePort) {
   return null;
 }
 
+/**
+ * The socket inodes of the TCP connections to 127.0.0.1:localPort, by remote
+ * port, from one read of /proc/net/tcp (which can be large on a shared box:
+ * read it once, then follow the inodes with socketInodes()).
+ */
+export function tcpInodes(localPort) {
+  const local = `0100007F:${localPort.toString(16).toUpperCase().padStart(4, "0")}`;
+  const out = new Map();
+  for (const line of fs.readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === local && f[2]?.startsWith("0100007F:")) out.set(parseInt(f[2].slice(9), 16), f[9]);
+  }
+  return out;
+}
+
+/** The inodes of the sockets a process holds open (cheap: /proc/<pid>/fd only). */
+export function socketInodes(pid) {
+  const out = new Set();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) out.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
+}
+
 /** Polls until cond() holds; returns the elapsed ms, or throws after timeout. */
 export async function waitFor(cond, { timeout = 10_000, step = 50, what = "condition" } = {}) {
   const start = Date.now();
