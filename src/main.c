@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -33,12 +34,16 @@ struct config {
     const char *jwt_secret;
     const char *log_file;
     const char *client_dir;
+    const char *metrics_allow;
+    int jwt_allow_no_exp;
     const char *origins[MAX_ORIGINS + 1];
     size_t n_origins;
     unsigned shutdown_timeout_ms;
 };
 
-enum opt_kind { OPT_STR, OPT_UINT, OPT_PORT, OPT_ORIGIN, OPT_LEVEL };
+/* OPT_FLAG: a switch; "--name" alone turns it on, "--name=0" and the
+ * environment take 1/0, true/false, yes/no, on/off. */
+enum opt_kind { OPT_STR, OPT_UINT, OPT_PORT, OPT_ORIGIN, OPT_LEVEL, OPT_FLAG };
 
 struct opt {
     const char *name;
@@ -92,6 +97,11 @@ static const struct opt opts[] = {
      "append logs to this file instead of stderr; SIGHUP reopens it (rotation)"},
     {"shutdown-timeout", "SIO_SHUTDOWN_TIMEOUT", OPT_UINT, "MS",
      "on SIGTERM, wait this long for clients to be told (default 10000)"},
+    {"metrics-allow", "SIO_METRICS_ALLOW", OPT_STR, "ADDRS",
+     "client addresses or CIDRs (comma-separated, IPv4/IPv6) allowed /metrics (default "
+     "127.0.0.0/8,::1)"},
+    {"jwt-allow-no-exp", "SIO_JWT_ALLOW_NO_EXP", OPT_FLAG, "",
+     "accept JWTs without an exp claim (default: refused, a token must expire)"},
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
@@ -159,7 +169,21 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->sio.redis_url = v;
         else if (strcmp(o->name, "redis-key") == 0)
             c->sio.redis_key = v;
+        else if (strcmp(o->name, "metrics-allow") == 0)
+            c->metrics_allow = v;
         return 0;
+    case OPT_FLAG: {
+        static const char *const on[] = {"1", "true", "yes", "on", NULL};
+        static const char *const off[] = {"0", "false", "no", "off", "", NULL};
+        int val = -1;
+        for (size_t i = 0; on[i]; i++)
+            if (strcasecmp(v, on[i]) == 0) val = 1;
+        for (size_t i = 0; off[i]; i++)
+            if (strcasecmp(v, off[i]) == 0) val = 0;
+        if (val < 0) return -1;
+        if (strcmp(o->name, "jwt-allow-no-exp") == 0) c->jwt_allow_no_exp = val;
+        return 0;
+    }
     case OPT_PORT:
         if (parse_uint(v, 65535, &u)) return -1;
         c->http.port = (int)u;
@@ -233,7 +257,7 @@ static int parse(struct config *c, int argc, char **argv) {
             fprintf(stderr, "sio-server: unknown option '%s' (see --help)\n", a);
             return 2;
         }
-        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        const char *v = eq ? eq + 1 : o->kind == OPT_FLAG ? "1" : (i + 1 < argc ? argv[++i] : NULL);
         if (!v) {
             fprintf(stderr, "sio-server: option --%s needs a value\n", o->name);
             return 2;
@@ -376,13 +400,18 @@ int main(int argc, char **argv) {
     web_options wo = {
         existing_dir(c.static_dir, SIO_SOURCE_DIR "/js-client"),
         existing_dir(c.client_dir, SIO_SOURCE_DIR "/test/node_modules/socket.io-client/dist"),
-        c.eio.path};
-    if (web_install(rt.http, &wo)) {
-        fprintf(stderr, "sio-server: cannot install the HTTP routes\n");
+        c.eio.path, c.metrics_allow,
+        /* The demo page's policy; a --static site of one's own sets its own
+         * (e.g. in the proxy): it may need inline scripts. */
+        c.static_dir ? NULL : web_demo_csp};
+    web *site = web_install(rt.http, &wo, &err);
+    if (!site) {
+        fprintf(stderr, "sio-server: cannot install the HTTP routes: %s\n",
+                err == SIO_EINVAL ? "invalid --metrics-allow" : sio_status_str(err));
         return 1;
     }
     rt.app = app_find(c.app);
-    app_env env = {rt.loop, rt.http, &c.eio, &c.sio, c.jwt_secret};
+    app_env env = {rt.loop, rt.http, &c.eio, &c.sio, c.jwt_secret, c.jwt_allow_no_exp};
     rt.state = rt.app->start(&env, &err);
     if (!rt.state) {
         fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_status_str(err));
@@ -404,6 +433,7 @@ int main(int argc, char **argv) {
     sio_loop_del(rt.loop, &rt.sig);
     close(rt.sig.fd);
     sio_http_free(rt.http);
+    web_free(site);
     sio_timer_stop(rt.loop, &rt.drain);
     sio_timer_stop(rt.loop, &lag_timer);
     sio_loop_free(rt.loop);
