@@ -20,6 +20,7 @@
 #include "sio/loop.h"
 #include "sio/sio.h"
 #include "sio/status.h"
+#include "util/cidr.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -169,8 +170,12 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->sio.redis_url = v;
         else if (strcmp(o->name, "redis-key") == 0)
             c->sio.redis_key = v;
-        else if (strcmp(o->name, "metrics-allow") == 0)
+        else if (strcmp(o->name, "metrics-allow") == 0) {
+            cidr_list l; /* refused here, with the option's name, not at start-up */
+            if (cidr_list_parse(&l, v)) return -1;
+            cidr_list_free(&l);
             c->metrics_allow = v;
+        }
         return 0;
     case OPT_FLAG: {
         static const char *const on[] = {"1", "true", "yes", "on", NULL};
