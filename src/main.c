@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -20,6 +21,7 @@
 #include "sio/loop.h"
 #include "sio/sio.h"
 #include "sio/status.h"
+#include "util/cidr.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -34,12 +36,15 @@ struct config {
     const char *jwt_secret;
     const char *log_file;
     const char *client_dir;
+    const char *metrics_allow;
+    int jwt_allow_no_exp;
     const char *origins[MAX_ORIGINS + 1];
     size_t n_origins;
     unsigned shutdown_timeout_ms;
 };
 
-/* OPT_FLAG: a switch; on the command line alone (on) or with =1/0/true/false. */
+/* OPT_FLAG: a switch; "--name" alone turns it on, "--name=0" and the
+ * environment take 1/0, true/false, yes/no, on/off. */
 enum opt_kind { OPT_STR, OPT_UINT, OPT_PORT, OPT_ORIGIN, OPT_LEVEL, OPT_FLAG };
 
 struct opt {
@@ -103,6 +108,11 @@ static const struct opt opts[] = {
      "remove a dynamic namespace when its last socket leaves (default off)"},
     {"parser", "SIO_PARSER", OPT_STR, "NAME",
      "Socket.IO packet format: default (socket.io-parser) or msgpack (socket.io-msgpack-parser)"},
+    {"metrics-allow", "SIO_METRICS_ALLOW", OPT_STR, "ADDRS",
+     "client addresses or CIDRs (comma-separated, IPv4/IPv6) allowed /metrics (default "
+     "127.0.0.0/8,::1)"},
+    {"jwt-allow-no-exp", "SIO_JWT_ALLOW_NO_EXP", OPT_FLAG, "",
+     "accept JWTs without an exp claim (default: refused, a token must expire)"},
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
@@ -177,20 +187,34 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
                 c->sio.parser = SIO_PARSER_MSGPACK;
             else
                 return -1;
+        } else if (strcmp(o->name, "metrics-allow") == 0) {
+            cidr_list l; /* refused here, with the option's name, not at start-up */
+            if (cidr_list_parse(&l, v)) return -1;
+            cidr_list_free(&l);
+            c->metrics_allow = v;
         }
         return 0;
+    case OPT_FLAG: {
+        static const char *const on[] = {"1", "true", "yes", "on", NULL};
+        static const char *const off[] = {"0", "false", "no", "off", "", NULL};
+        int val = -1;
+        for (size_t i = 0; on[i]; i++)
+            if (strcasecmp(v, on[i]) == 0) val = 1;
+        for (size_t i = 0; off[i]; i++)
+            if (strcasecmp(v, off[i]) == 0) val = 0;
+        if (val < 0) return -1;
+        if (strcmp(o->name, "jwt-allow-no-exp") == 0)
+            c->jwt_allow_no_exp = val;
+        else if (strcmp(o->name, "cleanup-empty-namespaces") == 0)
+            c->sio.cleanup_empty_namespaces = val;
+        return 0;
+    }
     case OPT_PORT:
         if (parse_uint(v, 65535, &u)) return -1;
         c->http.port = (int)u;
         return 0;
     case OPT_ORIGIN:
         return add_origins(c, v, from_env);
-    case OPT_FLAG: {
-        int on = strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
-        if (!on && strcmp(v, "0") != 0 && strcmp(v, "false") != 0) return -1;
-        if (strcmp(o->name, "cleanup-empty-namespaces") == 0) c->sio.cleanup_empty_namespaces = on;
-        return 0;
-    }
     case OPT_LEVEL: {
         int l = log_parse_level(v);
         if (l < 0) return -1;
@@ -427,13 +451,18 @@ int main(int argc, char **argv) {
     web_options wo = {
         existing_dir(c.static_dir, SIO_SOURCE_DIR "/js-client"),
         existing_dir(c.client_dir, SIO_SOURCE_DIR "/test/node_modules/socket.io-client/dist"),
-        c.eio.path};
-    if (web_install(rt.http, &wo)) {
-        fprintf(stderr, "sio-server: cannot install the HTTP routes\n");
+        c.eio.path, c.metrics_allow,
+        /* The demo page's policy; a --static site of one's own sets its own
+         * (e.g. in the proxy): it may need inline scripts. */
+        c.static_dir ? NULL : web_demo_csp};
+    web *site = web_install(rt.http, &wo, &err);
+    if (!site) {
+        fprintf(stderr, "sio-server: cannot install the HTTP routes: %s\n",
+                err == SIO_EINVAL ? "invalid --metrics-allow" : sio_status_str(err));
         return 1;
     }
     rt.app = app_find(c.app);
-    app_env env = {rt.loop, rt.http, &c.eio, &c.sio, c.jwt_secret};
+    app_env env = {rt.loop, rt.http, &c.eio, &c.sio, c.jwt_secret, c.jwt_allow_no_exp};
     rt.state = rt.app->start(&env, &err);
     if (!rt.state) {
         fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_status_str(err));
@@ -460,6 +489,7 @@ int main(int argc, char **argv) {
     sio_loop_del(rt.loop, &rt.sig);
     close(rt.sig.fd);
     sio_http_free(rt.http);
+    web_free(site);
     sio_timer_stop(rt.loop, &rt.drain);
     sio_timer_stop(rt.loop, &lag_timer);
     sio_loop_free(rt.loop);

@@ -1,13 +1,14 @@
 /* Token authentication at the Socket.IO handshake: a ready-made connect
  * middleware that accepts HS256 JSON Web Tokens, and per-socket claims.
  *
- *     static sio_jwt_auth auth = {secret, secret_len, 30};
+ *     static sio_jwt_auth auth = {secret, secret_len, 30, 0};
  *     sio_use(sio_of(srv, "/"), sio_jwt_middleware, &auth);
  *
  * The token is read from the CONNECT auth payload {"token": "..."} or, when
  * that has no "token" member, from the "token" query parameter of the
  * Engine.IO handshake. Any refusal (missing, malformed, wrong signature, alg
- * other than HS256 including "none", expired, not yet valid) answers the
+ * other than HS256 including "none", expired, not yet valid, no exp claim
+ * unless allow_no_exp) answers the
  * client CONNECT_ERROR {"message":"unauthorized"}; the Engine.IO connection
  * itself stays open, so the client sees connect_error. */
 #ifndef SIO_AUTH_H
@@ -21,11 +22,14 @@
 
 /* Middleware configuration; must outlive the namespace it is used on. The
  * secret is not copied. skew_s: clock skew allowed for exp and nbf, clamped
- * to 0..60 seconds. An empty secret refuses every token. */
+ * to 0..60 seconds. An empty secret refuses every token. allow_no_exp: 0
+ * (the default) refuses tokens without an exp claim, which would never
+ * expire; non-zero accepts them. */
 typedef struct sio_jwt_auth {
     const uint8_t *secret;
     size_t secret_len;
     int64_t skew_s;
+    int allow_no_exp;
 } sio_jwt_auth;
 
 /* Connect middleware (ud: a sio_jwt_auth*). SIO_MW_NEXT with the verified

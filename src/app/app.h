@@ -13,6 +13,7 @@ typedef struct app_env {
     const eio_options *eio; /* transport options from the command line */
     const sio_options *sio; /* Socket.IO options from the command line */
     const char *jwt_secret; /* HS256 secret for token auth; NULL: off */
+    int jwt_allow_no_exp;   /* accept tokens without exp (default: refused) */
 } app_env;
 
 typedef struct app_def {

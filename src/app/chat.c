@@ -167,6 +167,7 @@ static void *start(const app_env *env, int *err) {
         c->auth.secret = (const uint8_t *)env->jwt_secret;
         c->auth.secret_len = strlen(env->jwt_secret);
         c->auth.skew_s = 30;
+        c->auth.allow_no_exp = env->jwt_allow_no_exp;
         sio_use(c->nsp, sio_jwt_middleware, &c->auth);
     }
     sio_on_connection(c->nsp, on_connection, c);

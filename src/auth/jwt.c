@@ -71,7 +71,7 @@ static int check_header(const cJSON *h) {
     return SIO_OK;
 }
 
-static int check_claims(const cJSON *c, int64_t now_s, int64_t skew_s) {
+static int check_claims(const cJSON *c, int64_t now_s, int64_t skew_s, unsigned flags) {
     static const char *const numeric[] = {"exp", "nbf", "iat"};
     const cJSON *v[3];
     int n;
@@ -81,6 +81,7 @@ static int check_claims(const cJSON *c, int64_t now_s, int64_t skew_s) {
     }
     const cJSON *sub = member(c, "sub", &n);
     if (n > 1 || (sub && !cJSON_IsString(sub))) return SIO_JWT_ECLAIMS;
+    if (!v[0] && !(flags & SIO_JWT_ALLOW_NO_EXP)) return SIO_JWT_ENOEXP;
     /* In doubles: no int64 overflow whatever now_s is, and fractional
      * NumericDates compare as they should. */
     double now = (double)now_s, skew = (double)skew_s;
@@ -90,7 +91,7 @@ static int check_claims(const cJSON *c, int64_t now_s, int64_t skew_s) {
 }
 
 int sio_jwt_verify(const char *token, size_t len, const uint8_t *secret, size_t secret_len,
-                   int64_t now_s, int64_t skew_s, cJSON **claims) {
+                   int64_t now_s, int64_t skew_s, unsigned flags, cJSON **claims) {
     if (claims) *claims = NULL;
     if (!token || !secret || secret_len == 0 || secret_len > INT_MAX) return SIO_EINVAL;
     if (len > SIO_JWT_MAX_LEN) return SIO_JWT_ETOOBIG;
@@ -139,7 +140,7 @@ int sio_jwt_verify(const char *token, size_t len, const uint8_t *secret, size_t 
 
     cJSON *p = parse_object(pay, plen);
     if (!p) return SIO_JWT_EMALFORMED;
-    rc = check_claims(p, now_s, skew_s);
+    rc = check_claims(p, now_s, skew_s, flags);
     if (rc || !claims)
         cJSON_Delete(p);
     else
@@ -163,6 +164,8 @@ const char *sio_jwt_strerror(int rc) {
         return "bad claims";
     case SIO_JWT_ETOOBIG:
         return "token too long";
+    case SIO_JWT_ENOEXP:
+        return "token without exp (never expires)";
     }
     return sio_status_str(rc);
 }

@@ -23,7 +23,13 @@ enum {
     SIO_JWT_ECLAIMS = -205,    /* exp/nbf/iat present but not numbers, sub not a string,
                                   or one of them given twice */
     SIO_JWT_ETOOBIG = -206,    /* token longer than SIO_JWT_MAX_LEN */
+    SIO_JWT_ENOEXP = -207,     /* no exp claim (and SIO_JWT_ALLOW_NO_EXP not given) */
 };
+
+/* sio_jwt_verify flags. By default a token must carry exp: one without it,
+ * once leaked, would be valid forever (the secret cannot revoke it short of
+ * being changed for everyone). */
+#define SIO_JWT_ALLOW_NO_EXP 1u
 
 /* Longest token accepted (8 KiB). */
 #define SIO_JWT_MAX_LEN 8192
@@ -32,7 +38,8 @@ enum {
 
 /* Verify a compact HS256 token of len bytes (need not be NUL-terminated).
  * now_s: the current time in seconds since the epoch; skew_s: the clock skew
- * allowed for exp and nbf, clamped to 0..SIO_JWT_MAX_SKEW. On SIO_OK, *claims
+ * allowed for exp and nbf, clamped to 0..SIO_JWT_MAX_SKEW; flags: 0 or
+ * SIO_JWT_ALLOW_NO_EXP. On SIO_OK, *claims
  * (when claims is not NULL) receives the payload object, which the caller
  * frees with cJSON_Delete; on any error *claims is set to NULL.
  *
@@ -43,7 +50,7 @@ enum {
  * payload is a JSON object, then the claims. The payload is parsed only
  * after the signature matched. */
 int sio_jwt_verify(const char *token, size_t len, const uint8_t *secret, size_t secret_len,
-                   int64_t now_s, int64_t skew_s, cJSON **claims);
+                   int64_t now_s, int64_t skew_s, unsigned flags, cJSON **claims);
 
 /* Short English description of a sio_jwt_verify result, for logs. */
 const char *sio_jwt_strerror(int rc);

@@ -37,7 +37,7 @@ int sio_jwt_middleware(sio_socket *s, const cJSON *auth, void *ud) {
         rc = SIO_JWT_EMALFORMED;
     else
         rc = sio_jwt_verify(token, strlen(token), cfg->secret, cfg->secret_len, now_s(),
-                            cfg->skew_s, &claims);
+                            cfg->skew_s, cfg->allow_no_exp ? SIO_JWT_ALLOW_NO_EXP : 0, &claims);
     if (rc == SIO_OK) {
         rc = sio_socket_set_claims(s, claims);
         if (rc == SIO_OK) return SIO_MW_NEXT;

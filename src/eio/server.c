@@ -149,11 +149,25 @@ static int origin_allowed(const eio_server *srv, const char *origin) {
     return 0;
 }
 
-/* Header pairs for CORS, filled into h (room for 8 entries + NULL). */
+static int cors_any(const eio_server *srv) {
+    for (char **p = srv->cors; p && *p; p++)
+        if (strcmp(*p, "*") == 0) return 1;
+    return 0;
+}
+
+/* Header pairs for CORS, filled into h (room for 8 entries + NULL). With
+ * '*', as the npm cors package does for origin '*': "Allow-Origin: *" and
+ * no credentials. Reflecting any Origin together with Allow-Credentials
+ * would let every web site read a logged-in user's session with their
+ * cookies; browsers refuse credentials with a literal '*', so a page that
+ * needs them must be listed by name. */
 static void cors_headers(const eio_server *srv, http_req *r, const char **h) {
     size_t n = 0;
     const char *origin = http_req_header(r, "Origin");
-    if (srv->cors && origin && origin_allowed(srv, origin)) {
+    if (srv->cors && origin && cors_any(srv)) {
+        h[n++] = "Access-Control-Allow-Origin";
+        h[n++] = "*";
+    } else if (srv->cors && origin && origin_allowed(srv, origin)) {
         h[n++] = "Access-Control-Allow-Origin";
         h[n++] = origin;
         h[n++] = "Access-Control-Allow-Credentials";

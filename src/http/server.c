@@ -366,6 +366,33 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
+static int hex_val(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* libmicrohttpd's percent-decoding (MHD_http_unescape: %XX becomes the byte,
+ * anything else stays) of the path and the query arguments, except that
+ * "%00" stays as it is: a decoded NUL would cut the C string the handlers
+ * see ("/index.html%00.png" would name index.html). Left encoded, it names
+ * nothing. Returns the new length. */
+static size_t unescape_no_nul(void *cls, struct MHD_Connection *c, char *s) {
+    char *w = s;
+    for (const char *p = s; *p;) {
+        int hi, lo;
+        if (p[0] == '%' && (hi = hex_val(p[1])) >= 0 && (lo = hex_val(p[2])) >= 0 && (hi | lo)) {
+            *w++ = (char)(hi << 4 | lo);
+            p += 3;
+        } else {
+            *w++ = *p++;
+        }
+    }
+    *w = 0;
+    return (size_t)(w - s);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     char buf[512];
     vsnprintf(buf, sizeof buf, fmt, ap);
@@ -407,8 +434,9 @@ http_server *http_server_new(sio_loop *loop, const http_options *o, int *err) {
         (size_t)(o->connection_memory ? o->connection_memory : 16384),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->idle_timeout_s ? o->idle_timeout_s : 30),
         MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION, notify_connection,
-        s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, MHD_OPTION_END);
+        s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape_no_nul, s,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+        MHD_OPTION_END);
     if (!s->d) {
         *err = SIO_EIO;
         free(s);
@@ -616,6 +644,10 @@ static int queue(http_req *r, unsigned status, struct MHD_Response *resp, const 
                  const char *const *headers) {
     if (!resp) return SIO_ENOMEM;
     if (ctype) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    /* On every answer, whoever produced it (Engine.IO, errors, the static
+     * site, /metrics): a browser must not guess a script or a page out of a
+     * polling payload or a text/plain body an attacker chose. */
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
         MHD_add_response_header(resp, headers[i], headers[i + 1]);
     enum MHD_Result ok = MHD_queue_response(r->c, status, resp);

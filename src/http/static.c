@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *http_content_type(const char *name) {
@@ -31,14 +32,94 @@ const char *http_content_type(const char *name) {
     return "application/octet-stream";
 }
 
-static int safe_relative(const char *rel) {
-    /* No "..", no empty or hidden segments' tricks, no NUL (MHD gives C
-     * strings), no backslashes: what remains stays under root. */
-    if (strstr(rel, "..") || strchr(rel, '\\')) return 0;
-    return 1;
+/* Deepest path served; deeper requests are refused, not walked. */
+#define MAX_DEPTH 32
+
+int http_static_path_ok(const char *rel) {
+    while (*rel == '/')
+        rel++;
+    if (!*rel) return 1; /* index.html */
+    if (strlen(rel) >= PATH_MAX) return 0;
+    int depth = 0;
+    for (const char *p = rel;;) {
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        /* Empty ("a//b", "dir/"), hidden, "." and ".." alike. */
+        if (n == 0 || p[0] == '.' || memchr(p, '\\', n) || ++depth > MAX_DEPTH) return 0;
+        if (!e) return 1;
+        p = e + 1;
+    }
 }
 
-void http_serve_file(http_req *r, const char *root, const char *rel, const char *cache_control) {
+/* The regular file at rel under root, opened read-only, or -1.
+ *
+ * Race-free confinement: every component is opened relative to the
+ * descriptor of the directory before it, with O_NOFOLLOW, so a symbolic link
+ * anywhere below root (even one swapped in while we walk) fails with ELOOP
+ * instead of leading out; nothing outside root is ever opened. (The other
+ * way, realpath(root) against the path of the opened descriptor, would open
+ * the link's target first, a FIFO or a device outside root included, and
+ * needs /proc.) Symbolic links inside root are refused even when they point
+ * inside it; links in root's own path are the operator's and are followed.
+ * O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
+ * with the whole event loop; the fstatat() before the open keeps devices and
+ * FIFOs from being opened at all in the common case, the fstat() after it
+ * decides. */
+static int open_under(const char *root, const char *rel, struct stat *st) {
+    int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
+    if (dfd < 0) return -1;
+    char name[NAME_MAX + 1];
+    const char *p = rel;
+    for (;;) {
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n > NAME_MAX) break;
+        memcpy(name, p, n);
+        name[n] = 0;
+        if (!e) {
+            int fd = -1;
+            if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st->st_mode))
+                fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+            if (fd >= 0 && (fstat(fd, st) != 0 || !S_ISREG(st->st_mode))) {
+                close(fd);
+                fd = -1;
+            }
+            close(dfd);
+            return fd;
+        }
+        int next = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        close(dfd);
+        if (next < 0) return -1;
+        dfd = next;
+        p = e + 1;
+    }
+    close(dfd);
+    return -1;
+}
+
+/* If-None-Match: "*" or a comma-separated list of (possibly weak) tags; the
+ * weak comparison of RFC 9110 13.1.2 applies to GET and HEAD. */
+static int etag_listed(const char *list, const char *etag) {
+    size_t el = strlen(etag);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *e = strchr(p, ',');
+        if (!e) e = p + strlen(p);
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        const char *q = p;
+        if (t - q >= 2 && q[0] == 'W' && q[1] == '/') q += 2;
+        if ((t - q == 1 && *q == '*') || ((size_t)(t - q) == el && memcmp(q, etag, el) == 0))
+            return 1;
+        p = e;
+    }
+    return 0;
+}
+
+void http_serve_file(http_req *r, const char *root, const char *rel, const char *cache_control,
+                     const char *html_csp) {
     http_method m = http_req_method(r);
     if (m != HTTP_GET && m != HTTP_HEAD) {
         static const char *const h[] = {"Allow", "GET, HEAD", NULL};
@@ -47,32 +128,53 @@ void http_serve_file(http_req *r, const char *root, const char *rel, const char 
     }
     while (*rel == '/')
         rel++;
-    char path[PATH_MAX];
     if (!*rel) rel = "index.html";
-    int n = snprintf(path, sizeof path, "%s/%s", root, rel);
     struct stat st;
-    int fd = -1;
-    if (safe_relative(rel) && n > 0 && (size_t)n < sizeof path) {
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
-            close(fd);
-            fd = -1;
-        }
-    }
+    int fd = root && http_static_path_ok(rel) ? open_under(root, rel, &st) : -1;
     if (fd < 0) {
         http_respond(r, 404, "text/plain", "Not Found", 9, NULL);
         return;
     }
-    char etag[64];
+    const char *ctype = http_content_type(rel);
+    int html = strncmp(ctype, "text/html", 9) == 0;
+    char etag[64], modified[40];
     snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_size,
              (unsigned long long)st.st_mtime);
+    struct tm tm;
+    time_t mtime = st.st_mtime;
+    if (!gmtime_r(&mtime, &tm) ||
+        !strftime(modified, sizeof modified, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+        modified[0] = 0;
+    /* Why each header: see "Static files" in README.md. */
+    const char *h[16];
+    size_t n = 0;
+    h[n++] = "ETag";
+    h[n++] = etag;
+    if (modified[0]) {
+        h[n++] = "Last-Modified";
+        h[n++] = modified;
+    }
+    h[n++] = "Cache-Control";
+    h[n++] = cache_control ? cache_control : "no-cache";
+    h[n++] = "Referrer-Policy";
+    h[n++] = "no-referrer";
+    if (html) {
+        h[n++] = "X-Frame-Options";
+        h[n++] = "DENY";
+        if (html_csp) {
+            h[n++] = "Content-Security-Policy";
+            h[n++] = html_csp;
+        }
+    }
+    h[n] = NULL;
+    /* If-None-Match decides when present (RFC 9110 13.2.2); else an exact
+     * If-Modified-Since echo of our Last-Modified (what browsers send). */
     const char *inm = http_req_header(r, "If-None-Match");
-    const char *h[] = {"ETag", etag, "Cache-Control", cache_control ? cache_control : "no-cache",
-                       NULL};
-    if (inm && strcmp(inm, etag) == 0) {
+    const char *ims = http_req_header(r, "If-Modified-Since");
+    if (inm ? etag_listed(inm, etag) : (ims && modified[0] && strcmp(ims, modified) == 0)) {
         close(fd);
         http_respond(r, 304, NULL, "", 0, h);
         return;
     }
-    http_respond_fd(r, 200, http_content_type(rel), fd, (uint64_t)st.st_size, h);
+    http_respond_fd(r, 200, ctype, fd, (uint64_t)st.st_size, h);
 }

@@ -164,6 +164,23 @@ describe("nginx with ip_hash in front of three nodes (run-local.sh)", () => {
     assert.deepEqual(errors, []);
   });
 
+  test("/metrics is refused through nginx (also encoded or with doubled slashes); /healthz passes", async () => {
+    const c = h.cluster;
+    const viaNginx = { port: c.port };
+    for (const p of ["/metrics", "/%6detrics", "//metrics", "/metrics?x=1"]) {
+      const res = await request(viaNginx, { path: p });
+      assert.ok(res.status === 404 || res.status === 403, `${p} through nginx: ${res.status}`);
+      assert.ok(!res.text.includes("sio_sessions"), `${p} through nginx leaked the metrics`);
+    }
+    const health = await request(viaNginx, { path: "/healthz" });
+    assert.equal(health.status, 200);
+    assert.deepEqual(JSON.parse(health.text), { status: "ok" });
+    // The node itself still answers its loopback scraper.
+    const direct = await request({ port: c.nodes[0].port }, { path: "/metrics" });
+    assert.equal(direct.status, 200);
+    assert.match(direct.text, /sio_sessions/);
+  });
+
   test("WebSocket-only clients connect and echo through nginx", async (t) => {
     const c = h.cluster;
     const from = c.accessLog().length;

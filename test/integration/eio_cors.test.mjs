@@ -118,3 +118,62 @@ describe("without --cors-origin", () => {
     await post(ctx.server, sid, "1");
   });
 });
+
+describe("CORS with --cors-origin '*'", () => {
+  const ctx = useEchoServer({ args: ["--cors-origin", "*"] });
+  // Like the npm cors package with origin '*' (engine.io's cors option): a
+  // literal "*" and never Allow-Credentials. Reflecting any Origin with
+  // credentials would hand every web site the user's cookies-backed session.
+
+  it("handshake, GET and POST from any origin: Allow-Origin *, no Allow-Credentials", async () => {
+    const headers = { Origin: OTHER };
+    const { sid, res } = await handshake(ctx.server, { headers });
+    assert.equal(res.headers["access-control-allow-origin"], "*");
+    assert.equal(res.headers["access-control-allow-credentials"], undefined);
+    const p = await post(ctx.server, sid, "4any", { headers });
+    assert.equal(p.status, 200);
+    assert.equal(p.headers["access-control-allow-origin"], "*");
+    assert.equal(p.headers["access-control-allow-credentials"], undefined);
+    const g = await poll(ctx.server, sid, { headers });
+    assert.equal(g.text, "4any");
+    assert.equal(g.headers["access-control-allow-origin"], "*");
+    assert.equal(g.headers["access-control-allow-credentials"], undefined);
+    await post(ctx.server, sid, "1", { headers });
+  });
+
+  it("OPTIONS preflight from any origin: 204, Allow-Origin *, no Allow-Credentials", async () => {
+    for (const path of [eioPath(), eioPath({ sid: "doesnotexist00000000" })]) {
+      const res = await request(ctx.server, {
+        method: "OPTIONS",
+        path,
+        headers: { Origin: OTHER, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type" },
+      });
+      assert.equal(res.status, 204);
+      assert.equal(res.headers["access-control-allow-origin"], "*");
+      assert.equal(res.headers["access-control-allow-credentials"], undefined);
+      const methods = (res.headers["access-control-allow-methods"] ?? "").toUpperCase().split(/\s*,\s*/);
+      assert.ok(methods.includes("POST"), `Allow-Methods ${methods}`);
+      assert.match(res.headers["access-control-allow-headers"] ?? "", /content-type/i);
+    }
+  });
+
+  it("an error answer from any origin carries Allow-Origin * (readable), still no credentials", async () => {
+    const res = await request(ctx.server, { path: eioPath({ transport: "carrier-pigeon" }), headers: { Origin: OTHER } });
+    assert.equal(res.status, 400);
+    assert.equal(res.headers["access-control-allow-origin"], "*");
+    assert.equal(res.headers["access-control-allow-credentials"], undefined);
+  });
+});
+
+describe("CORS with '*' among named origins", () => {
+  const ctx = useEchoServer({ args: ["--cors-origin", ALLOWED, "--cors-origin", "*"] });
+
+  it("'*' wins for every origin, the named one included: no credentials anywhere", async () => {
+    for (const origin of [ALLOWED, OTHER]) {
+      const { sid, res } = await handshake(ctx.server, { headers: { Origin: origin } });
+      assert.equal(res.headers["access-control-allow-origin"], "*");
+      assert.equal(res.headers["access-control-allow-credentials"], undefined);
+      await post(ctx.server, sid, "1");
+    }
+  });
+});

@@ -89,7 +89,11 @@ const engineOpts = {
   maxHttpBufferSize: opts.maxPayload,
   transports: ["polling", "websocket"],
 };
-if (opts.corsOrigins.length) {
+if (opts.corsOrigins.includes("*")) {
+  // sio-server's '*': any origin, as the cors package's origin '*' (a literal
+  // "Access-Control-Allow-Origin: *", no credentials).
+  engineOpts.cors = { origin: "*" };
+} else if (opts.corsOrigins.length) {
   engineOpts.cors = { origin: opts.corsOrigins, credentials: true };
   engineOpts.allowRequest = (req, callback) => {
     const origin = req.headers.origin;

@@ -117,19 +117,33 @@ static const uint8_t *key(void) {
     return (const uint8_t *)SECRET;
 }
 
-/* Verify a NUL-terminated token at `now` with `skew`; claims discarded, and
- * checked to be NULL on failure. */
-static int verify_at(const char *tok, int64_t now, int64_t skew) {
+/* Verify a NUL-terminated token at `now` with `skew` and flags; claims
+ * discarded, and checked to be NULL on failure. */
+static int verify_flags(const char *tok, int64_t now, int64_t skew, unsigned flags) {
     cJSON *claims = (cJSON *)&claims; /* garbage the call must overwrite */
-    int rc = sio_jwt_verify(tok, strlen(tok), key(), SECRET_LEN, now, skew, &claims);
+    int rc = sio_jwt_verify(tok, strlen(tok), key(), SECRET_LEN, now, skew, flags, &claims);
     if (rc == SIO_OK && !cJSON_IsObject(claims)) rc = 12345;
     if (rc != SIO_OK && claims != NULL) rc = 54321;
     if (rc == SIO_OK) cJSON_Delete(claims);
     return rc;
 }
 
+/* With the default flags: exp required. */
+static int verify_at(const char *tok, int64_t now, int64_t skew) {
+    return verify_flags(tok, now, skew, 0);
+}
+
 static int verify(const char *tok) {
     return verify_at(tok, NOW, 0);
+}
+
+/* Tokens without exp allowed (SIO_JWT_ALLOW_NO_EXP). */
+static int verify_lax_at(const char *tok, int64_t now, int64_t skew) {
+    return verify_flags(tok, now, skew, SIO_JWT_ALLOW_NO_EXP);
+}
+
+static int verify_lax(const char *tok) {
+    return verify_lax_at(tok, NOW, 0);
 }
 
 /* A token signed by our signer for this payload (JSON text); caller frees. */
@@ -186,7 +200,7 @@ static int verify_replaced(const char *tok, int part, const char *with) {
 
 static void test_good_vectors(void) {
     cJSON *c = NULL;
-    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), key(), SECRET_LEN, NOW, 0, &c) == SIO_OK);
+    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), key(), SECRET_LEN, NOW, 0, 0, &c) == SIO_OK);
     CHECK(cJSON_IsObject(c));
     const cJSON *sub = cJSON_GetObjectItemCaseSensitive(c, "sub");
     CHECK(cJSON_IsString(sub) && strcmp(sub->valuestring, "alice") == 0);
@@ -195,7 +209,10 @@ static void test_good_vectors(void) {
     cJSON_Delete(c);
 
     c = NULL;
-    CHECK(sio_jwt_verify(GOOD_NOTYP, strlen(GOOD_NOTYP), key(), SECRET_LEN, NOW, 0, &c) == SIO_OK);
+    /* GOOD_NOTYP has no exp: refused by default, accepted when allowed. */
+    CHECK(verify(GOOD_NOTYP) == SIO_JWT_ENOEXP);
+    CHECK(sio_jwt_verify(GOOD_NOTYP, strlen(GOOD_NOTYP), key(), SECRET_LEN, NOW, 0,
+                         SIO_JWT_ALLOW_NO_EXP, &c) == SIO_OK);
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
     CHECK(cJSON_IsString(name) && strcmp(name->valuestring, "Bob \xc3\xa9\xe4\xb8\x96") == 0);
     CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "admin")));
@@ -206,11 +223,11 @@ static void test_good_vectors(void) {
     CHECK(verify_at(GOOD_SPACES, 1700003601, 0) == SIO_JWT_EEXPIRED);
 
     /* claims may be NULL; the token need not be NUL-terminated. */
-    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), key(), SECRET_LEN, NOW, 0, NULL) == SIO_OK);
+    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), key(), SECRET_LEN, NOW, 0, 0, NULL) == SIO_OK);
     char copy[sizeof GOOD];
     memcpy(copy, GOOD, sizeof GOOD);
     copy[sizeof GOOD - 1] = 'X';
-    CHECK(sio_jwt_verify(copy, sizeof GOOD - 1, key(), SECRET_LEN, NOW, 0, NULL) == SIO_OK);
+    CHECK(sio_jwt_verify(copy, sizeof GOOD - 1, key(), SECRET_LEN, NOW, 0, 0, NULL) == SIO_OK);
 }
 
 static void test_shape(void) {
@@ -274,9 +291,9 @@ static void test_base64url(void) {
     char nul[sizeof GOOD];
     memcpy(nul, GOOD, sizeof GOOD);
     nul[40] = 0;
-    CHECK(sio_jwt_verify(nul, sizeof GOOD - 1, key(), SECRET_LEN, NOW, 0, NULL) ==
+    CHECK(sio_jwt_verify(nul, sizeof GOOD - 1, key(), SECRET_LEN, NOW, 0, 0, NULL) ==
           SIO_JWT_EMALFORMED);
-    CHECK(sio_jwt_verify(GOOD, sizeof GOOD, key(), SECRET_LEN, NOW, 0, NULL) ==
+    CHECK(sio_jwt_verify(GOOD, sizeof GOOD, key(), SECRET_LEN, NOW, 0, 0, NULL) ==
           SIO_JWT_EMALFORMED); /* the terminating NUL counted in */
 }
 
@@ -307,9 +324,10 @@ static void test_alg(void) {
 static void test_signature(void) {
     CHECK(verify(WRONG_SECRET) == SIO_JWT_ESIG);
     const uint8_t other[] = "sio-unit-test-secret-32-bytes-ok!";
-    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), other, sizeof other - 1, NOW, 0, NULL) ==
+    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), other, sizeof other - 1, NOW, 0, 0, NULL) ==
           SIO_JWT_ESIG);
-    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), key(), SECRET_LEN - 1, NOW, 0, NULL) == SIO_JWT_ESIG);
+    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), key(), SECRET_LEN - 1, NOW, 0, 0, NULL) ==
+          SIO_JWT_ESIG);
 
     /* Flip each of the 256 signature bits: base64url characters carry 6
      * bits each, the last one 4 (its 2 low bits are padding). */
@@ -362,9 +380,15 @@ static void test_claim_types(void) {
     t = mint("{\"nbf\":{}}");
     CHECK(t && verify(t) == SIO_JWT_ECLAIMS);
     free(t);
-    /* Other claims may be anything; names are case-sensitive. */
+    /* Other claims may be anything; names are case-sensitive ("Exp" is no
+     * exp: refused by default for the missing exp, accepted when allowed). */
     t = mint("{\"Exp\":\"x\",\"aud\":[\"a\",\"b\"],\"jti\":null}");
-    CHECK(t && verify(t) == SIO_OK);
+    CHECK(t && verify(t) == SIO_JWT_ENOEXP);
+    CHECK(t && verify_lax(t) == SIO_OK);
+    free(t);
+    /* A wrongly typed claim is reported as such, not as a missing exp. */
+    t = mint("{\"nbf\":\"soon\"}");
+    CHECK(t && verify(t) == SIO_JWT_ECLAIMS);
     free(t);
 }
 
@@ -374,7 +398,7 @@ static void test_times(void) {
 #define AT(fmt, a, b, n, skew, want)                                                               \
     do {                                                                                           \
         t = mintf(fmt, (long long)(a), (long long)(b));                                            \
-        CHECK(t &&verify_at(t, n, skew) == (want));                                                \
+        CHECK(t &&verify_lax_at(t, n, skew) == (want));                                            \
         free(t);                                                                                   \
     } while (0)
     /* exp: refused when exp <= now - skew. */
@@ -423,6 +447,28 @@ static void test_times(void) {
     CHECK(verify_at(GOOD, 1700003600 + 60, 60) == SIO_JWT_EEXPIRED);
 }
 
+static void test_no_exp(void) {
+    /* No exp: refused by default whatever else the token says, so that a
+     * leaked token does not stay valid forever. */
+    const char *payloads[] = {"{}", "{\"sub\":\"alice\"}", "{\"sub\":\"alice\",\"iat\":1700000000}",
+                              "{\"nbf\":1}", "{\"exp\":null}"};
+    for (size_t i = 0; i < sizeof payloads / sizeof *payloads; i++) {
+        char *t = mint(payloads[i]);
+        int want_lax = i == 4 ? SIO_JWT_ECLAIMS : SIO_OK; /* null is not a NumericDate */
+        CHECK(t && verify(t) == (i == 4 ? SIO_JWT_ECLAIMS : SIO_JWT_ENOEXP));
+        CHECK(t && verify_lax(t) == want_lax);
+        free(t);
+    }
+    /* A not-yet-valid token without exp, allowed: its nbf still counts. */
+    char *t = mintf("{\"nbf\":%lld%.0lld}", (long long)NOW + 100, 0);
+    CHECK(t && verify_lax(t) == SIO_JWT_ENOTYET);
+    free(t);
+    /* The flag changes nothing for a token that has exp. */
+    CHECK(verify_lax_at(GOOD, 1700003599, 0) == SIO_OK);
+    CHECK(verify_lax_at(GOOD, 1700003600, 0) == SIO_JWT_EEXPIRED);
+    CHECK(strstr(sio_jwt_strerror(SIO_JWT_ENOEXP), "exp") != NULL);
+}
+
 static void test_limits(void) {
     /* 9 KiB of a well-formed-looking token. */
     size_t n = 9 * 1024;
@@ -432,7 +478,7 @@ static void test_limits(void) {
     big[200] = '.';
     big[n] = 0;
     CHECK(verify(big) == SIO_JWT_ETOOBIG);
-    CHECK(sio_jwt_verify(big, SIO_JWT_MAX_LEN + 1, key(), SECRET_LEN, NOW, 0, NULL) ==
+    CHECK(sio_jwt_verify(big, SIO_JWT_MAX_LEN + 1, key(), SECRET_LEN, NOW, 0, 0, NULL) ==
           SIO_JWT_ETOOBIG);
     free(big);
 
@@ -449,8 +495,8 @@ static void test_limits(void) {
         int rc = sio_jwt_sign_hs256(p, key(), SECRET_LEN, &b);
         if (rc == SIO_OK && b.len == SIO_JWT_MAX_LEN) {
             found = 1;
-            CHECK(sio_jwt_verify((const char *)b.data, b.len, key(), SECRET_LEN, NOW, 0, NULL) ==
-                  SIO_OK);
+            CHECK(sio_jwt_verify((const char *)b.data, b.len, key(), SECRET_LEN, NOW, 0,
+                                 SIO_JWT_ALLOW_NO_EXP, NULL) == SIO_OK);
         } else if (rc == SIO_ETOOBIG) {
             CHECK(b.len == 0 && b.data == NULL);
             found = 2; /* passed the limit without meeting it exactly */
@@ -475,14 +521,14 @@ static void test_limits(void) {
 }
 
 static void test_args(void) {
-    CHECK(sio_jwt_verify(NULL, 0, key(), SECRET_LEN, NOW, 0, NULL) == SIO_EINVAL);
-    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), NULL, 0, NOW, 0, NULL) == SIO_EINVAL);
-    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), key(), 0, NOW, 0, NULL) == SIO_EINVAL);
+    CHECK(sio_jwt_verify(NULL, 0, key(), SECRET_LEN, NOW, 0, 0, NULL) == SIO_EINVAL);
+    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), NULL, 0, NOW, 0, 0, NULL) == SIO_EINVAL);
+    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), key(), 0, NOW, 0, 0, NULL) == SIO_EINVAL);
     cJSON *c = (cJSON *)&c;
-    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), key(), 0, NOW, 0, &c) == SIO_EINVAL && c == NULL);
+    CHECK(sio_jwt_verify(GOOD, strlen(GOOD), key(), 0, NOW, 0, 0, &c) == SIO_EINVAL && c == NULL);
 
-    int codes[] = {SIO_JWT_EMALFORMED, SIO_JWT_EALG,    SIO_JWT_ESIG,   SIO_JWT_EEXPIRED,
-                   SIO_JWT_ENOTYET,    SIO_JWT_ECLAIMS, SIO_JWT_ETOOBIG};
+    int codes[] = {SIO_JWT_EMALFORMED, SIO_JWT_EALG,    SIO_JWT_ESIG,    SIO_JWT_EEXPIRED,
+                   SIO_JWT_ENOTYET,    SIO_JWT_ECLAIMS, SIO_JWT_ETOOBIG, SIO_JWT_ENOEXP};
     size_t nc = sizeof codes / sizeof *codes;
     for (size_t i = 0; i < nc; i++) {
         CHECK(codes[i] < 0 && codes[i] != SIO_ETIMEDOUT &&
@@ -521,8 +567,8 @@ static void test_sign(void) {
         CHECK(p && sio_jwt_sign_hs256(p, key(), SECRET_LEN, &b) == SIO_OK);
         CHECK(b.len > 7 && memcmp(b.data, "prefix:", 7) == 0);
         cJSON *c = NULL;
-        CHECK(sio_jwt_verify((const char *)b.data + 7, b.len - 7, key(), SECRET_LEN, NOW, 0, &c) ==
-              SIO_OK);
+        CHECK(sio_jwt_verify((const char *)b.data + 7, b.len - 7, key(), SECRET_LEN, NOW, 0,
+                             SIO_JWT_ALLOW_NO_EXP, &c) == SIO_OK);
         CHECK(c && cJSON_Compare(c, p, 1));
         /* Tokens from the signer never contain padding or standard-base64 characters. */
         for (size_t k = 7; k < b.len; k++)
@@ -582,13 +628,15 @@ static int refused_unauthorized(const sio_socket *s) {
 }
 
 static void test_middleware(void) {
-    sio_jwt_auth cfg = {key(), SECRET_LEN, 30};
+    sio_jwt_auth cfg = {key(), SECRET_LEN, 30, 0};
+    sio_jwt_auth lax = {key(), SECRET_LEN, 30, 1};
     long long now = (long long)time(NULL);
     char *ok = mintf("{\"sub\":\"alice\",\"exp\":%lld,\"iat\":%lld}", now + 600, now);
     char *late = mintf("{\"sub\":\"alice\",\"exp\":%lld%.0lld}", now - 31, 0);
     char *skewed = mintf("{\"sub\":\"bob\",\"exp\":%lld%.0lld}", now - 20, 0);
-    char *early = mintf("{\"sub\":\"alice\",\"nbf\":%lld%.0lld}", now + 120, 0);
-    char *nosub = mint("{\"name\":\"x\"}");
+    char *early = mintf("{\"sub\":\"alice\",\"nbf\":%lld,\"exp\":%lld}", now + 120, now + 600);
+    char *nosub = mintf("{\"name\":\"x\",\"exp\":%lld%.0lld}", now + 600, 0);
+    char *noexp = mint("{\"sub\":\"carol\"}");
     char auth[1024];
     sio_socket *s = fake_socket("AAAAAAAAAAAAAAAAAAAA");
 
@@ -625,9 +673,9 @@ static void test_middleware(void) {
     /* Not configured, or configured without a secret: everything is refused. */
     snprintf(auth, sizeof auth, "{\"token\":\"%s\"}", ok);
     CHECK(run_mw(s, auth, NULL) == SIO_MW_REFUSE && refused_unauthorized(s));
-    sio_jwt_auth empty = {key(), 0, 0};
+    sio_jwt_auth empty = {key(), 0, 0, 0};
     CHECK(run_mw(s, auth, &empty) == SIO_MW_REFUSE && refused_unauthorized(s));
-    sio_jwt_auth other = {(const uint8_t *)"other", 5, 0};
+    sio_jwt_auth other = {(const uint8_t *)"other", 5, 0, 0};
     CHECK(run_mw(s, auth, &other) == SIO_MW_REFUSE && refused_unauthorized(s));
 
     /* A token without sub: accepted, no subject. */
@@ -635,7 +683,20 @@ static void test_middleware(void) {
     CHECK(run_mw(s, auth, &cfg) == SIO_MW_NEXT);
     CHECK(sio_socket_claims(s) != NULL && sio_jwt_subject(s) == NULL);
 
+    /* A token without exp: refused by default, accepted with allow_no_exp. */
+    snprintf(auth, sizeof auth, "{\"token\":\"%s\"}", noexp);
+    CHECK(run_mw(s, auth, &cfg) == SIO_MW_REFUSE && refused_unauthorized(s));
+    CHECK(sio_socket_claims(s) == NULL);
+    CHECK(run_mw(s, auth, &lax) == SIO_MW_NEXT);
+    CHECK(sio_jwt_subject(s) && strcmp(sio_jwt_subject(s), "carol") == 0);
+    /* sio_jwt_check (the /ws endpoint's) follows the same setting. */
+    cJSON *cl = (cJSON *)&cl;
+    CHECK(sio_jwt_check(&cfg, noexp, &cl) == SIO_JWT_ENOEXP && cl == NULL);
+    CHECK(sio_jwt_check(&lax, noexp, &cl) == SIO_OK && cl != NULL);
+    cJSON_Delete(cl);
+
     free_socket(s);
+    free(noexp);
     free(ok);
     free(late);
     free(skewed);
@@ -704,6 +765,7 @@ int main(void) {
     test_signature();
     test_claim_types();
     test_times();
+    test_no_exp();
     test_limits();
     test_args();
     test_sign();

@@ -278,7 +278,22 @@ export function demoState(page) {
 /** Waits until `cond(demo)` (a function source run in the page against window.__demo) is true. */
 export async function waitDemo(page, cond, { timeout = 20_000, what = String(cond) } = {}) {
   try {
-    await page.waitForFunction(`(${cond})(window.__demo)`, null, { timeout, polling: 50 });
+    // Polled from here with page.evaluate (a DevTools evaluation) rather than
+    // page.waitForFunction, which compiles the string inside the page: the
+    // demo page's Content-Security-Policy (no 'unsafe-eval') forbids that.
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      let ok = false;
+      try {
+        ok = await page.evaluate(`(${cond})(window.__demo)`);
+      } catch (e) {
+        // A navigation in between destroys the context: try again.
+        if (page.isClosed() || !/context|navigat/i.test(e.message)) throw e;
+      }
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error(`timeout ${timeout} ms exceeded`);
+      await sleep(50);
+    }
   } catch (e) {
     let st = "";
     try {
