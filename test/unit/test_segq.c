@@ -41,7 +41,8 @@ static void test_order_and_separators(void) {
     static const uint8_t sep = 0x1e;
     segq q = SEGQ_INIT;
     CHECK(segq_len(&q) == 0 && segq_parts(&q) == 0);
-    CHECK_QUEUE(&q, &sep, "");
+    struct iovec none[2];
+    CHECK(segq_iov(&q, none, 2, &sep) == 0);
     sbuf_shared *a = sbuf_shared_new("AAAA", 4), *b = sbuf_shared_new("BB", 2);
     sbuf_puts(segq_tail(&q), "o1");
     CHECK(segq_push_shared(&q, a) == SIO_OK); /* seals "o1" before it */
@@ -53,7 +54,11 @@ static void test_order_and_separators(void) {
     CHECK(segq_len(&q) == 2 + 4 + 2 + 2 + 4);
     CHECK(segq_parts(&q) == 5);
     CHECK_QUEUE(&q, NULL, "o1AAAABBo2AAAA");
-    CHECK_QUEUE(&q, &sep, "o1\x1e" "AAAA\x1e" "BB\x1eo2\x1e" "AAAA");
+    CHECK_QUEUE(&q, &sep,
+                "o1\x1e"
+                "AAAA\x1e"
+                "BB\x1eo2\x1e"
+                "AAAA");
     size_t len;
     const uint8_t *p = segq_part(&q, 3, &len);
     CHECK_MEM(p, len, "o2");
