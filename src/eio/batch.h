@@ -1,6 +1,8 @@
 /* A group of Engine.IO messages encoded once for every transport: the bytes
  * of WebSocket frames and of a long-polling payload. A broadcast builds one
- * batch and appends the same bytes to each receiver's queue. */
+ * batch and queues the same bytes on each receiver: by reference to one
+ * shared copy per wire format (made at the first send in that format), or,
+ * below SEGQ_SHARE_MIN, copied into each queue. */
 #ifndef SIO_EIO_BATCH_H
 #define SIO_EIO_BATCH_H
 
@@ -9,23 +11,26 @@
 
 #include "sio/eio.h"
 #include "util/buf.h"
+#include "util/segq.h"
 
 typedef struct eio_batch {
-    sbuf ws;      /* whole frames */
-    sbuf poll;    /* packets joined by 0x1e, no leading separator */
-    size_t n;     /* messages */
-    size_t bytes; /* their payload bytes, for the metrics */
+    sbuf ws;                              /* whole frames */
+    sbuf poll;                            /* packets joined by 0x1e, no leading separator */
+    size_t n;                             /* messages */
+    size_t bytes;                         /* their payload bytes, for the metrics */
+    sbuf_shared *ws_shared, *poll_shared; /* ws/poll as sent by reference, once made */
 } eio_batch;
 
 #define EIO_BATCH_INIT                                                                             \
-    { SBUF_INIT, SBUF_INIT, 0, 0 }
+    { SBUF_INIT, SBUF_INIT, 0, 0, NULL, NULL }
 
 /* Append one message (text, or binary). */
 int eio_batch_add(eio_batch *b, const uint8_t *data, size_t len, int binary);
 /* Forget the content, keep the memory. */
 void eio_batch_clear(eio_batch *b);
 void eio_batch_free(eio_batch *b);
-/* Queue the batch on a session in its transport's form. */
-int eio_send_batch(eio_session *s, const eio_batch *b);
+/* Queue the batch on a session in its transport's form (no more
+ * eio_batch_add until eio_batch_clear: the shared copies are made once). */
+int eio_send_batch(eio_session *s, eio_batch *b);
 
 #endif

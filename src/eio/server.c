@@ -1,7 +1,8 @@
 /* The Engine.IO I/O adapter: routes HTTP requests and WebSocket messages to
  * sessions, carries out what the session state machine (eio/session.c) asks,
  * and keeps each session's outgoing queue in its transport's wire format so
- * that flushing is a single write. */
+ * that flushing is a single (gathered) write. Broadcasts are queued by
+ * reference to one copy per wire format (util/segq.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "util/id.h"
 #include "util/map.h"
 #include "util/metrics.h"
+#include "util/segq.h"
 #include "ws/conn.h"
 #include "ws/frame.h"
 #include "ws/handshake.h"
@@ -39,7 +41,7 @@ struct eio_session {
     uint8_t want_drain;   /* a producer waits for poll_out to be taken */
     uint8_t end_noop;     /* the client closed: a held GET is let go with "6" */
     eio_server *srv;
-    sbuf poll_out; /* polling payload waiting for a GET */
+    segq poll_out; /* polling payload waiting for a GET: parts joined by 0x1e */
     ws_conn *ws;   /* transport, once on WebSocket */
     ws_conn *probe;
     http_req *poll_req;
@@ -350,7 +352,7 @@ static eio_session *session_new(eio_server *srv, eio_transport t, char *hs) {
 
 static void session_free(void *p) {
     eio_session *s = p;
-    sbuf_free(&s->poll_out);
+    segq_free(&s->poll_out);
     free(s->hs);
     free(s);
 }
@@ -405,25 +407,62 @@ static int queue_packet(eio_session *s, eio_ptype type, const uint8_t *d, size_t
         if (r == SIO_OK) ws_conn_flush_later(s->ws);
         return r;
     }
-    int r = eio_payload_append(&s->poll_out, type, d, n, binary);
+    int r = eio_payload_append(segq_tail(&s->poll_out), type, d, n, binary);
     if (r == SIO_OK && s->poll_req) http_resume(s->poll_req);
     return r;
 }
 
+/* What a GET would carry: the parts and the separators between them. */
+static size_t poll_len(const eio_session *s) {
+    size_t parts = segq_parts(&s->poll_out);
+    return segq_len(&s->poll_out) + (parts ? parts - 1 : 0);
+}
+
 static const char poll_ctype[] = "text/plain; charset=UTF-8";
+static const uint8_t record_separator = EIO_RECORD_SEPARATOR;
+
+static void poll_release(void *p) {
+    segq_free(p);
+    free(p);
+}
+
+/* Hand the whole queue to the response: a lone buffer as it is, several
+ * parts as a gathered body that holds the shared broadcasts until sent. */
+static void poll_respond(eio_session *s, http_req *r, const char *const *h) {
+    segq *q = &s->poll_out;
+    if (!q->n) {
+        sbuf out = *segq_tail(q);
+        *segq_tail(q) = (sbuf)SBUF_INIT;
+        http_respond_take(r, 200, poll_ctype, out.data, out.len, h);
+        return;
+    }
+    struct iovec small[33], *iov = small;
+    size_t n = segq_parts(q) * 2 - 1;
+    segq *held = malloc(sizeof *held);
+    if (held && n > sizeof small / sizeof *small) iov = malloc(n * sizeof *iov);
+    if (!held || !iov) {
+        free(held);
+        http_respond(r, 500, "text/plain", "", 0, NULL);
+        return;
+    }
+    *held = *q;
+    *q = (segq)SEGQ_INIT;
+    n = segq_iov(held, iov, n, &record_separator);
+    http_respond_iov(r, 200, poll_ctype, iov, n, poll_release, held, h);
+    if (iov != small) free(iov);
+}
 
 /* Answer a GET with everything queued, or with a noop when nothing is. */
 static void poll_answer(eio_session *s, http_req *r) {
-    if (s->core.state == EIO_ST_CLOSING && !s->poll_out.len && !s->close_queued) {
-        eio_payload_append(&s->poll_out, EIO_CLOSE, NULL, 0, 0);
+    sbuf *tail = segq_tail(&s->poll_out);
+    if (s->core.state == EIO_ST_CLOSING && !segq_len(&s->poll_out) && !s->close_queued) {
+        eio_payload_append(tail, EIO_CLOSE, NULL, 0, 0);
         s->close_queued = 1;
     }
-    if (!s->poll_out.len) eio_payload_append(&s->poll_out, EIO_NOOP, NULL, 0, 0);
+    if (!segq_len(&s->poll_out)) eio_payload_append(tail, EIO_NOOP, NULL, 0, 0);
     const char *h[12];
     cors_headers(s->srv, r, h);
-    sbuf out = s->poll_out;
-    s->poll_out = (sbuf)SBUF_INIT;
-    http_respond_take(r, 200, poll_ctype, out.data, out.len, h);
+    poll_respond(s, r, h);
     if (s->core.state == EIO_ST_OPEN && s->want_drain) {
         s->want_drain = 0;
         if (s->srv->cb.on_drain) s->srv->cb.on_drain(s, s->srv->ud);
@@ -498,7 +537,7 @@ static void close_session(eio_session *s, const char *reason, int graceful) {
     } else if (s->end_noop && s->poll_req) {
         /* The client's own close: nothing more goes to it (the reference
          * lets the held GET go with a noop), and the sid is gone now. */
-        sbuf_clear(&s->poll_out);
+        segq_clear(&s->poll_out);
         http_resume(s->poll_req);
         session_destroy(s);
     } else if (graceful || s->poll_req) {
@@ -507,8 +546,8 @@ static void close_session(eio_session *s, const char *reason, int graceful) {
         if (!graceful) {
             /* A broken session's queue is dropped, as the reference does;
              * only the close reaches the held GET. */
-            sbuf_clear(&s->poll_out);
-            eio_payload_append(&s->poll_out, EIO_CLOSE, NULL, 0, 0);
+            segq_clear(&s->poll_out);
+            eio_payload_append(segq_tail(&s->poll_out), EIO_CLOSE, NULL, 0, 0);
             s->close_queued = 1;
         }
         s->core.state = EIO_ST_CLOSING;
@@ -551,16 +590,19 @@ static void complete_upgrade(eio_session *s) {
     sio_timer_stop(srv->loop, &s->ws->timer);
     ws_conn_set_owner(s->ws, &transport_handler, s);
     sbuf *o = ws_conn_outbuf(s->ws);
-    size_t pos = 0;
-    eio_packet p;
-    while (o && s->poll_out.len &&
-           eio_payload_next(s->poll_out.data, s->poll_out.len, &pos, &p, &srv->scratch) == 0) {
-        if (p.binary)
-            ws_frame_append(o, WS_OP_BINARY, p.data, p.len);
-        else
-            ws_frame_append_prefixed(o, WS_OP_TEXT, (uint8_t)('0' + p.type), p.data, p.len);
+    size_t parts = segq_parts(&s->poll_out);
+    for (size_t i = 0; o && i < parts; i++) {
+        size_t len, pos = 0;
+        const uint8_t *d = segq_part(&s->poll_out, i, &len);
+        eio_packet p;
+        while (eio_payload_next(d, len, &pos, &p, &srv->scratch) == 0) {
+            if (p.binary)
+                ws_frame_append(o, WS_OP_BINARY, p.data, p.len);
+            else
+                ws_frame_append_prefixed(o, WS_OP_TEXT, (uint8_t)('0' + p.type), p.data, p.len);
+        }
     }
-    sbuf_free(&s->poll_out);
+    segq_free(&s->poll_out);
     ws_conn_flush_later(s->ws);
     if (s->poll_req) http_resume(s->poll_req); /* answered with a noop */
 }
@@ -726,7 +768,8 @@ static void poll_get(eio_session *s, http_req *r) {
         close_session(s, "transport error", 0);
         return;
     }
-    if (s->poll_out.len || s->core.state == EIO_ST_CLOSING || s->core.upgrade == EIO_UP_PROBED) {
+    if (segq_len(&s->poll_out) || s->core.state == EIO_ST_CLOSING ||
+        s->core.upgrade == EIO_UP_PROBED) {
         poll_answer(s, r);
         return;
     }
@@ -896,7 +939,7 @@ static void on_request(http_req *r, void *ud) {
         http_respond(r, 500, "text/plain", "", 0, NULL);
         return;
     }
-    send_open(s, &s->poll_out, 0);
+    send_open(s, segq_tail(&s->poll_out), 0);
     arm(s, srv->o.ping_interval_ms);
     poll_answer(s, r);
     if (srv->cb.on_open) srv->cb.on_open(s, srv->ud);
@@ -1000,7 +1043,7 @@ static int over_budget(eio_session *s, size_t more) {
         s->ws = NULL;
         s->srv->n_ws--;
     }
-    sbuf_free(&s->poll_out);
+    segq_free(&s->poll_out);
     close_session(s, "backpressure", 0);
     return 1;
 }
@@ -1033,7 +1076,7 @@ int eio_session_ready(const eio_session *s) {
 }
 size_t eio_session_buffered(const eio_session *s) {
     return s->core.transport == EIO_TR_WEBSOCKET ? (s->ws ? ws_conn_buffered(s->ws) : 0)
-                                                 : s->poll_out.len;
+                                                 : poll_len(s);
 }
 int eio_session_writable(eio_session *s) {
     if (s->core.state != EIO_ST_OPEN) return 0;
@@ -1066,7 +1109,15 @@ int eio_batch_add(eio_batch *b, const uint8_t *data, size_t len, int binary) {
     return r;
 }
 
+/* The receivers keep their references; the next batch gets new copies. */
+static void batch_unshare(eio_batch *b) {
+    sbuf_shared_unref(b->ws_shared);
+    sbuf_shared_unref(b->poll_shared);
+    b->ws_shared = b->poll_shared = NULL;
+}
+
 void eio_batch_clear(eio_batch *b) {
+    batch_unshare(b);
     sbuf_clear(&b->ws);
     sbuf_clear(&b->poll);
     b->n = 0;
@@ -1074,22 +1125,42 @@ void eio_batch_clear(eio_batch *b) {
 }
 
 void eio_batch_free(eio_batch *b) {
+    batch_unshare(b);
     sbuf_free(&b->ws);
     sbuf_free(&b->poll);
     b->n = 0;
 }
 
-int eio_send_batch(eio_session *s, const eio_batch *b) {
+/* The batch's bytes in one wire format as a shared block, made at the first
+ * send in that format; NULL when they are small enough to copy (or out of
+ * memory: then they are copied too). */
+static sbuf_shared *batch_shared(const sbuf *bytes, sbuf_shared **cache) {
+    if (!*cache && bytes->len >= SEGQ_SHARE_MIN) *cache = sbuf_shared_new(bytes->data, bytes->len);
+    return *cache;
+}
+
+int eio_send_batch(eio_session *s, eio_batch *b) {
     if (s->core.state != EIO_ST_OPEN) return SIO_ECLOSED;
     if (!b->n) return SIO_OK;
-    size_t len = s->core.transport == EIO_TR_WEBSOCKET ? b->ws.len : b->poll.len + 1;
-    if (over_budget(s, len)) return SIO_ECLOSED;
+    int ws = s->core.transport == EIO_TR_WEBSOCKET;
+    if (over_budget(s, ws ? b->ws.len : b->poll.len + 1)) return SIO_ECLOSED;
     g_metrics.packets_out += b->n;
     g_metrics.bytes_out += b->bytes;
-    if (s->core.transport == EIO_TR_WEBSOCKET)
-        return s->ws ? ws_conn_send_raw(s->ws, b->ws.data, b->ws.len) : SIO_ECLOSED;
-    if (s->poll_out.len && sbuf_putc(&s->poll_out, EIO_RECORD_SEPARATOR)) return SIO_ENOMEM;
-    if (sbuf_append(&s->poll_out, b->poll.data, b->poll.len)) return SIO_ENOMEM;
+    if (ws) {
+        if (!s->ws) return SIO_ECLOSED;
+        sbuf_shared *sh = batch_shared(&b->ws, &b->ws_shared);
+        return sh ? ws_conn_send_shared(s->ws, sh) : ws_conn_send_raw(s->ws, b->ws.data, b->ws.len);
+    }
+    segq *q = &s->poll_out;
+    sbuf_shared *sh = batch_shared(&b->poll, &b->poll_shared);
+    if (sh) {
+        if (segq_push_shared(q, sh)) return SIO_ENOMEM;
+    } else {
+        /* Copied into the tail, which then needs its own separator. */
+        sbuf *tail = segq_tail(q);
+        if (tail->len && sbuf_putc(tail, EIO_RECORD_SEPARATOR)) return SIO_ENOMEM;
+        if (sbuf_append(tail, b->poll.data, b->poll.len)) return SIO_ENOMEM;
+    }
     if (s->poll_req) http_resume(s->poll_req);
     return SIO_OK;
 }

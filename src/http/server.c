@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -669,6 +670,21 @@ int http_respond_take(http_req *r, unsigned status, const char *ctype, void *bod
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) free(body);
+    return queue(r, status, resp, ctype, headers);
+}
+
+int http_respond_iov(http_req *r, unsigned status, const char *ctype, const struct iovec *iov,
+                     size_t n, void (*release)(void *), void *cls, const char *const *headers) {
+    struct MHD_IoVec small[32] = {{0}}, *v = small;
+    struct MHD_Response *resp = NULL;
+    if (n > sizeof small / sizeof *small) v = n <= UINT_MAX ? malloc(n * sizeof *v) : NULL;
+    if (v) {
+        for (size_t i = 0; i < n; i++)
+            v[i] = (struct MHD_IoVec){iov[i].iov_base, iov[i].iov_len};
+        resp = MHD_create_response_from_iovec(v, (unsigned)n, release, cls);
+        if (v != small) free(v);
+    }
+    if (!resp) release(cls);
     return queue(r, status, resp, ctype, headers);
 }
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "sio/loop.h"
 
@@ -98,6 +99,12 @@ int http_respond(http_req *r, unsigned status, const char *content_type, const v
 /* Same, taking ownership of a malloc'd body. */
 int http_respond_take(http_req *r, unsigned status, const char *content_type, void *body,
                       size_t len, const char *const *headers);
+/* Same, with a body gathered from iov[0..n) (the array is copied, the bytes
+ * are not): release(cls) runs once the response no longer needs them, also
+ * when this fails. */
+int http_respond_iov(http_req *r, unsigned status, const char *content_type,
+                     const struct iovec *iov, size_t n, void (*release)(void *), void *cls,
+                     const char *const *headers);
 /* Hold the request open until http_resume (or the client leaves). */
 int http_suspend(http_req *r, const http_suspend_ops *ops, void *ud);
 /* Wake a suspended request; its on_resume runs from the next HTTP pass, or

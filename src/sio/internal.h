@@ -18,7 +18,7 @@ struct ack_group;
 /* A packet on its way out: the encoded bytes for local receivers and the
  * logical packet for adapters that forward it to other nodes. */
 typedef struct sio_out {
-    const eio_batch *batch;
+    eio_batch *batch;
     sio_pkt_type type;
     const char *nsp;
     const cJSON *data; /* the full [event, ...args] array, or NULL ... */
@@ -225,7 +225,7 @@ void sio_redis_collect(sio_server *srv, struct sbuf *out);
 
 /* Queue an encoded packet on the socket's connection (the adapters' way
  * out); volatile packets are dropped when the transport is not ready. */
-int sio_socket_deliver(sio_socket *s, const eio_batch *b, int is_volatile);
+int sio_socket_deliver(sio_socket *s, eio_batch *b, int is_volatile);
 /* The memory adapter (single node). */
 sio_adapter *sio_memory_adapter_new(sio_namespace *nsp);
 /* Hold a namespace while something outside its socket map points at it

@@ -100,7 +100,7 @@ static int deliver_encoded(sio_socket *s, int is_volatile) {
     return send_encoded(s->nsp->srv, s->client->es);
 }
 
-int sio_socket_deliver(sio_socket *s, const eio_batch *b, int is_volatile) {
+int sio_socket_deliver(sio_socket *s, eio_batch *b, int is_volatile) {
     if (s->state == SOCK_GONE || !s->client || !s->client->es) return SIO_ECLOSED;
     if (is_volatile && !eio_session_ready(s->client->es)) {
         g_metrics.volatile_dropped++;

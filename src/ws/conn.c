@@ -21,6 +21,7 @@ enum { ST_OPEN, ST_CLOSING, ST_LINGER, ST_DEAD };
 #define READ_BUDGET  (256 * 1024)
 #define KEEP_OUT_CAP 128
 #define MAX_POOL_RX  64
+#define FLUSH_IOV    64
 
 /* Parser state that lives only while a connection has unparsed input. */
 struct ws_rx {
@@ -135,7 +136,7 @@ size_t ws_ctx_count(const ws_ctx *ctx) {
 
 static void conn_free(void *p) {
     ws_conn *c = p;
-    sbuf_free(&c->out);
+    segq_free(&c->out);
     sbuf_free(&c->msg);
     sbuf_free(&c->pre);
     free(c);
@@ -194,25 +195,38 @@ static void linger_timeout(sio_loop *loop, sio_timer *t) {
 
 /* Keep out_partial right as n more bytes leave: step over the headers of the
  * frames they reach into. Each frame is looked at once, when it starts going;
- * out holds whole frames only, so a frame that does not parse cannot happen
- * (then everything left counts as in flight, and ws_conn_shed drops nothing). */
+ * the queue holds whole frames only and none spans two of its parts, so a
+ * frame that does not parse cannot happen (then everything left counts as in
+ * flight, and ws_conn_shed drops nothing). */
 static void sent_bytes(ws_conn *c, size_t n) {
     size_t off = c->out_partial;
     while (off < n) {
-        size_t f = ws_frame_size(c->out.data + off, c->out.len - off);
-        if (!f || f > c->out.len - off) {
-            off = c->out.len;
+        size_t avail;
+        const uint8_t *p = segq_at(&c->out, off, &avail);
+        size_t f = p ? ws_frame_size(p, avail) : 0;
+        if (!f || f > avail) {
+            off = segq_len(&c->out);
             break;
         }
         off += f;
     }
     c->out_partial = off - n;
-    sbuf_consume(&c->out, n);
+    segq_consume(&c->out, n);
+}
+
+/* Write what the kernel takes: one send for a lone buffer, else one sendmsg
+ * gathering up to FLUSH_IOV parts (own frames and shared broadcasts). */
+static ssize_t write_out(ws_conn *c) {
+    if (!c->out.n)
+        return send(c->io.fd, c->out.tail.data, c->out.tail.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    struct iovec iov[FLUSH_IOV];
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = segq_iov(&c->out, iov, FLUSH_IOV, NULL)};
+    return sendmsg(c->io.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 static void flush(ws_conn *c) {
-    while (c->out.len) {
-        ssize_t n = send(c->io.fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (segq_len(&c->out)) {
+        ssize_t n = write_out(c);
         if (n > 0) {
             sent_bytes(c, (size_t)n);
             continue;
@@ -227,7 +241,7 @@ static void flush(ws_conn *c) {
         conn_destroy(c);
         return;
     }
-    if (c->out.cap > KEEP_OUT_CAP) sbuf_free(&c->out);
+    if (c->out.tail.cap > KEEP_OUT_CAP || c->out.cap) segq_free(&c->out);
     sio_loop_mod(c->ctx->loop, &c->io, EPOLLIN | EPOLLRDHUP);
     if (c->blocked || c->want_drain) {
         /* The kernel took everything after refusing some, or the owner
@@ -237,7 +251,7 @@ static void flush(ws_conn *c) {
         if (c->state == ST_OPEN && c->h && c->h->on_drain) c->h->on_drain(c);
         /* What on_drain queued (a close frame too) is flushed later in this
          * iteration: the half-close below must wait for it. */
-        if (c->state == ST_DEAD || c->out.len) return;
+        if (c->state == ST_DEAD || segq_len(&c->out)) return;
     }
     if (c->state == ST_CLOSING) {
         /* Half-close and wait briefly for the peer's FIN, so the close frame
@@ -272,7 +286,7 @@ void ws_conn_flush_later(ws_conn *c) {
 
 static void close_with(ws_conn *c, uint16_t code, const char *reason, int notify) {
     if (c->state != ST_OPEN) return;
-    ws_frame_append_close(&c->out, code, reason);
+    ws_frame_append_close(segq_tail(&c->out), code, reason);
     c->state = ST_CLOSING;
     /* A peer that never reads would hold the socket and its queue forever:
      * whatever is not flushed by then is dropped with the connection. */
@@ -288,16 +302,7 @@ void ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
 
 void ws_conn_shed(ws_conn *c, uint16_t code, const char *reason) {
     if (c->state != ST_OPEN) return;
-    c->out.len = c->out_partial;
-    if (!c->out.len) {
-        sbuf_free(&c->out);
-    } else if (c->out.cap > c->out.len + KEEP_OUT_CAP) {
-        uint8_t *p = realloc(c->out.data, c->out.len + KEEP_OUT_CAP);
-        if (p) {
-            c->out.data = p;
-            c->out.cap = c->out.len + KEEP_OUT_CAP;
-        }
-    }
+    segq_truncate(&c->out, c->out_partial);
     close_with(c, code, reason, 0);
 }
 
@@ -321,19 +326,26 @@ void ws_conn_set_timeout(ws_conn *c, uint64_t ms, sio_timer_cb cb) {
 }
 
 sbuf *ws_conn_outbuf(ws_conn *c) {
-    return c->state == ST_OPEN ? &c->out : NULL;
+    return c->state == ST_OPEN ? segq_tail(&c->out) : NULL;
 }
 
 int ws_conn_send(ws_conn *c, int opcode, const uint8_t *data, size_t len) {
     if (c->state != ST_OPEN) return SIO_ECLOSED;
-    int r = ws_frame_append(&c->out, opcode, data, len);
+    int r = ws_frame_append(segq_tail(&c->out), opcode, data, len);
     if (r == SIO_OK) ws_conn_flush_later(c);
     return r;
 }
 
 int ws_conn_send_raw(ws_conn *c, const uint8_t *frames, size_t len) {
     if (c->state != ST_OPEN) return SIO_ECLOSED;
-    if (sbuf_append(&c->out, frames, len)) return SIO_ENOMEM;
+    if (sbuf_append(segq_tail(&c->out), frames, len)) return SIO_ENOMEM;
+    ws_conn_flush_later(c);
+    return SIO_OK;
+}
+
+int ws_conn_send_shared(ws_conn *c, sbuf_shared *frames) {
+    if (c->state != ST_OPEN) return SIO_ECLOSED;
+    if (segq_push_shared(&c->out, frames)) return SIO_ENOMEM;
     ws_conn_flush_later(c);
     return SIO_OK;
 }

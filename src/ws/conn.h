@@ -1,8 +1,9 @@
 /* A server-side WebSocket connection on a socket detached from libmicrohttpd.
  * Input is parsed with a wslay frame context borrowed from a per-loop pool only
  * while the connection has unparsed bytes, so an idle connection costs about
- * the size of this struct. Output is appended to a per-connection buffer and
- * written once per loop iteration (write coalescing). */
+ * the size of this struct. Output is appended to a per-connection queue and
+ * written once per loop iteration (write coalescing); pre-encoded broadcasts
+ * are queued by reference (util/segq.h), not copied. */
 #ifndef SIO_WS_CONN_H
 #define SIO_WS_CONN_H
 
@@ -11,6 +12,7 @@
 
 #include "sio/loop.h"
 #include "util/buf.h"
+#include "util/segq.h"
 
 typedef struct ws_ctx ws_ctx;
 typedef struct ws_conn ws_conn;
@@ -35,8 +37,8 @@ struct ws_conn {
     ws_ctx *ctx;
     const ws_handler *h;
     void *ud;
-    struct ws_rx *rx; /* borrowed parser, NULL when idle */
-    sbuf out;
+    struct ws_rx *rx;   /* borrowed parser, NULL when idle */
+    segq out;           /* own frames in out.tail, shared broadcasts before them */
     size_t out_partial; /* bytes at the head of out that end a frame the kernel
                            took part of: frames begin after them */
     sbuf msg;           /* message spanning several reads or frames */
@@ -70,8 +72,12 @@ void ws_conn_set_owner(ws_conn *c, const ws_handler *h, void *ud);
 int ws_conn_send(ws_conn *c, int opcode, const uint8_t *data, size_t len);
 /* Queue bytes that are already whole frames (a pre-encoded broadcast). */
 int ws_conn_send_raw(ws_conn *c, const uint8_t *frames, size_t len);
-/* The output buffer, for encoders that append frames in place; call
- * ws_conn_flush_later afterwards. NULL when the connection is closing. */
+/* The same by reference: the connection holds a reference to the frames
+ * until they are written, so N receivers cost one copy of a broadcast. */
+int ws_conn_send_shared(ws_conn *c, sbuf_shared *frames);
+/* The output buffer (the queue's tail: it goes after everything queued), for
+ * encoders that append frames in place; call ws_conn_flush_later afterwards.
+ * NULL when the connection is closing. */
 sbuf *ws_conn_outbuf(ws_conn *c);
 /* Schedule a write of the output buffer at the end of this loop iteration. */
 void ws_conn_flush_later(ws_conn *c);
@@ -81,7 +87,7 @@ static inline void ws_conn_want_drain(ws_conn *c) {
 }
 /* Bytes queued and not yet accepted by the kernel. */
 static inline size_t ws_conn_buffered(const ws_conn *c) {
-    return c->out.len;
+    return segq_len(&c->out);
 }
 /* Arm the owner's timer (only while the connection is open). */
 void ws_conn_set_timeout(ws_conn *c, uint64_t ms, sio_timer_cb cb);

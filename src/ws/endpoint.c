@@ -341,11 +341,20 @@ int sio_ws_broadcast(sio_ws_server *s, const void *data, size_t len, int binary,
     sbuf_clear(&s->frame);
     int r = ws_frame_append(&s->frame, binary ? WS_OP_BINARY : WS_OP_TEXT, data, len);
     if (r) return r;
-    /* Shedding does not unlink a peer (its report comes later), so the walk
-     * is safe; a shed peer's ws_conn is no longer open and is skipped. */
-    for (sio_ws_peer *p = s->peers; p; p = p->next)
-        if (p != except && ws_conn_is_open(p->c) && !over_budget(p, s->frame.len))
+    /* Large frames are queued by reference: a slow peer then holds the
+     * broadcast, not a copy of it; small ones are cheaper copied. Shedding
+     * does not unlink a peer (its report comes later), so the walk is safe;
+     * a shed peer's ws_conn is no longer open and is skipped. */
+    sbuf_shared *sh =
+        s->frame.len >= SEGQ_SHARE_MIN ? sbuf_shared_new(s->frame.data, s->frame.len) : NULL;
+    for (sio_ws_peer *p = s->peers; p; p = p->next) {
+        if (p == except || !ws_conn_is_open(p->c) || over_budget(p, s->frame.len)) continue;
+        if (sh)
+            ws_conn_send_shared(p->c, sh);
+        else
             ws_conn_send_raw(p->c, s->frame.data, s->frame.len);
+    }
+    sbuf_shared_unref(sh);
     return SIO_OK;
 }
 
