@@ -321,7 +321,11 @@ EOF
     # The nodes, each on a port of its own choosing (--port 0), read back
     # from its "listening on" log line.
     local args=(--host 127.0.0.1 --port 0 --app "$APP")
-    if "$BIN" --help 2>&1 | grep -q -- '--redis'; then
+    # Read the whole help first: grep -q stops reading at the match and, under
+    # pipefail, the server's SIGPIPE on the rest would count as "no --redis".
+    local help
+    help=$("$BIN" --help 2>&1 || true)
+    if [[ $help == *--redis* ]]; then
         args+=(--redis "redis://127.0.0.1:$redis_port")
     else
         log "$(basename "$BIN") has no --redis option: nodes run with the in-memory adapter"

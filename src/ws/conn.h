@@ -89,6 +89,10 @@ static inline void ws_conn_want_drain(ws_conn *c) {
 static inline size_t ws_conn_buffered(const ws_conn *c) {
     return segq_len(&c->out);
 }
+/* Of those, the rest of the frame the kernel has begun to take. */
+static inline size_t ws_conn_in_flight(const ws_conn *c) {
+    return c->out_partial;
+}
 /* Arm the owner's timer (only while the connection is open). */
 void ws_conn_set_timeout(ws_conn *c, uint64_t ms, sio_timer_cb cb);
 /* Send a close frame, flush, then close the socket; the owner is detached
