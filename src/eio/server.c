@@ -409,8 +409,8 @@ static void poll_answer(eio_session *s, http_req *r) {
      * packets before it a tick later, and would lose them. */
     if (s->close_queued)
         session_destroy(s);
-    else
-        arm(s, CLOSE_TIMEOUT_MS);
+    else /* a client gone for good must not hold up a shutdown for long */
+        arm(s, s->srv->closing ? SHUTDOWN_GRACE_MS : CLOSE_TIMEOUT_MS);
 }
 
 static void poll_on_resume(http_req *r, void *ud) {
