@@ -12,7 +12,7 @@ import { describe, test } from "node:test";
 
 import { eioPath, request, wsConnect } from "./lib/eio.mjs";
 import { drainedSession, fdSettle, healthProber, holdGet, httpHead, postRequest, reset, seededRandom, steadyFdCount, upgradeHead } from "./lib/lifecycle.mjs";
-import { closeAll, httpGet, openSio, rawTcp, sleep, waitFor, wsFrame } from "./lib/reliability.mjs";
+import { closeAll, httpGet, openSio, rawSioWebSocket, rawTcp, scrape, sleep, waitFor, wsFrame } from "./lib/reliability.mjs";
 import { startServer } from "./lib/server.mjs";
 
 const RACE_MS = Number(process.env.SIO_RACE_SECONDS ?? 60) * 1000;
@@ -302,6 +302,39 @@ describe("lifecycle races", () => {
     });
   });
 
+  // The WebSocket flush list named a connection freed in the same round: a
+  // /ws peer's first message queued a frame to a slow Socket.IO WebSocket
+  // client (put on the Engine.IO flush list after that list's hook had run),
+  // its second pushed that client over --max-buffered, whose connection was
+  // aborted and freed at the end of the round, still on the list. The small
+  // --max-buffered only makes the slow client's backlog quick to reach.
+  test("a /ws message that pushes a slow WebSocket client over --max-buffered right after another queued it a frame: no use-after-free in the flush list", async (t) => {
+    const server = await startServer({ args: ["--app", "chat", "--max-buffered", "65536"] });
+    t.after(() => server.stop());
+    await reporting(server, async () => {
+      for (let round = 0; round < 3; round++) {
+        const slow = await rawSioWebSocket(server);
+        slow.ws.sock.pause(); // reads nothing: the kernel's buffers fill, then its queue
+        let dropped = false;
+        for (let i = 0; i < 1000 && !dropped; i++) {
+          // Both messages ride in the upgrade request's packet, so they are
+          // parsed in one go by the /ws flush hook.
+          const c = await rawTcp(server.port);
+          c.sock.write(Buffer.concat([Buffer.from(upgradeHead("/ws")), text("a"), text("b".repeat(60_000))]));
+          await c.waitData(has("101"), 5000);
+          c.sock.destroy();
+          dropped = (await scrape(server)).get("sio_backpressure_disconnects_total") > round;
+        }
+        slow.ws.destroy();
+        assert.ok(dropped, `round ${round}: the slow client was dropped for backpressure`);
+        assert.equal((await httpGet(server, "/healthz")).status, 200);
+      }
+      const exit = await terminate(server, SHUTDOWN_TIMEOUT_MS + 5000);
+      assert.equal(exit.code, 0);
+      await server.stop();
+    });
+  });
+
   test(`race driver: resets at every stage for ${RACE_MS / 1000} s with broadcasts flowing (seed ${SEED}): no sanitizer report, /healthz always answers, receivers keep receiving, fds given back, exit 0`, async (t) => {
     t.diagnostic(`seed ${SEED} (SIO_RACE_SEED), ${WORKERS} workers, ${RACE_MS} ms (SIO_RACE_SECONDS)`);
     console.log(`# lifecycle race seed: ${SEED}`);
@@ -373,10 +406,11 @@ describe("lifecycle races", () => {
       const last = seq - 1;
       await waitFor(() => receivers.every((r) => r.seqs.includes(last)) && wsSeqs.includes(last), { timeout: 15_000, what: `seq-${last} at every receiver` });
       const health = await prober.stop();
-      t.diagnostic(`/healthz: ${health.probes} probes, ${health.failures.length} failed`);
+      const metrics = await scrape(server);
+      t.diagnostic(`/healthz: ${health.probes} probes, slowest ${health.slowest} ms, ${health.failures.length} failed; loop lag max ${metrics.get("sio_event_loop_lag_max_seconds")} s`);
+      for (const r of receivers) t.diagnostic(`receiver ${r.label}: ${r.seqs.length}/${seq} messages, longest gap ${r.maxGap} ms`);
       assert.deepEqual(health.failures, [], "every /healthz probe answered 200 in time");
       for (const r of receivers) {
-        t.diagnostic(`receiver ${r.label}: ${r.seqs.length}/${seq} messages, longest gap ${r.maxGap} ms`);
         assert.deepEqual(r.disconnects, [], `receiver ${r.label} stayed connected`);
         assert.deepEqual(r.errors, [], `receiver ${r.label}: no errors`);
         assert.deepEqual(r.seqs, Array.from({ length: seq }, (_, i) => i), `receiver ${r.label} got every message in order`);

@@ -83,21 +83,24 @@ export async function holdGet(server, sid) {
 
 /**
  * Probes GET /healthz every `interval` ms, each with `timeout`, until stop():
- * resolves {probes, failures: [{at, error}]}. Every probe must answer 200.
+ * resolves {probes, slowest (ms), failures: [{after (ms since the start), error}]}.
  */
 export function healthProber(server, { interval = 500, timeout = 5000 } = {}) {
   let stopped = false;
   const failures = [];
   let probes = 0;
+  let slowest = 0;
+  const start = Date.now();
   const loop = (async () => {
     while (!stopped) {
       const t0 = Date.now();
       try {
         const r = await httpGet(server, "/healthz", { timeout });
-        if (r.status !== 200) failures.push({ at: t0, error: `status ${r.status}` });
+        if (r.status !== 200) failures.push({ after: t0 - start, error: `status ${r.status}` });
       } catch (e) {
-        failures.push({ at: t0, error: e.message });
+        failures.push({ after: t0 - start, error: e.message });
       }
+      slowest = Math.max(slowest, Date.now() - t0);
       probes++;
       const rest = interval - (Date.now() - t0);
       if (rest > 0) await sleep(rest);
@@ -107,7 +110,7 @@ export function healthProber(server, { interval = 500, timeout = 5000 } = {}) {
     async stop() {
       stopped = true;
       await loop;
-      return { probes, failures };
+      return { probes, slowest, failures };
     },
   };
 }
