@@ -116,6 +116,7 @@ static void rx_release(ws_ctx *ctx, struct ws_rx *rx) {
 }
 
 static void flush_dirty(sio_loop *loop, void *ud);
+static void flush(ws_conn *c);
 
 ws_ctx *ws_ctx_new(sio_loop *loop) {
     ws_ctx *ctx = calloc(1, sizeof *ctx);
@@ -183,6 +184,9 @@ void ws_ctx_free(ws_ctx *ctx) {
     while (ctx->all) {
         ws_conn *c = ctx->all;
         c->h = NULL;
+        /* What is queued (the close frame of a server shutting down) gets one
+         * non-blocking write: the peer hears why, not just a dropped socket. */
+        if (c->state == ST_CLOSING) flush(c);
         conn_destroy(c);
     }
     while (ctx->free_rx) {
