@@ -467,6 +467,8 @@ describe("lifecycle races", () => {
       const sender = await openSio(server.url, { transports: ["websocket"] });
       const receiver = await openSio(server.url, { transports: ["polling"] });
       t.after(() => closeAll([sender, receiver]));
+      const peer = (await wsConnect(server, "/ws")).ws; // told with close 1001, like the rest
+      t.after(() => peer.destroy());
       let sending = true;
       const pump = (async () => {
         for (let i = 0; sending && sender.connected; i++) {
@@ -486,6 +488,8 @@ describe("lifecycle races", () => {
       t.diagnostic(`exit ${exit.code} ${exit.ms} ms after SIGTERM (${shutdownSpan(server)} ms from "shutting down" to "stopped"); ${result.total} iterations: ${JSON.stringify(result.runs)}`);
       assert.equal(exit.code, 0, `exit after SIGTERM: ${server.stderr().slice(-4000)}`);
       assert.ok(exit.ms <= SHUTDOWN_TIMEOUT_MS, `exited ${exit.ms} ms after SIGTERM (timeout ${SHUTDOWN_TIMEOUT_MS})`);
+      assert.ok(await peer.waitClosed(5000));
+      assert.equal(peer.closeCode, 1001, "the /ws peer got the close frame 1001 before its socket closed");
       await server.stop();
     });
   });
