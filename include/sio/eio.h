@@ -78,7 +78,8 @@ eio_server *eio_server_new(sio_loop *loop, sio_http *http, const eio_options *op
 /* Close every session (reason "server shutting down") and free the server. */
 void eio_server_free(eio_server *srv);
 /* Close every session with reason "server shutting down", sending each client
- * a close (WebSocket close frame 1001, or "1" to polling clients). */
+ * a close (WebSocket close frame 1001, or "1" to polling clients); handshakes
+ * from then on are refused (503). */
 void eio_server_close_all(eio_server *srv);
 /* Sessions currently open, and those of them on WebSocket. */
 size_t eio_server_sessions(const eio_server *srv);

@@ -66,6 +66,7 @@ struct eio_server {
     smap per_address;    /* address -> struct addr_count, with max_per_address */
     double tokens;       /* handshake token bucket, with max_handshake_rate */
     uint64_t tokens_at;
+    uint8_t closing; /* eio_server_close_all ran: no new sessions */
 };
 
 struct addr_count {
@@ -473,8 +474,8 @@ static void poll_answer(eio_session *s, http_req *r) {
      * packets before it a tick later, and would lose them. */
     if (s->close_queued)
         session_destroy(s);
-    else
-        arm(s, CLOSE_TIMEOUT_MS);
+    else /* a client gone for good must not hold up a shutdown for long */
+        arm(s, s->srv->closing ? SHUTDOWN_GRACE_MS : CLOSE_TIMEOUT_MS);
 }
 
 static void poll_on_resume(http_req *r, void *ud) {
@@ -740,6 +741,14 @@ static void handshake_upgraded(int fd, const uint8_t *pre, size_t n, void *ud) {
         free(hs);
         return;
     }
+    if (srv->closing) {
+        /* Its 101 was queued before the shutdown began: the client hears the
+         * same close 1001 as everyone else, without a session. */
+        free(hs);
+        ws_conn *c = ws_conn_new(srv->ws, fd, pre, n, (uint32_t)srv->o.max_payload, NULL, NULL);
+        if (c) ws_conn_close(c, 1001, NULL);
+        return;
+    }
     eio_session *s = session_new(srv, EIO_TR_WEBSOCKET, hs);
     if (!s) {
         free(hs);
@@ -919,6 +928,14 @@ static void on_request(http_req *r, void *ud) {
         respond_error(srv, r, 403, ERR_FORBIDDEN);
         return;
     }
+    if (srv->closing) {
+        /* A handshake on a connection accepted before the shutdown: a session
+         * opened now would hold the exit until its deadline. */
+        static const char *const retry[] = {"Retry-After", "1", NULL};
+        static const char body[] = "{\"code\":503,\"message\":\"Server shutting down\"}";
+        http_respond(r, 503, "application/json", body, sizeof body - 1, retry);
+        return;
+    }
     if (!admit(srv, r)) return;
     char *hs = pack_handshake(r);
     if (is_ws) {
@@ -983,6 +1000,7 @@ fail:
 }
 
 void eio_server_close_all(eio_server *srv) {
+    srv->closing = 1;
     size_t pos = 0;
     smap_slot *slot;
     while ((slot = smap_next(&srv->sessions, &pos))) {

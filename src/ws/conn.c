@@ -118,6 +118,7 @@ static void rx_release(ws_ctx *ctx, struct ws_rx *rx) {
 }
 
 static void flush_dirty(sio_loop *loop, void *ud);
+static void flush(ws_conn *c);
 
 ws_ctx *ws_ctx_new(sio_loop *loop) {
     ws_ctx *ctx = calloc(1, sizeof *ctx);
@@ -142,9 +143,24 @@ static void conn_free(void *p) {
     free(c);
 }
 
+/* Off the flush list: a connection destroyed after its context's flush ran
+ * in this round (a later hook's work aborted it) would otherwise be freed at
+ * the end of the round and still be named there by the next flush. */
+static void undirty(ws_conn *c) {
+    if (!c->dirty) return;
+    if (c->prev_dirty)
+        c->prev_dirty->next_dirty = c->next_dirty;
+    else
+        c->ctx->dirty = c->next_dirty;
+    if (c->next_dirty) c->next_dirty->prev_dirty = c->prev_dirty;
+    c->next_dirty = c->prev_dirty = NULL;
+    c->dirty = 0;
+}
+
 static void conn_destroy(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     if (c->state == ST_DEAD) return;
+    undirty(c);
     c->state = ST_DEAD;
     sio_timer_stop(ctx->loop, &c->timer);
     sio_loop_del(ctx->loop, &c->io);
@@ -161,7 +177,7 @@ static void conn_destroy(ws_conn *c) {
         ctx->all = c->next;
     if (c->next) c->next->prev = c->prev;
     ctx->count--;
-    /* Still on the dirty list, or an event of this batch may point at it. */
+    /* An event of this batch may still point at it. */
     if (sio_loop_free_later(ctx->loop, c, conn_free)) conn_free(c);
 }
 
@@ -170,6 +186,9 @@ void ws_ctx_free(ws_ctx *ctx) {
     while (ctx->all) {
         ws_conn *c = ctx->all;
         c->h = NULL;
+        /* What is queued (the close frame of a server shutting down) gets one
+         * non-blocking write: the peer hears why, not just a dropped socket. */
+        if (c->state == ST_CLOSING) flush(c);
         conn_destroy(c);
     }
     while (ctx->free_rx) {
@@ -268,9 +287,7 @@ static void flush_dirty(sio_loop *loop, void *ud) {
     ws_ctx *ctx = ud;
     while (ctx->dirty) {
         ws_conn *c = ctx->dirty;
-        ctx->dirty = c->next_dirty;
-        c->next_dirty = NULL;
-        c->dirty = 0;
+        undirty(c);
         if (c->state == ST_OPEN && c->pre.len) on_readable(c);
         if (c->state == ST_OPEN || c->state == ST_CLOSING) flush(c);
     }
@@ -280,7 +297,9 @@ void ws_conn_flush_later(ws_conn *c) {
     if (c->dirty || c->state == ST_DEAD) return;
     ws_ctx *ctx = c->ctx;
     c->dirty = 1;
+    c->prev_dirty = NULL;
     c->next_dirty = ctx->dirty;
+    if (ctx->dirty) ctx->dirty->prev_dirty = c;
     ctx->dirty = c;
 }
 

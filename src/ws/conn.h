@@ -45,6 +45,7 @@ struct ws_conn {
     sbuf pre;           /* bytes read by libmicrohttpd before the upgrade */
     sio_timer timer;    /* the owner's while open; the linger timer while closing */
     ws_conn *next_dirty;
+    ws_conn *prev_dirty;
     ws_conn *prev, *next; /* all connections of the context */
     uint32_t max_message;
     uint8_t state;

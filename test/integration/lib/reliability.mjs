@@ -240,10 +240,14 @@ export function rawTcp(port) {
       conn.closed = true;
       conn.closedAt = Date.now();
     });
-    sock.once("connect", () => resolve(conn));
+    // A refused connect: sock.connecting is already false when "error" comes.
+    let connected = false;
+    sock.once("connect", () => {
+      connected = true;
+      resolve(conn);
+    });
     sock.once("error", (e) => {
-      if (!sock.connecting) return;
-      reject(e);
+      if (!connected) reject(e);
     });
   });
 }
