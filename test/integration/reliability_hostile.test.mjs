@@ -219,8 +219,12 @@ describe("hostile input: sessions", () => {
       const p = await post(server, r.sid, '42["echo","hijack"]');
       assert.equal(p.status, 400);
       assert.deepEqual(JSON.parse(p.text), { code: 3, message: "Bad request" });
+      // As the reference: the handshake is accepted and the intruder closed
+      // at once, without reaching the session.
       const up = await wsConnect(server, eioPath({ transport: "websocket", sid: r.sid }));
-      assert.equal(up.status, 400, "a second WebSocket onto the session");
+      assert.equal(up.status, 101, "a second WebSocket onto the session gets 101, then a close");
+      up.ws.send('421["echo","hijack"]');
+      assert.equal(await up.ws.next(2000).catch(() => "timeout"), null, "the intruder is closed, unanswered");
       // The rightful client never saw the attempts and still works.
       r.ws.send('421["echo","mine"]');
       const m = await r.ws.nextText();
