@@ -9,7 +9,7 @@
 //        [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES]
 //        [--connect-timeout MS] [--app testkit|chat|bench|conformance]
 //
-// testkit (the default) behaves as src/app/testkit.c describes: namespaces "/"
+// testkit (the default) behaves as test/apps/testkit.c describes: namespaces "/"
 // (middlewares: auth.refuse -> refused with {reason:"by-test"}; auth.slow ->
 // accepted from a timer, 1 ms, or auth.slow ms when it is a positive number),
 // "/admin" and dynamic "/dyn-*"; events echo, join, leave, to, except,
