@@ -99,6 +99,37 @@ extra=$(comm -13 <(cd include/sio && ls *.h | sort) <(cd "$PREFIX/include/sio" &
 [[ -z "$extra" ]] || fail "headers installed that are not include/sio/*.h: $extra"
 echo "installed into $PREFIX (libraries in ${LIBDIR#"$PREFIX"/})"
 
+step "add_subdirectory() and FetchContent of the checkout"
+for how in add_subdirectory FetchContent; do
+  outer=$WORK/outer-$how
+  mkdir -p "$outer"
+  if [[ $how == add_subdirectory ]]; then
+    use="add_subdirectory(\"$ROOT\" sio)"
+  else
+    use="include(FetchContent)
+FetchContent_Declare(sio SOURCE_DIR \"$ROOT\")
+FetchContent_MakeAvailable(sio)"
+  fi
+  cat >"$outer/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.21)
+project(outer C)
+$use
+add_executable(outer "$ROOT/examples/chat.c")
+target_compile_options(outer PRIVATE -Wno-unused-parameter)
+target_link_libraries(outer PRIVATE sio::sio)
+CMAKE
+  cmake -S "$outer" -B "$outer/build" >/dev/null || fail "$how: configure failed"
+  cmake --build "$outer/build" -j"$JOBS" --target outer >/dev/null || fail "$how: build failed"
+  [[ -z $(find "$outer/build" -type f \( -name 'sio-test-server' -o -name 'test_*' \)) ]] || fail "$how: the tests were built too"
+  "$outer/build/outer" 0 >"$WORK/outer.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 200); do grep -q listening "$WORK/outer.log" && break; sleep 0.05; done
+  kill -TERM "$pid"
+  wait "$pid" || fail "$how: the program did not run"
+  echo "$how: sio::sio linked and ran ($(head -1 "$WORK/outer.log"))"
+done
+
 step "libsio.so exports the public API and nothing else"
 nm -D --defined-only "$LIBDIR/libsio.so" | awk '{print $3}' | sort -u >"$WORK/exported"
 others=$(grep -vE '^(sio|eio)_' "$WORK/exported" || true)
