@@ -609,6 +609,5 @@ static void stop(void *app) {
     free(tk);
 }
 
-const app_def app_testkit = {"testkit", "integration-test app (see test/apps/testkit.c)",
-                             start,     shutdown_app,
-                             sessions,  stop};
+const app_def app_testkit = {
+    "testkit", "integration-test app (test/apps/testkit.c)", start, shutdown_app, sessions, stop};
