@@ -12,8 +12,9 @@
 // (0..1), timeout (connect timeout, ms), path (Engine.IO path), wsPath.
 //
 // For tests, the state is on <body> (data-state: connecting, connected,
-// reconnecting, unauthorized; data-attempt; data-mode; data-transport) and in
-// window.__demo (see `demo` below).
+// reconnecting, unauthorized, no-client (the socket.io-client bundle did not
+// load: the "sio" mode cannot start, "ws" still works); data-attempt;
+// data-mode; data-transport) and in window.__demo (see `demo` below).
 "use strict";
 
 (() => {
@@ -346,8 +347,16 @@
 
   function startSio() {
     if (typeof io !== "function" || typeof io.Manager !== "function") {
+      // Without the bundle nothing would ever connect: say so instead of
+      // "connecting" forever. The server logs where it looked for it.
+      const src = window.__sioBundleFailed || "/socket.io/socket.io.min.js";
       demo.lastError = "socket.io-client bundle not loaded";
-      log("error", demo.lastError);
+      log("error", `${demo.lastError} (${src})`);
+      addSystem(
+        `The Socket.IO client (${src}) did not load: this server has no socket.io-client bundle ` +
+          "(its log names where it looked; see its --client-dir option). The plain /ws mode works without it.",
+      );
+      demo.state = "no-client";
       return { endpoint: () => location.origin + config.path, send: () => false, stop() {} };
     }
     let stopped = false;
@@ -616,6 +625,7 @@
 
   function countdownText() {
     if (demo.state === "unauthorized") return "stopped: change the token to retry";
+    if (demo.state === "no-client") return "stopped: no socket.io-client bundle";
     if (demo.state === "connected") return "–";
     if (demo.nextRetryAt !== null) {
       const left = Math.max(0, demo.nextRetryAt - now());
@@ -632,7 +642,8 @@
     b.mode = demo.mode;
     b.transport = demo.transport;
     el.pill.className = `pill ${demo.state}`;
-    el.pillText.textContent = demo.state === "reconnecting" && demo.attempt ? `reconnecting · attempt ${demo.attempt}` : demo.state;
+    el.pillText.textContent =
+      demo.state === "reconnecting" && demo.attempt ? `reconnecting · attempt ${demo.attempt}` : demo.state === "no-client" ? "client bundle missing" : demo.state;
     el.state.textContent = demo.state;
     el.attempt.textContent = String(demo.attempt);
     el.countdown.textContent = countdownText();

@@ -12,10 +12,10 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/app.h"
+#include "app/assets.h"
 #include "app/web.h"
 #include "sio/eio.h"
 #include "sio/loop.h"
@@ -82,9 +82,10 @@ static const struct opt opts[] = {
     {"redis-key", "SIO_REDIS_KEY", OPT_STR, "PREFIX",
      "Redis channel prefix, as @socket.io/redis-adapter's key (default socket.io)"},
     {"static", "SIO_STATIC", OPT_STR, "DIR",
-     "serve this directory at / (default: the checkout's js-client/, the demo page)"},
+     "serve this directory at / (default: the demo page, share/sio-server/js-client)"},
     {"client-dir", "SIO_CLIENT_DIR", OPT_STR, "DIR",
-     "serve socket.io-client's browser bundle from here at <path>socket.io.js"},
+     "serve socket.io-client's browser bundle from here at <path>socket.io.js (default: "
+     "share/sio-server/client)"},
     {"jwt-secret", "SIO_JWT_SECRET", OPT_STR, "SECRET",
      "require HS256 JWTs signed with SECRET (chat app: Socket.IO auth.token or ?token=, /ws "
      "?token=)"},
@@ -310,13 +311,6 @@ static int parse(struct config *c, int argc, char **argv) {
     return 0;
 }
 
-/* The option's directory, else the default when it exists (a checkout). */
-static const char *existing_dir(const char *opt, const char *dflt) {
-    if (opt) return opt;
-    struct stat st;
-    return stat(dflt, &st) == 0 && S_ISDIR(st.st_mode) ? dflt : NULL;
-}
-
 /* Descriptors kept back from sessions: listeners, libmicrohttpd's epoll, the
  * loop, signals, logs, Redis links, static files being sent. */
 #define FD_HEADROOM 64
@@ -448,13 +442,15 @@ int main(int argc, char **argv) {
                 err == SIO_EINVAL ? "invalid address" : "address in use or not available");
         return 1;
     }
-    web_options wo = {
-        existing_dir(c.static_dir, SIO_SOURCE_DIR "/js-client"),
-        existing_dir(c.client_dir, SIO_SOURCE_DIR "/test/node_modules/socket.io-client/dist"),
-        c.eio.path, c.metrics_allow,
-        /* The demo page's policy; a --static site of one's own sets its own
-         * (e.g. in the proxy): it may need inline scripts. */
-        c.static_dir ? NULL : web_demo_csp};
+    /* The demo page and the client bundle: next to the installed binary, or
+     * the source tree's from a build tree, unless --static / --client-dir. */
+    static app_assets assets;
+    web_options wo = {NULL, NULL, c.eio.path, c.metrics_allow,
+                      /* The demo page's policy; a --static site of one's own
+                       * sets its own (e.g. in the proxy): it may need inline
+                       * scripts. */
+                      c.static_dir ? NULL : web_demo_csp};
+    app_assets_resolve(&assets, c.static_dir, c.client_dir, &wo);
     web *site = web_install(rt.http, &wo, &err);
     if (!site) {
         fprintf(stderr, "sio-server: cannot install the HTTP routes: %s\n",

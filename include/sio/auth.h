@@ -19,6 +19,9 @@
 #include <stdint.h>
 
 #include "sio/sio.h"
+#include "sio/export.h"
+
+SIO_BEGIN_DECLS
 
 /* Middleware configuration; must outlive the namespace it is used on. The
  * secret is not copied. skew_s: clock skew allowed for exp and nbf, clamped
@@ -57,5 +60,7 @@ void sio_socket_forget_claims(sio_socket *s);
  * middleware, like a plain WebSocket's ?token=): SIO_OK with *claims (the
  * caller frees it), or the reason as a negative code. */
 int sio_jwt_check(const sio_jwt_auth *cfg, const char *token, cJSON **claims);
+
+SIO_END_DECLS
 
 #endif

@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 #include "sio/loop.h"
+#include "sio/export.h"
+
+SIO_BEGIN_DECLS
 
 typedef struct eio_server eio_server;
 typedef struct eio_session eio_session;
@@ -123,5 +126,7 @@ void eio_session_each_query(const eio_session *s,
 const char *eio_request_header(eio_request *r, const char *name);
 const char *eio_request_query(eio_request *r, const char *key);
 const char *eio_request_remote_addr(eio_request *r);
+
+SIO_END_DECLS
 
 #endif

@@ -16,6 +16,9 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+#include "sio/export.h"
+
+SIO_BEGIN_DECLS
 
 /* cJSON uses the low byte for types and bits 8-9 for flags; bit 12 is free. */
 #define SIO_JSON_BINARY (1 << 12)
@@ -60,5 +63,7 @@ int sio_json_index_key(const char *k, uint32_t *out);
 size_t sio_json_count_binary(const cJSON *item);
 /* Append `item` as JSON.stringify would print it, binary nodes as numbered placeholders. */
 int sio_json_print(const cJSON *item, struct sbuf *out, sio_json_binary_cb cb, void *ud);
+
+SIO_END_DECLS
 
 #endif

@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "sio/export.h"
+
+SIO_BEGIN_DECLS
 
 typedef struct sio_loop sio_loop;
 
@@ -72,5 +75,7 @@ int sio_loop_add_hook(sio_loop *loop, sio_loop_hook hook, void *ud);
 void sio_loop_wake(sio_loop *loop);
 /* Remove a hook registered with the same function and user data. */
 void sio_loop_remove_hook(sio_loop *loop, sio_loop_hook hook, void *ud);
+
+SIO_END_DECLS
 
 #endif

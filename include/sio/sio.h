@@ -17,6 +17,9 @@
 #include "sio/json.h"
 #include "sio/loop.h"
 #include "sio/status.h"
+#include "sio/export.h"
+
+SIO_BEGIN_DECLS
 
 typedef struct sio_server sio_server;
 typedef struct sio_namespace sio_namespace;
@@ -235,5 +238,7 @@ int sio_server_side_emit(sio_namespace *nsp, const char *event, const cJSON *arg
  * timeout_ms, SIO_ETIMEDOUT and the answers that came. */
 int sio_broadcast_with_ack(sio_namespace *nsp, const sio_target *t, const char *event,
                            const cJSON *args, uint32_t timeout_ms, sio_responses_cb cb, void *ud);
+
+SIO_END_DECLS
 
 #endif

@@ -3,6 +3,10 @@
 #ifndef SIO_STATUS_H
 #define SIO_STATUS_H
 
+#include "sio/export.h"
+
+SIO_BEGIN_DECLS
+
 typedef enum sio_status {
     SIO_OK = 0,
     SIO_ENOMEM = -1,  /* allocation failed */
@@ -17,5 +21,7 @@ typedef enum sio_status {
 
 /* Short English description of a status, for logs. */
 const char *sio_status_str(int status);
+
+SIO_END_DECLS
 
 #endif

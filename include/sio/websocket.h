@@ -21,6 +21,9 @@
 
 #include "sio/eio.h"
 #include "sio/loop.h"
+#include "sio/export.h"
+
+SIO_BEGIN_DECLS
 
 typedef struct sio_ws_server sio_ws_server;
 typedef struct sio_ws_peer sio_ws_peer;
@@ -86,5 +89,7 @@ int sio_ws_broadcast(sio_ws_server *srv, const void *data, size_t len, int binar
 void sio_ws_close(sio_ws_peer *p, uint16_t code, const char *reason);
 void *sio_ws_peer_data(const sio_ws_peer *p);
 void sio_ws_peer_set_data(sio_ws_peer *p, void *data);
+
+SIO_END_DECLS
 
 #endif

@@ -1,7 +1,11 @@
 /* The applications sio-server can run (--app NAME). Each uses only the public
- * API in include/. */
+ * API in include/. A binary links one registry that defines app_all():
+ * src/app/registry.c (the product: SIO_PRODUCT_APPS) or
+ * test/apps/registry.c (sio-test-server: those and the test-only apps). */
 #ifndef SIO_APP_APP_H
 #define SIO_APP_APP_H
+
+#include <string.h>
 
 #include "sio/eio.h"
 #include "sio/loop.h"
@@ -29,9 +33,21 @@ typedef struct app_def {
     void (*stop)(void *app);
 } app_def;
 
-/* The app with this name, or NULL. */
-const app_def *app_find(const char *name);
-/* NULL-terminated list of all apps. */
+/* The apps of the product, in --help order. */
+extern const app_def app_chat;
+extern const app_def app_bench;
+extern const app_def app_conformance;
+extern const app_def app_eio_echo;
+#define SIO_PRODUCT_APPS &app_chat, &app_bench, &app_conformance, &app_eio_echo
+
+/* NULL-terminated list of the apps this binary has (its registry). */
 const app_def *const *app_all(void);
+
+/* The app with this name, or NULL. */
+static inline const app_def *app_find(const char *name) {
+    for (const app_def *const *a = app_all(); *a; a++)
+        if (strcmp((*a)->name, name) == 0) return *a;
+    return NULL;
+}
 
 #endif

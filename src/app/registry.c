@@ -1,23 +1,9 @@
-#include <string.h>
-
+/* The apps of sio-server, the product. The test-only apps (testkit,
+ * clusterkit) are in sio-test-server's registry, test/apps/registry.c. */
 #include "app/app.h"
 
-extern const app_def app_eio_echo;
-extern const app_def app_chat;
-extern const app_def app_bench;
-extern const app_def app_conformance;
-extern const app_def app_testkit;
-extern const app_def app_clusterkit;
-
-static const app_def *const apps[] = {
-    &app_chat, &app_bench, &app_conformance, &app_eio_echo, &app_testkit, &app_clusterkit, NULL};
+static const app_def *const apps[] = {SIO_PRODUCT_APPS, NULL};
 
 const app_def *const *app_all(void) {
     return apps;
-}
-
-const app_def *app_find(const char *name) {
-    for (size_t i = 0; apps[i]; i++)
-        if (strcmp(apps[i]->name, name) == 0) return apps[i];
-    return NULL;
 }

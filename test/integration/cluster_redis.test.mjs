@@ -1,4 +1,4 @@
-// Three sio-server nodes (--app clusterkit, src/app/clusterkit.c) on one
+// Three sio-test-server nodes (--app clusterkit, test/apps/clusterkit.c) on one
 // private Redis (--redis): room broadcasts, except, to-all and
 // broadcast-excluding-sender across nodes, each delivered exactly once;
 // fetchSockets / socketsJoin / socketsLeave / disconnectSockets, server-side

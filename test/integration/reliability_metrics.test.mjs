@@ -88,7 +88,7 @@ describe("metrics: /metrics and /healthz against a known sequence of events", ()
       sio_backpressure_disconnects_total: 0,
       sio_sockets: 0,
       sio_rooms: 0,
-      sio_namespaces: 2, // "/" and "/admin" (src/app/testkit.c)
+      sio_namespaces: 2, // "/" and "/admin" (test/apps/testkit.c)
     };
     for (const [k, v] of Object.entries(zero)) assert.equal(values.get(k), v, k);
     for (const reason of REASONS) {

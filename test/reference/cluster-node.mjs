@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A Node.js cluster node: npm `socket.io` 4.8 with `@socket.io/redis-adapter`
 // 8.x (classic pub/sub, node-redis v4 clients), running the same app as
-// `sio-server --app clusterkit` (src/app/clusterkit.c), so that Node.js and C
+// `sio-server --app clusterkit` (test/apps/clusterkit.c), so that Node.js and C
 // nodes can share one Redis in the tests (test/integration/cluster_redis*).
 //
 //   node test/reference/cluster-node.mjs --redis redis://127.0.0.1:6379

@@ -10,7 +10,7 @@
 //        [--connect-timeout MS] [--cleanup-empty-namespaces[=1|0]]
 //        [--app testkit|chat|bench|conformance] [--parser default|msgpack]
 //
-// testkit (the default) behaves as src/app/testkit.c describes: namespaces "/"
+// testkit (the default) behaves as test/apps/testkit.c describes: namespaces "/"
 // (middlewares: auth.refuse -> refused with {reason:"by-test"}; auth.slow ->
 // accepted from a timer, 1 ms, or auth.slow ms when it is a positive number),
 // "/admin" and dynamic "/dyn-*"; events echo, join, leave, to, except,

@@ -2,7 +2,7 @@
 // Debian `redis-server` on a free 127.0.0.1 port with its own directory (never
 // the system service), which can be killed and restarted on the same port; a
 // tiny RESP client for checks (PUBSUB NUMSUB); cluster nodes, C
-// (`sio-server --app clusterkit|bench --redis URL`) or Node.js
+// (`sio-test-server --app clusterkit` or `sio-server --app bench`, --redis URL) or Node.js
 // (test/reference/cluster-node.mjs, socket.io 4.8 + @socket.io/redis-adapter);
 // and a process's resident memory.
 import { spawn } from "node:child_process";
@@ -224,7 +224,8 @@ export async function startRedis({ port } = {}) {
 export const CLUSTER_NODE_SCRIPT = "test/reference/cluster-node.mjs";
 
 /**
- * A C node: `sio-server --app APP --redis URL` (APP clusterkit by default), or
+ * A C node: `sio-server --app APP --redis URL` (APP clusterkit by default, which
+ * runs from sio-test-server: lib/server.mjs serverCommand), or
  * with SIO_TEST_TARGET=reference the Node.js cluster node, which runs the same
  * events. Same shape as server.mjs startServer(): {port, url, proc, stop(), ...};
  * stop() fails on a bad exit or a sanitizer report.

@@ -9,7 +9,7 @@ import path from "node:path";
 import { Manager } from "socket.io-client";
 
 import { eioPath, wsConnect } from "./eio.mjs";
-import { REPO_ROOT, startServer } from "./server.mjs";
+import { REPO_ROOT, serverBin, startServer } from "./server.mjs";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,7 +27,7 @@ export function isSanitized(bin) {
 
 /** The server binary the other tests use ($SIO_SERVER_BIN or build/sio-server). */
 export function defaultBin() {
-  return path.resolve(REPO_ROOT, process.env.SIO_SERVER_BIN || "build/sio-server");
+  return serverBin();
 }
 
 /**
@@ -45,17 +45,22 @@ export function releaseBin() {
 
 /**
  * startServer() (lib/server.mjs) with another binary: serverCommand() reads
- * $SIO_SERVER_BIN when it spawns, so it is swapped around the call.
+ * $SIO_SERVER_BIN when it spawns, so it is swapped around the call (and
+ * $SIO_TEST_SERVER_BIN unset: a test-only app runs from the sio-test-server
+ * next to `bin`, e.g. the release build's for an RSS measurement).
  */
 export async function startServerWith(bin, opts) {
   if (!bin) return startServer(opts);
-  const saved = process.env.SIO_SERVER_BIN;
+  const saved = { SIO_SERVER_BIN: process.env.SIO_SERVER_BIN, SIO_TEST_SERVER_BIN: process.env.SIO_TEST_SERVER_BIN };
   process.env.SIO_SERVER_BIN = bin;
+  delete process.env.SIO_TEST_SERVER_BIN;
   try {
     return await startServer(opts);
   } finally {
-    if (saved === undefined) delete process.env.SIO_SERVER_BIN;
-    else process.env.SIO_SERVER_BIN = saved;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
 }
 

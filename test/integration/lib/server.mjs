@@ -1,7 +1,10 @@
 // Starts and stops the server under test for the integration tests.
 //
 // The server is `build/sio-server` (or $SIO_SERVER_BIN, relative to the repo
-// root), or with SIO_TEST_TARGET=reference the Node.js reference script for the
+// root); the test-only apps (--app testkit, clusterkit: test/apps/) run from
+// sio-test-server next to it (or $SIO_TEST_SERVER_BIN), the same main with
+// those apps added, which the product never ships. With
+// SIO_TEST_TARGET=reference it is the Node.js reference script for the
 // app named by `--app` in the arguments (REFERENCE_SCRIPTS; default
 // `test/reference/eio-echo.mjs`, npm engine.io), which takes the same options.
 import { spawn } from "node:child_process";
@@ -63,23 +66,43 @@ export const REFERENCE_SCRIPTS = {
   conformance: "test/reference/sio-testkit.mjs",
 };
 
-/** The reference script that serves the app named by --app in args. */
-export function referenceScript(args = []) {
+/** The app named by --app in args, or null. */
+export function appOf(args = []) {
   let app = null;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--app" && i + 1 < args.length) app = args[i + 1];
     else if (typeof args[i] === "string" && args[i].startsWith("--app=")) app = args[i].slice(6);
   }
-  return REFERENCE_SCRIPTS[app] ?? REFERENCE_SCRIPTS["eio-echo"];
+  return app;
+}
+
+/** The reference script that serves the app named by --app in args. */
+export function referenceScript(args = []) {
+  return REFERENCE_SCRIPTS[appOf(args)] ?? REFERENCE_SCRIPTS["eio-echo"];
+}
+
+/** Apps of sio-test-server only (test/apps/registry.c), not of the product. */
+export const TEST_ONLY_APPS = new Set(["testkit", "clusterkit"]);
+
+/** The product binary: $SIO_SERVER_BIN (repo-relative) or build/sio-server. */
+export function serverBin() {
+  return path.resolve(REPO_ROOT, process.env.SIO_SERVER_BIN || "build/sio-server");
+}
+
+/** The test binary: $SIO_TEST_SERVER_BIN, else sio-test-server next to `bin`. */
+export function testServerBin(bin = serverBin()) {
+  if (process.env.SIO_TEST_SERVER_BIN) return path.resolve(REPO_ROOT, process.env.SIO_TEST_SERVER_BIN);
+  return path.join(path.dirname(bin), "sio-test-server");
 }
 
 /**
- * [command, argv] that runs the server under test with the given arguments.
+ * [command, argv] that runs the server under test with the given arguments:
+ * the product, or sio-test-server for a test-only app.
  * `reference` (repo-relative script) overrides the reference script chosen from --app.
  */
 export function serverCommand(args = [], { reference } = {}) {
   if (isReference) return [process.execPath, [path.join(REPO_ROOT, reference ?? referenceScript(args)), ...args]];
-  return [path.resolve(REPO_ROOT, process.env.SIO_SERVER_BIN || "build/sio-server"), args];
+  return [TEST_ONLY_APPS.has(appOf(args)) ? testServerBin() : serverBin(), args];
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
