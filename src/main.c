@@ -86,6 +86,9 @@ static const struct opt opts[] = {
      "new sessions per second, beyond: 503 + Retry-After (default 0: no cap)"},
     {"max-per-address", "SIO_MAX_PER_ADDRESS", OPT_UINT, "N",
      "sessions per client address, beyond: 429 (default 0: no cap; mind proxies)"},
+    {"max-half-open-per-address", "SIO_MAX_HALF_OPEN_PER_ADDRESS", OPT_UINT, "N",
+     "sessions per client address that joined no namespace yet, beyond: 429 (default 1000; "
+     "0: no cap)"},
     {"app", "SIO_APP", OPT_STR, "NAME", "application to run (default chat)"},
     {"log-level", "SIO_LOG_LEVEL", OPT_LEVEL, "LEVEL", "debug, info, warn, error or off"},
     {"log-file", "SIO_LOG_FILE", OPT_STR, "PATH",
@@ -195,6 +198,8 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->eio.max_handshake_rate = (uint32_t)u;
         else if (strcmp(o->name, "max-per-address") == 0)
             c->eio.max_per_address = (uint32_t)u;
+        else if (strcmp(o->name, "max-half-open-per-address") == 0)
+            c->eio.max_half_open_per_address = (uint32_t)u;
         else if (strcmp(o->name, "max-attachments") == 0)
             c->sio.max_attachments = u;
         else
