@@ -226,11 +226,12 @@ describe("admission: --max-per-address", () => {
 
 /**
  * `n` polling handshakes that nobody follows up (GET, then nothing), `inFlight`
- * at a time on keep-alive connections from 127.0.0.1: {answered(), counts
- * (status or error code -> number), done (a promise of counts)}.
+ * at a time on keep-alive connections from `addresses` (loopback ones; the
+ * default 127.0.0.1), spread evenly: {answered(), counts (status or error
+ * code -> number), done (a promise of counts)}.
  */
-function handshakeFlood(server, n, { inFlight = 100 } = {}) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
+function handshakeFlood(server, n, { inFlight = 100, addresses = ["127.0.0.1"] } = {}) {
+  const agents = addresses.map((localAddress) => new http.Agent({ keepAlive: true, localAddress }));
   const counts = {};
   let started = 0;
   let answered = 0;
@@ -238,7 +239,7 @@ function handshakeFlood(server, n, { inFlight = 100 } = {}) {
     counts[k] = (counts[k] ?? 0) + 1;
     answered++;
   };
-  const one = () =>
+  const one = (agent) =>
     new Promise((resolve) => {
       const req = http.get({ host: "127.0.0.1", port: server.port, path: eioPath(), agent }, (res) => {
         res.resume();
@@ -248,14 +249,14 @@ function handshakeFlood(server, n, { inFlight = 100 } = {}) {
       req.setTimeout(15_000, () => req.destroy(new Error("no answer within 15 s")));
       req.on("error", (e) => resolve(count(e.code ?? e.message)));
     });
-  const worker = async () => {
+  const worker = async (_, i) => {
     while (started < n) {
       started++;
-      await one();
+      await one(agents[i % agents.length]);
     }
   };
   const done = Promise.all(Array.from({ length: inFlight }, worker)).then(() => {
-    agent.destroy();
+    agents.forEach((a) => a.destroy());
     return counts;
   });
   return { answered: () => answered, counts, done };
@@ -358,6 +359,54 @@ describe("admission: half-open sessions", () => {
     // The clients are established: only the flood is half-open.
     assert.ok(m.get("sio_sessions_half_open") <= CAP);
     assert.equal(m.get("sio_sessions_shed_total"), 0, "nothing shed below --max-connections");
+    await echoAll(clients);
+  });
+
+  test("a flood from 5 addresses fills --max-connections: the oldest half-open sessions make room and clients still connect", { timeout: 240_000 }, async (t) => {
+    // Each address stays under the default half-open cap (1000 of their 3,000
+    // handshakes each): together they reach --max-connections, and every
+    // newcomer sheds the oldest. A client's session would be shed only after
+    // MAX newer handshakes, far longer than its round trip.
+    const MAX = 4000;
+    const N = 15_000;
+    const { server, clients } = await start(t, ["--max-connections", String(MAX)]);
+    const agents = [];
+    t.after(() => agents.forEach((a) => a.destroy()));
+    let peakSessions = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const m = await scrape(server).catch(() => null);
+        if (m) peakSessions = Math.max(peakSessions, sessionsOf(m));
+        await sleep(250);
+      }
+    })();
+    t.after(async () => {
+      sampling = false;
+      await sampler.catch(() => {});
+    });
+    const flood = handshakeFlood(server, N, { addresses: ["127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"] });
+    await waitFor(async () => (await scrape(server)).get("sio_sessions_shed_total") > 0, { timeout: 120_000, what: "shedding under way" });
+    const timings = [];
+    for (const tr of ["polling", "websocket"]) {
+      const at = flood.answered();
+      const c = await connectFrom(server, "127.0.0.2", tr, agents, 3000);
+      clients.push(c.socket);
+      timings.push(`${tr} ${c.ms} ms (flood at ${at})`);
+    }
+    const counts = await flood.done;
+    sampling = false;
+    await sampler;
+    const m = await scrape(server);
+    t.diagnostic(`flood answers ${JSON.stringify(counts)}; shed ${m.get("sio_sessions_shed_total")}; peak sessions ${peakSessions}; ${timings.join("; ")}`);
+    assert.equal((counts[200] ?? 0) + (counts[429] ?? 0) + (counts[503] ?? 0), N, `answers: ${JSON.stringify(counts)}`);
+    assert.ok(counts[200] > MAX, `only ${counts[200]} flood handshakes admitted`);
+    assert.ok(peakSessions <= MAX, `peak sessions ${peakSessions}`);
+    // Every session closed was shed (nothing else closes in this time).
+    const opened = m.get("sio_sessions_opened_total");
+    assert.equal(opened, counts[200] + clients.length);
+    assert.equal(m.get("sio_sessions_shed_total"), opened - sessionsOf(m));
+    assert.equal(m.get('sio_handshake_rejections_total{reason="max_connections"}'), counts[503] ?? 0);
     await echoAll(clients);
   });
 
