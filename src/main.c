@@ -60,7 +60,8 @@ static const struct opt opts[] = {
     {"max-payload", "SIO_MAX_PAYLOAD", OPT_UINT, "BYTES",
      "largest message or POST body (default 1000000)"},
     {"max-connections", "SIO_MAX_CONNECTIONS", OPT_UINT, "N",
-     "sessions and HTTP connections accepted at once (default 10000)"},
+     "sessions and HTTP connections accepted at once; beyond, the oldest half-open session "
+     "is shed, else 503 (default 10000)"},
     {"cors-origin", "SIO_CORS_ORIGIN", OPT_ORIGIN, "ORIGIN",
      "allowed browser origin, repeatable (env: comma-separated); '*' allows any"},
     {"trust-proxy", "SIO_TRUST_PROXY", OPT_STR, "ADDRS",
