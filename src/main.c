@@ -67,8 +67,8 @@ static const struct opt opts[] = {
     {"max-payload", "SIO_MAX_PAYLOAD", OPT_UINT, "BYTES",
      "largest message or POST body (default 1000000)"},
     {"max-connections", "SIO_MAX_CONNECTIONS", OPT_UINT, "N",
-     "sessions and HTTP connections accepted at once (default: as many as the open-file limit "
-     "allows)"},
+     "sessions at once; beyond, the oldest half-open session is shed, else 503 (default: as "
+     "many as the open-file limit allows)"},
     {"cors-origin", "SIO_CORS_ORIGIN", OPT_ORIGIN, "ORIGIN",
      "allowed browser origin, repeatable (env: comma-separated); '*' allows any"},
     {"trust-proxy", "SIO_TRUST_PROXY", OPT_STR, "ADDRS",
@@ -95,6 +95,9 @@ static const struct opt opts[] = {
      "new sessions per second, beyond: 503 + Retry-After (default 0: no cap)"},
     {"max-per-address", "SIO_MAX_PER_ADDRESS", OPT_UINT, "N",
      "sessions per client address, beyond: 429 (default 0: no cap; mind proxies)"},
+    {"max-half-open-per-address", "SIO_MAX_HALF_OPEN_PER_ADDRESS", OPT_UINT, "N",
+     "sessions per client address that joined no namespace yet, beyond: 429 (default 1000; "
+     "0: no cap)"},
     {"app", "SIO_APP", OPT_STR, "NAME", "application to run (default chat)"},
     {"log-level", "SIO_LOG_LEVEL", OPT_LEVEL, "LEVEL", "debug, info, warn, error or off"},
     {"log-file", "SIO_LOG_FILE", OPT_STR, "PATH",
@@ -245,6 +248,8 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->eio.max_handshake_rate = (uint32_t)u;
         else if (strcmp(o->name, "max-per-address") == 0)
             c->eio.max_per_address = (uint32_t)u;
+        else if (strcmp(o->name, "max-half-open-per-address") == 0)
+            c->eio.max_half_open_per_address = (uint32_t)u;
         else if (strcmp(o->name, "max-attachments") == 0)
             c->sio.max_attachments = u;
         else if (strcmp(o->name, "max-rooms-per-socket") == 0)

@@ -43,6 +43,10 @@ typedef struct eio_options {
                                         ("backpressure"); default 1 MiB */
     uint32_t max_handshake_rate;     /* new sessions per second (503 beyond); 0: no cap */
     uint32_t max_per_address;        /* sessions per client address (429 beyond); 0: no cap */
+
+    /* Sessions per client address not yet established (see
+     * eio_session_established), 429 beyond; default 1000; 0: no cap. */
+    uint32_t max_half_open_per_address;
 } eio_options;
 
 typedef struct eio_callbacks {
@@ -54,7 +58,9 @@ typedef struct eio_callbacks {
     void (*on_message)(eio_session *s, const uint8_t *data, size_t len, int binary, void *ud);
     /* The session is gone; reason is one of "transport close", "transport
      * error", "parse error", "ping timeout", "forced close", "server shutting
-     * down", "backpressure" (the client fell more than max_buffered behind).
+     * down", "backpressure" (the client fell more than max_buffered behind),
+     * "server at capacity" (a session not yet established, shed at
+     * max_sessions to make room for a new one).
      * The session pointer is invalid after this returns. */
     void (*on_close)(eio_session *s, const char *reason, void *ud);
     /* Optional: the session's queue drained after the client had fallen
@@ -96,6 +102,14 @@ int eio_send(eio_session *s, const uint8_t *data, size_t len, int binary);
 /* Close the session after writing what is queued; on_close runs at once with
  * reason "forced close". */
 void eio_close(eio_session *s);
+/* The client proved itself real: the session stops being half-open. Until
+ * then it counts against max_half_open_per_address and, at max_sessions, the
+ * half-open session that has waited longest is closed to admit a new one, so
+ * that handshakes nobody follows up cannot lock other clients out. Socket.IO
+ * calls it when a namespace CONNECT succeeds; an application on Engine.IO
+ * alone calls it itself (on its first message, say, or from on_open to opt
+ * out). Calling it again does nothing. */
+void eio_session_established(eio_session *s);
 /* The session id (20 URL-safe characters). */
 const char *eio_session_id(const eio_session *s);
 /* "polling" or "websocket". */

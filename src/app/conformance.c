@@ -37,6 +37,7 @@ static void setup(sio_namespace *n) {
 }
 
 static void echo(eio_session *s, const uint8_t *data, size_t len, int binary, void *ud) {
+    eio_session_established(s); /* as in eio-echo: the first message shows a real client */
     eio_send(s, data, len, binary);
 }
 

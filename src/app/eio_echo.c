@@ -4,7 +4,11 @@
 
 #include "app/app.h"
 
+/* A client that sends a message is real (echo clients exist to send);
+ * until then the session is half-open: a flood of bare handshakes is shed
+ * like Socket.IO's, and every client that speaks is served as before. */
 static void on_message(eio_session *s, const uint8_t *data, size_t len, int binary, void *ud) {
+    eio_session_established(s);
     eio_send(s, data, len, binary);
 }
 

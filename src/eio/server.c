@@ -17,6 +17,7 @@
 #include "sio/eio.h"
 #include "sio/status.h"
 #include "util/buf.h"
+#include "util/fifo.h"
 #include "util/log.h"
 #include "util/id.h"
 #include "util/map.h"
@@ -48,6 +49,8 @@ struct eio_session {
     sio_timer timer;
     void *user;
     char *hs; /* the handshake, packed */
+    /* Its slot in srv->half_open; 0 once established (see admission). */
+    uint32_t half_open;
 };
 
 struct eio_server {
@@ -63,15 +66,18 @@ struct eio_server {
     size_t n_ws;
     sbuf scratch;
     char open_tail[160]; /* ,"pingInterval":...} */
-    smap per_address;    /* address -> struct addr_count, with max_per_address */
+    smap per_address;    /* address -> struct addr_count, with either per-address cap */
     double tokens;       /* handshake token bucket, with max_handshake_rate */
     uint64_t tokens_at;
     uint8_t closing; /* eio_server_close_all ran: no new sessions */
+    /* Sessions not yet established, oldest first. */
+    fifo half_open;
 };
 
 struct addr_count {
-    uint32_t n;
-    char addr[]; /* the map key */
+    uint32_t n;         /* sessions */
+    uint32_t half_open; /* of which not yet established */
+    char addr[];        /* the map key */
 };
 
 enum {
@@ -141,6 +147,7 @@ void eio_options_init(eio_options *o) {
     o->max_payload = 1000000;
     o->allow_upgrades = 1;
     o->max_buffered = 1 << 20;
+    o->max_half_open_per_address = 1000;
 }
 
 /* ---------- CORS and errors ---------- */
@@ -313,6 +320,67 @@ const char *eio_request_remote_addr(eio_request *r) {
     return http_req_remote_addr(r);
 }
 
+/* ---------- admission bookkeeping ---------- */
+
+/* A session is half-open from its handshake until the layer above calls
+ * eio_session_established (Socket.IO: the first namespace joined). A real
+ * client is half-open for one round trip; one that never goes further is
+ * what a handshake flood leaves behind, so half-open sessions are counted per
+ * address (max_half_open_per_address) and queued oldest first, to be shed
+ * when the server is at max_sessions. Sessions per address are counted for
+ * max_per_address in the same entry. */
+static int per_address_on(const eio_server *srv) {
+    return srv->o.max_per_address || srv->o.max_half_open_per_address;
+}
+
+static struct addr_count *addr_entry(eio_server *srv, const char *addr, int create) {
+    size_t al = strlen(addr);
+    struct addr_count *ac = smap_get(&srv->per_address, addr, al);
+    if (ac || !create) return ac;
+    if (!(ac = calloc(1, sizeof *ac + al + 1))) return NULL;
+    memcpy(ac->addr, addr, al + 1);
+    if (smap_put(&srv->per_address, ac->addr, al, ac)) {
+        free(ac);
+        return NULL;
+    }
+    return ac;
+}
+
+static void addr_release(eio_server *srv, struct addr_count *ac) {
+    if (!ac->n && !ac->half_open) free(smap_del(&srv->per_address, ac->addr, strlen(ac->addr)));
+}
+
+/* Count a new session: one more for its address, and half-open. Without
+ * memory for the bookkeeping the session is simply not limited. */
+static void half_open_enter(eio_session *s) {
+    eio_server *srv = s->srv;
+    struct addr_count *ac = per_address_on(srv) && s->hs ? addr_entry(srv, s->hs, 1) : NULL;
+    if (ac) ac->n++;
+    if (fifo_push(&srv->half_open, s)) return;
+    g_metrics.sessions_half_open++;
+    if (ac) ac->half_open++;
+}
+
+/* The session is established (closing 0) or gone (closing 1). */
+static void half_open_leave(eio_session *s, int closing) {
+    eio_server *srv = s->srv;
+    int was_half_open = s->half_open != 0;
+    if (!was_half_open && !closing) return;
+    if (was_half_open) {
+        fifo_remove(&srv->half_open, s);
+        g_metrics.sessions_half_open--;
+    }
+    struct addr_count *ac = per_address_on(srv) && s->hs ? addr_entry(srv, s->hs, 0) : NULL;
+    if (!ac) return;
+    if (was_half_open && ac->half_open) ac->half_open--;
+    if (closing && ac->n) ac->n--;
+    addr_release(srv, ac);
+}
+
+void eio_session_established(eio_session *s) {
+    if (s && s->core.state != EIO_ST_CLOSED) half_open_leave(s, 0);
+}
+
 /* ---------- sessions ---------- */
 
 static eio_session *session_new(eio_server *srv, eio_transport t, char *hs) {
@@ -336,18 +404,7 @@ static eio_session *session_new(eio_server *srv, eio_transport t, char *hs) {
     else
         g_metrics.sessions_polling++;
     g_metrics.sessions_opened++;
-    if (srv->o.max_per_address && hs) {
-        size_t al = strlen(hs);
-        struct addr_count *ac = smap_get(&srv->per_address, hs, al);
-        if (!ac && (ac = calloc(1, sizeof *ac + al + 1))) {
-            memcpy(ac->addr, hs, al + 1);
-            if (smap_put(&srv->per_address, ac->addr, al, ac)) {
-                free(ac);
-                ac = NULL;
-            }
-        }
-        if (ac) ac->n++;
-    }
+    half_open_enter(s);
     return s;
 }
 
@@ -377,11 +434,7 @@ static void session_destroy(eio_session *s) {
     else
         g_metrics.sessions_polling--;
     g_metrics.sessions_closed++;
-    if (srv->o.max_per_address && s->hs) {
-        size_t al = strlen(s->hs);
-        struct addr_count *ac = smap_get(&srv->per_address, s->hs, al);
-        if (ac && --ac->n == 0) free(smap_del(&srv->per_address, ac->addr, al));
-    }
+    half_open_leave(s, 1);
     maybe_free(s);
 }
 
@@ -814,13 +867,32 @@ static void poll_post(eio_session *s, http_req *r) {
     respond_text(srv, r, 200, "text/html", "ok");
 }
 
+/* Make room at capacity: close the session that has been half-open longest
+ * (any address), answering its held GET if it has one. Its place counts as
+ * free at once, even while that answer is still being written. */
+static void shed_oldest(eio_server *srv) {
+    eio_session *s = fifo_oldest(&srv->half_open);
+    if (!s) return;
+    g_metrics.sessions_shed++;
+    log_debug("eio: at capacity, shedding half-open session %s from %s", s->sid,
+              eio_session_remote_addr(s));
+    half_open_leave(s, 0);
+    if (s->core.state == EIO_ST_OPEN)
+        close_session(s, "server at capacity", 0);
+    else if (!s->poll_req)
+        session_destroy(s); /* closed already, waiting for a GET that may never come */
+}
+
 /* Admission control for a new session: capacity, handshake rate (a token
  * bucket refilled at the rate and holding a tenth of a second's worth, so a
- * reconnection storm is spread out rather than let in as one burst), and
- * sessions per address. Answers the refusal itself and returns 0. */
+ * reconnection storm is spread out rather than let in as one burst), sessions
+ * and half-open sessions per address. At capacity a half-open session is shed
+ * to make room, once every other check has passed. Answers the refusal itself
+ * and returns 0. */
 static int admit(eio_server *srv, http_req *r) {
     static const char *const retry[] = {"Retry-After", "1", NULL};
-    if (srv->o.max_sessions && smap_len(&srv->sessions) >= srv->o.max_sessions) {
+    int full = srv->o.max_sessions && smap_len(&srv->sessions) >= srv->o.max_sessions;
+    if (full && !fifo_oldest(&srv->half_open)) {
         g_metrics.rejected[REJ_MAX_CONNECTIONS]++;
         static const char body[] = "{\"code\":503,\"message\":\"Server at capacity\"}";
         http_respond(r, 503, "application/json", body, sizeof body - 1, retry);
@@ -844,16 +916,22 @@ static int admit(eio_server *srv, http_req *r) {
         }
         srv->tokens -= 1.0;
     }
-    if (srv->o.max_per_address) {
-        const char *addr = http_req_remote_addr(r);
-        struct addr_count *ac = smap_get(&srv->per_address, addr, strlen(addr));
-        if (ac && ac->n >= srv->o.max_per_address) {
-            g_metrics.rejected[REJ_PER_ADDRESS]++;
-            static const char body[] = "{\"code\":429,\"message\":\"Too many sessions\"}";
-            http_respond(r, 429, "application/json", body, sizeof body - 1, retry);
-            return 0;
-        }
+    struct addr_count *ac =
+        per_address_on(srv) ? addr_entry(srv, http_req_remote_addr(r), 0) : NULL;
+    if (ac && srv->o.max_per_address && ac->n >= srv->o.max_per_address) {
+        g_metrics.rejected[REJ_PER_ADDRESS]++;
+        static const char body[] = "{\"code\":429,\"message\":\"Too many sessions\"}";
+        http_respond(r, 429, "application/json", body, sizeof body - 1, retry);
+        return 0;
     }
+    if (ac && srv->o.max_half_open_per_address &&
+        ac->half_open >= srv->o.max_half_open_per_address) {
+        g_metrics.rejected[REJ_HALF_OPEN_PER_ADDRESS]++;
+        static const char body[] = "{\"code\":429,\"message\":\"Too many half-open sessions\"}";
+        http_respond(r, 429, "application/json", body, sizeof body - 1, retry);
+        return 0;
+    }
+    if (full) shed_oldest(srv);
     return 1;
 }
 
@@ -974,6 +1052,7 @@ eio_server *eio_server_new(sio_loop *loop, sio_http *http, const eio_options *op
     srv->o = *opts;
     srv->cb = *cbs;
     srv->ud = ud;
+    srv->half_open = (fifo)FIFO_INIT(eio_session, half_open);
     srv->path = strdup(opts->path ? opts->path : "/socket.io/");
     srv->ws = ws_ctx_new(loop);
     if (!srv->path || !srv->ws) goto fail;
@@ -1024,6 +1103,7 @@ void eio_server_free(eio_server *srv) {
     while ((slot = smap_next(&srv->sessions, &pos)))
         session_destroy(slot->val);
     smap_free(&srv->sessions);
+    fifo_free(&srv->half_open);
     pos = 0;
     while ((slot = smap_next(&srv->per_address, &pos)))
         free(slot->val);

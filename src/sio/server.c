@@ -408,6 +408,7 @@ static void connect_ok(sio_socket *s) {
     }
     s->state = SOCK_CONNECTED;
     s->connected_at_ms = wall_ms();
+    eio_session_established(s->client->es); /* no longer a half-open session */
     cJSON sid, obj;
     memset(&sid, 0, sizeof sid);
     memset(&obj, 0, sizeof obj);

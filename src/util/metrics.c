@@ -44,6 +44,12 @@ int metrics_render(sbuf *o) {
                 (long long)m->sessions_polling, (long long)m->sessions_websocket);
     counter(o, "sio_sessions_opened_total", "Engine.IO handshakes completed.", m->sessions_opened);
     counter(o, "sio_sessions_closed_total", "Engine.IO sessions closed.", m->sessions_closed);
+    sbuf_printf(o,
+                "# HELP sio_sessions_half_open Sessions not yet established (no namespace "
+                "joined).\n# TYPE sio_sessions_half_open gauge\nsio_sessions_half_open %lld\n",
+                (long long)m->sessions_half_open);
+    counter(o, "sio_sessions_shed_total",
+            "Half-open sessions closed to make room at --max-connections.", m->sessions_shed);
     counter(o, "sio_upgrades_total", "Polling sessions upgraded to WebSocket.", m->upgrades);
     counter(o, "sio_packets_received_total", "Engine.IO messages received.", m->packets_in);
     counter(o, "sio_packets_sent_total", "Engine.IO messages queued for clients.", m->packets_out);
@@ -55,8 +61,9 @@ int metrics_render(sbuf *o) {
             "Clients disconnected because their queue exceeded --max-buffered.",
             m->backpressure_disconnects);
     static const char *const reasons[REJ_COUNT] = {
-        "max_connections", "handshake_rate", "per_address",      "forbidden",        "bad_request",
-        "unknown_sid",     "bad_method",     "protocol_version", "transport_unknown"};
+        "max_connections",   "handshake_rate",       "per_address", "forbidden",
+        "bad_request",       "unknown_sid",          "bad_method",  "protocol_version",
+        "transport_unknown", "half_open_per_address"};
     sbuf_puts(o, "# HELP sio_handshake_rejections_total Requests refused, by reason.\n"
                  "# TYPE sio_handshake_rejections_total counter\n");
     for (int i = 0; i < REJ_COUNT; i++)

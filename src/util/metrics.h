@@ -19,6 +19,7 @@ enum metrics_reject {
     REJ_BAD_METHOD,
     REJ_PROTOCOL_VERSION,
     REJ_TRANSPORT,
+    REJ_HALF_OPEN_PER_ADDRESS,
     REJ_COUNT,
 };
 
@@ -37,6 +38,11 @@ typedef struct sio_metrics {
     uint64_t rejected[REJ_COUNT];
     double loop_lag_s;     /* the last measured delay of a timer */
     double loop_lag_max_s; /* the largest since start */
+
+    /* Admission: sessions on which no namespace was joined yet (a gauge), and
+     * those of them closed to make room at capacity. */
+    int64_t sessions_half_open;
+    uint64_t sessions_shed;
 } sio_metrics;
 
 extern sio_metrics g_metrics;

@@ -1,12 +1,16 @@
 // Reliability: admission control (issue 7, "Admission control"): beyond
 // --max-connections handshakes get 503 + Retry-After while connected clients
 // are unaffected; --max-handshake-rate spreads a reconnection storm out
-// without losing anyone; --max-per-address answers 429.
+// without losing anyone; --max-per-address answers 429. Half-open sessions
+// (no namespace joined yet; "Hardening", point 4): one client's flood of bare
+// handshakes cannot lock anyone else out, --max-half-open-per-address answers
+// 429, and at --max-connections the oldest half-open session makes room.
 import assert from "node:assert/strict";
+import http from "node:http";
 import { describe, test } from "node:test";
 
-import { closeSessions, eioPath, handshake, post, request, trackSid, wsConnect } from "./lib/eio.mjs";
-import { ack, closeAll, defaultBin, openMany, openSio, scrape, sleep, startServerWith, waitFor } from "./lib/reliability.mjs";
+import { closeSessions, eioPath, handshake, poll, post, request, trackSid, wsConnect } from "./lib/eio.mjs";
+import { ack, closeAll, defaultBin, openMany, openSio, rawSioWebSocket, scrape, sleep, startServerWith, waitFor } from "./lib/reliability.mjs";
 
 async function start(t, args) {
   const server = await startServerWith(defaultBin(), { args: ["--app", "testkit", ...args] });
@@ -214,5 +218,277 @@ describe("admission: --max-per-address", () => {
       { what: "admitted after a session closed" },
     );
     assert.equal((await scrape(server)).get('sio_handshake_rejections_total{reason="per_address"}') >= 2, true);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Half-open sessions
+
+/**
+ * `n` polling handshakes that nobody follows up (GET, then nothing), `inFlight`
+ * at a time on keep-alive connections from `addresses` (loopback ones; the
+ * default 127.0.0.1), spread evenly: {answered(), counts (status or error
+ * code -> number), done (a promise of counts)}.
+ */
+function handshakeFlood(server, n, { inFlight = 100, addresses = ["127.0.0.1"] } = {}) {
+  const agents = addresses.map((localAddress) => new http.Agent({ keepAlive: true, localAddress }));
+  const counts = {};
+  let started = 0;
+  let answered = 0;
+  const count = (k) => {
+    counts[k] = (counts[k] ?? 0) + 1;
+    answered++;
+  };
+  const one = (agent) =>
+    new Promise((resolve) => {
+      const req = http.get({ host: "127.0.0.1", port: server.port, path: eioPath(), agent }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(count(res.statusCode)));
+        res.on("error", (e) => resolve(count(e.code ?? e.message)));
+      });
+      req.setTimeout(15_000, () => req.destroy(new Error("no answer within 15 s")));
+      req.on("error", (e) => resolve(count(e.code ?? e.message)));
+    });
+  const worker = async (_, i) => {
+    while (started < n) {
+      started++;
+      await one(agents[i % agents.length]);
+    }
+  };
+  const done = Promise.all(Array.from({ length: inFlight }, worker)).then(() => {
+    agents.forEach((a) => a.destroy());
+    return counts;
+  });
+  return { answered: () => answered, counts, done };
+}
+
+/** An HTTP agent whose connections leave from `address` (another loopback address). */
+function agentFrom(address) {
+  return new http.Agent({ keepAlive: true, localAddress: address });
+}
+
+/**
+ * A socket.io-client from `address` on one transport (polling: through the
+ * agent; WebSocket: localAddress, which engine.io-client hands to ws), checked
+ * to work and to be seen by the server at that address: {socket, ms}.
+ */
+async function connectFrom(server, address, transport, agents, timeout) {
+  const agent = agentFrom(address);
+  agents.push(agent);
+  const t0 = Date.now();
+  const socket = await openSio(server.url, { transports: [transport], agent, localAddress: address }, { timeout });
+  const ms = Date.now() - t0;
+  assert.equal(socket.io.engine.transport.name, transport);
+  const [hs] = await ack(socket, "handshake", [], 10_000);
+  assert.equal(hs.address, address, "the server saw the client's own address");
+  return { socket, ms };
+}
+
+/** The Engine.IO sessions open now (both transports), from /metrics. */
+function sessionsOf(m) {
+  return m.get('sio_sessions{transport="polling"}') + m.get('sio_sessions{transport="websocket"}');
+}
+
+describe("admission: half-open sessions", () => {
+  test("a flood of 20,000 bare handshakes from one address locks nobody else out (default options)", { timeout: 240_000 }, async (t) => {
+    const N = 20_000;
+    const CAP = 1000; // the default --max-half-open-per-address
+    const CONNECT_MS = 3000;
+    const { server, clients } = await start(t, []);
+    const agents = [];
+    t.after(() => agents.forEach((a) => a.destroy()));
+
+    let peakSessions = 0;
+    let peakHalfOpen = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const m = await scrape(server).catch(() => null);
+        if (m) {
+          peakSessions = Math.max(peakSessions, sessionsOf(m));
+          peakHalfOpen = Math.max(peakHalfOpen, m.get("sio_sessions_half_open"));
+        }
+        await sleep(250);
+      }
+    })();
+    t.after(async () => {
+      sampling = false;
+      await sampler.catch(() => {});
+    });
+
+    const flood = handshakeFlood(server, N, { inFlight: 100 });
+    const timings = [];
+    const connectBoth = async (what, { inFlood = false } = {}) => {
+      const at = flood.answered();
+      if (inFlood) assert.ok(at < N, `${what}: the flood was over before the clients started (${at} answers)`);
+      // Both transports at once, from 127.0.0.2.
+      const pair = await Promise.all(["polling", "websocket"].map((tr) => connectFrom(server, "127.0.0.2", tr, agents, CONNECT_MS)));
+      for (const [i, c] of pair.entries()) {
+        clients.push(c.socket);
+        timings.push(`${what} ${i ? "websocket" : "polling"} ${c.ms} ms (flood at ${at})`);
+        assert.ok(c.ms <= CONNECT_MS, `${what}: connected after ${c.ms} ms`);
+      }
+    };
+    // Well past the cap, 429s flowing: twice during the flood.
+    await waitFor(() => flood.answered() >= 3 * CAP, { timeout: 120_000, step: 20, what: "flood under way" });
+    await connectBoth("during the flood", { inFlood: true });
+    await waitFor(() => flood.answered() >= N / 2, { timeout: 120_000, step: 20, what: "flood half done" });
+    await connectBoth("mid-flood", { inFlood: true });
+    const counts = await flood.done;
+    const floodEnd = Date.now();
+    await sleep(1000);
+    await connectBoth("1 s after");
+    await sleep(Math.max(0, floodEnd + 10_000 - Date.now()));
+    await connectBoth("10 s after");
+    sampling = false;
+    await sampler;
+
+    // The flood was real: every handshake answered, and beyond the cap refused.
+    const answers = (counts[200] ?? 0) + (counts[429] ?? 0) + (counts[503] ?? 0);
+    t.diagnostic(`flood answers ${JSON.stringify(counts)}; peak sessions ${peakSessions}, peak half-open ${peakHalfOpen}; ${timings.join("; ")}`);
+    assert.equal(answers, N, `answers other than 200/429/503: ${JSON.stringify(counts)}`);
+    assert.ok(counts[200] >= CAP, `only ${counts[200]} handshakes admitted`);
+    assert.ok(counts[429] >= N / 2, `only ${counts[429]} refused`);
+    const m = await scrape(server);
+    assert.equal(m.get('sio_handshake_rejections_total{reason="half_open_per_address"}'), counts[429]);
+    assert.equal(m.get("sio_sessions_opened_total"), counts[200] + clients.length, "the flood's sessions and the clients'");
+    // Bounded: the flood holds at most CAP sessions, beside the 8 clients.
+    assert.ok(peakHalfOpen <= CAP + clients.length, `peak half-open ${peakHalfOpen}`);
+    assert.ok(peakSessions <= CAP + clients.length, `peak sessions ${peakSessions}`);
+    assert.ok(sessionsOf(m) <= CAP + clients.length);
+    // The clients are established: only the flood is half-open.
+    assert.ok(m.get("sio_sessions_half_open") <= CAP);
+    assert.equal(m.get("sio_sessions_shed_total"), 0, "nothing shed below --max-connections");
+    await echoAll(clients);
+  });
+
+  test("a flood from 5 addresses fills --max-connections: the oldest half-open sessions make room and clients still connect", { timeout: 240_000 }, async (t) => {
+    // Each address stays under the default half-open cap (1000 of their 3,000
+    // handshakes each): together they reach --max-connections, and every
+    // newcomer sheds the oldest. A client's session would be shed only after
+    // MAX newer handshakes, far longer than its round trip.
+    const MAX = 4000;
+    const N = 15_000;
+    const { server, clients } = await start(t, ["--max-connections", String(MAX)]);
+    const agents = [];
+    t.after(() => agents.forEach((a) => a.destroy()));
+    let peakSessions = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const m = await scrape(server).catch(() => null);
+        if (m) peakSessions = Math.max(peakSessions, sessionsOf(m));
+        await sleep(250);
+      }
+    })();
+    t.after(async () => {
+      sampling = false;
+      await sampler.catch(() => {});
+    });
+    const flood = handshakeFlood(server, N, { addresses: ["127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"] });
+    await waitFor(async () => (await scrape(server)).get("sio_sessions_shed_total") > 0, { timeout: 120_000, what: "shedding under way" });
+    const timings = [];
+    for (const tr of ["polling", "websocket"]) {
+      const at = flood.answered();
+      const c = await connectFrom(server, "127.0.0.2", tr, agents, 3000);
+      clients.push(c.socket);
+      timings.push(`${tr} ${c.ms} ms (flood at ${at})`);
+    }
+    const counts = await flood.done;
+    sampling = false;
+    await sampler;
+    const m = await scrape(server);
+    t.diagnostic(`flood answers ${JSON.stringify(counts)}; shed ${m.get("sio_sessions_shed_total")}; peak sessions ${peakSessions}; ${timings.join("; ")}`);
+    assert.equal((counts[200] ?? 0) + (counts[429] ?? 0) + (counts[503] ?? 0), N, `answers: ${JSON.stringify(counts)}`);
+    assert.ok(counts[200] > MAX, `only ${counts[200]} flood handshakes admitted`);
+    assert.ok(peakSessions <= MAX, `peak sessions ${peakSessions}`);
+    // Every session closed was shed (nothing else closes in this time).
+    const opened = m.get("sio_sessions_opened_total");
+    assert.equal(opened, counts[200] + clients.length);
+    assert.equal(m.get("sio_sessions_shed_total"), opened - sessionsOf(m));
+    assert.equal(m.get('sio_handshake_rejections_total{reason="max_connections"}'), counts[503] ?? 0);
+    await echoAll(clients);
+  });
+
+  test("--max-half-open-per-address 3: the 4th bare handshake gets 429 + Retry-After; a session that joins a namespace frees its place", async (t) => {
+    const { server } = await start(t, ["--max-half-open-per-address", "3"]);
+    const sids = [];
+    for (let i = 0; i < 3; i++) sids.push((await handshake(server)).sid);
+    assertRefused(await request(server, { path: eioPath() }), 429, "4th handshake");
+    assertRefused(await wsConnect(server, eioPath({ transport: "websocket" })), 429, "4th handshake over WebSocket");
+    // Joining "/" establishes the first: its place is free again, the others keep theirs.
+    assert.equal((await post(server, sids[0], "40")).status, 200);
+    await waitFor(async () => (await scrape(server)).get("sio_sessions_half_open") === 2, { what: "established" });
+    sids.push((await handshake(server)).sid);
+    assertRefused(await request(server, { path: eioPath() }), 429, "handshake with 3 half-open again");
+    const m = await scrape(server);
+    assert.equal(m.get('sio_handshake_rejections_total{reason="half_open_per_address"}'), 3);
+    assert.equal(m.get('sio_handshake_rejections_total{reason="per_address"}'), 0);
+    assert.equal(sessionsOf(m), 4);
+    // Other addresses are not concerned.
+    const agents = [];
+    t.after(() => agents.forEach((a) => a.destroy()));
+    const { socket } = await connectFrom(server, "127.0.0.2", "polling", agents, 10_000);
+    closeAll([socket]);
+  });
+
+  test("at --max-connections the oldest half-open session makes room (its held GET answered), established ones never do", async (t) => {
+    const MAX = 20;
+    const { server, clients } = await start(t, ["--max-connections", String(MAX)]);
+    // The oldest holds a GET; then 18 more polling ones and a WebSocket one.
+    const oldest = (await handshake(server)).sid;
+    const held = poll(server, oldest, { timeout: 15_000 });
+    const polling = [];
+    for (let i = 0; i < MAX - 2; i++) polling.push((await handshake(server)).sid);
+    const w = await rawSioWebSocket(server, { connect: false });
+    let m = await scrape(server);
+    assert.equal(sessionsOf(m), MAX);
+    assert.equal(m.get("sio_sessions_half_open"), MAX);
+
+    // A newcomer sheds the oldest: its held GET is answered with the close packet.
+    clients.push(await openSio(server.url, { transports: ["websocket"] }));
+    const r = await held;
+    assert.deepEqual([r.status, r.text], [200, "1"], "the shed session's held GET");
+    // The next one sheds the next oldest, which had no GET: it is gone.
+    clients.push(await openSio(server.url, { transports: ["polling"] }));
+    const gone = await post(server, polling[0], "40");
+    assert.equal(gone.status, 400);
+    assert.equal(JSON.parse(gone.text).code, 1, "Session ID unknown");
+    m = await scrape(server);
+    assert.equal(m.get("sio_sessions_shed_total"), 2);
+    assert.ok(sessionsOf(m) <= MAX);
+
+    // 17 more take the other polling sessions' places, then the WebSocket one's.
+    clients.push(...(await openMany(server.url, MAX - 3, (i) => ({ transports: [i % 2 ? "polling" : "websocket"] }), { parallel: 1 })));
+    assert.equal(w.ws.closed, false, "the WebSocket session is the last half-open one");
+    clients.push(await openSio(server.url, { transports: ["polling"] }));
+    assert.ok(await w.ws.waitClosed(5000), "the shed WebSocket session was closed");
+    m = await scrape(server);
+    assert.equal(m.get("sio_sessions_shed_total"), MAX);
+    assert.equal(m.get("sio_sessions_half_open"), 0);
+    assert.equal(sessionsOf(m), MAX);
+
+    // All established: a newcomer gets 503, nobody is shed, everyone works.
+    assertRefused(await request(server, { path: eioPath(), timeout: 5000 }), 503, "handshake with every session established");
+    await assert.rejects(openSio(server.url, { transports: ["websocket"] }, { timeout: 5000 }), /connect_error/);
+    m = await scrape(server);
+    assert.equal(m.get("sio_sessions_shed_total"), MAX);
+    assert.equal(m.get('sio_handshake_rejections_total{reason="max_connections"}'), 2);
+    await echoAll(clients);
+  });
+
+  test("eio-echo: a session is half-open until its first message", async (t) => {
+    const server = await startServerWith(defaultBin(), { args: ["--app", "eio-echo", "--max-half-open-per-address", "2"] });
+    t.after(async () => {
+      await closeSessions(server);
+      await server.stop();
+    });
+    const a = (await handshake(server)).sid;
+    await handshake(server);
+    assertRefused(await request(server, { path: eioPath() }), 429, "3rd bare handshake");
+    assert.equal((await post(server, a, "4hello")).status, 200);
+    assert.equal((await poll(server, a)).text, "4hello");
+    await handshake(server);
+    assertRefused(await request(server, { path: eioPath() }), 429, "3rd bare handshake again");
   });
 });

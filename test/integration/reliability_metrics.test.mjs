@@ -6,11 +6,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { closeSessions, eioPath, handshake, request, SEP, trackSid, wsConnect } from "./lib/eio.mjs";
+import { closeSessions, eioPath, handshake, post, request, SEP, trackSid, wsConnect } from "./lib/eio.mjs";
 import { rawPolling } from "./lib/sio.mjs";
 import { ack, closeAll, defaultBin, httpGet, openSio, parseMetrics, rawSioWebSocket, scrape, sleep, startServerWith, waitFor } from "./lib/reliability.mjs";
 
-const REASONS = ["max_connections", "handshake_rate", "per_address", "forbidden", "bad_request", "unknown_sid", "bad_method", "protocol_version", "transport_unknown"];
+const REASONS = ["max_connections", "handshake_rate", "per_address", "forbidden", "bad_request", "unknown_sid", "bad_method", "protocol_version", "transport_unknown", "half_open_per_address"];
 const rej = (r) => `sio_handshake_rejections_total{reason="${r}"}`;
 const bytes = (s) => Buffer.byteLength(s, "utf8");
 
@@ -217,6 +217,7 @@ describe("metrics: /metrics and /healthz against a known sequence of events", ()
       [rej("bad_method")]: 1,
       [rej("protocol_version")]: 1,
       [rej("transport_unknown")]: 1,
+      [rej("half_open_per_address")]: 0,
     });
     // No session was opened by any of them.
     assert.equal(last.get("sio_sessions_opened_total"), 5);
@@ -242,8 +243,10 @@ describe("metrics: /metrics and /healthz against a known sequence of events", ()
     await sleep(1100);
     assert.equal((await request(b, { path: eioPath() })).status, 429); // a token, but one session per address
     assert.deepEqual(await counts(b), { max_connections: 0, handshake_rate: 1, per_address: 1 });
-    await handshake(c);
-    await handshake(c);
+    // Established (namespace "/" joined): a half-open session would be shed
+    // to make room instead (reliability_admission).
+    for (let i = 0; i < 2; i++) assert.equal((await post(c, (await handshake(c)).sid, "40")).status, 200);
+    await waitFor(async () => (await scrape(c)).get("sio_sessions_half_open") === 0, { what: "sessions established" });
     assert.equal((await request(c, { path: eioPath() })).status, 503);
     const ws = await wsConnect(c, eioPath({ transport: "websocket" }));
     assert.equal(ws.status, 503);
