@@ -117,6 +117,9 @@ static const struct opt opts[] = {
      "127.0.0.0/8,::1)"},
     {"jwt-allow-no-exp", "SIO_JWT_ALLOW_NO_EXP", OPT_FLAG, "",
      "accept JWTs without an exp claim (default: refused, a token must expire)"},
+    {"http-compression-threshold", "SIO_HTTP_COMPRESSION_THRESHOLD", OPT_UINT, "BYTES",
+     "gzip/deflate long-polling answers and static files of at least this size when the "
+     "client accepts it (default 1024; 0: never)"},
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
@@ -256,6 +259,8 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->sio.max_rooms_per_socket = u;
         else if (strcmp(o->name, "max-room-name") == 0)
             c->sio.max_room_name = u;
+        else if (strcmp(o->name, "http-compression-threshold") == 0)
+            c->eio.http_compression_threshold = u;
         else
             return -1;
         return 0;

@@ -47,6 +47,11 @@ typedef struct eio_options {
     /* Sessions per client address not yet established (see
      * eio_session_established), 429 beyond; default 1000; 0: no cap. */
     uint32_t max_half_open_per_address;
+
+    /* Long-polling answers of at least this many bytes are sent gzip- or
+     * deflate-coded when the client's Accept-Encoding asks (the reference's
+     * httpCompression.threshold); default 1024; 0: never. */
+    size_t http_compression_threshold;
 } eio_options;
 
 typedef struct eio_callbacks {
