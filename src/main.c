@@ -459,7 +459,7 @@ int main(int argc, char **argv) {
                       /* The demo page's policy; a --static site of one's own
                        * sets its own (e.g. in the proxy): it may need inline
                        * scripts. */
-                      c.static_dir ? NULL : web_demo_csp};
+                      c.static_dir ? NULL : web_demo_csp, c.eio.http_compression_threshold};
     app_assets_resolve(&assets, c.static_dir, c.client_dir, &wo);
     web *site = web_install(rt.http, &wo, &err);
     if (!site) {

@@ -25,10 +25,11 @@ struct web {
     web_options o;
     cidr_list metrics_allow;
     char client_prefix[256];
+    http_zcache *zc; /* compressed files, both routes'; NULL: none */
 };
 
 static void serve_static(web *w, http_req *r) {
-    http_serve_file(r, w->o.static_dir, http_req_path(r), "no-cache", w->o.html_csp);
+    http_serve_file(r, w->o.static_dir, http_req_path(r), "no-cache", w->o.html_csp, w->zc);
 }
 
 static void on_static(http_req *r, void *ud) {
@@ -47,7 +48,7 @@ static void on_client(http_req *r, void *ud) {
     const char *name = http_req_path(r) + strlen(w->o.eio_path);
     for (size_t i = 0; files[i]; i++) {
         if (strcmp(name, files[i]) == 0) {
-            http_serve_file(r, w->o.client_dir, files[i], "public, max-age=0", NULL);
+            http_serve_file(r, w->o.client_dir, files[i], "public, max-age=0", NULL, w->zc);
             return;
         }
     }
@@ -94,6 +95,11 @@ web *web_install(sio_http *http, const web_options *o, int *err) {
         free(w);
         return NULL;
     }
+    if (o->compression_threshold && !(w->zc = http_zcache_new(o->compression_threshold))) {
+        web_free(w);
+        *err = SIO_ENOMEM;
+        return NULL;
+    }
     int r = http_server_route(http, "/metrics", on_metrics, w, 0);
     if (r == SIO_OK) r = http_server_route(http, "/healthz", on_healthz, w, 0);
     if (r == SIO_OK && w->o.static_dir) r = http_server_route(http, "/", on_static, w, 0);
@@ -113,5 +119,6 @@ web *web_install(sio_http *http, const web_options *o, int *err) {
 void web_free(web *w) {
     if (!w) return;
     cidr_list_free(&w->metrics_allow);
+    http_zcache_free(w->zc);
     free(w);
 }
