@@ -74,24 +74,26 @@ typedef struct config {
     char path[256]; /* Engine.IO path, ends with '/' */
     int server_pid; /* 0: no server figures */
     int threads;
-    uint32_t sessions;     /* idle: N; echo/poll-echo: clients; fanout: receivers */
-    uint32_t messages;     /* fanout: M */
-    uint32_t payload;      /* fanout payload object size (bytes) */
-    uint32_t concurrency;  /* handshakes in flight (idle, fanout, echo) / sessions in flight
-                              (connect-rate) */
-    double duration;       /* echo / connect-rate measured window (s) */
-    double warmup;         /* before the measured window (s) */
-    double settle;         /* idle: wait before reading RSS (s) */
-    double hold;           /* idle: hold all sessions this long (s) */
-    double timeout;        /* bound on each waiting phase (s) */
-    double rate;           /* fanout: sender messages per second (0: back to back) */
-    bool sio;              /* Socket.IO CONNECT after the Engine.IO handshake */
-    const char *join;      /* room to join (idle), NULL: none */
-    const char *room;      /* fanout room */
-    uint32_t cookie_bytes; /* extra Cookie header of this size on every request */
-    char *cookie_hdr;      /* "Cookie: bench=aaa...\r\n" or "" */
-    uint32_t prewarm;      /* idle: sessions opened and closed before the baseline */
-    uint32_t sources;      /* source addresses 127.0.0.1..N (ephemeral port space) */
+    uint32_t sessions;           /* idle: N; echo/poll-echo: clients; fanout: receivers */
+    uint32_t messages;           /* fanout: M */
+    uint32_t payload;            /* fanout payload object size (bytes) */
+    uint32_t echo_bytes;         /* echo / poll-echo: length of the echoed string */
+    const char *accept_encoding; /* poll GETs send it; coded answers are decoded */
+    uint32_t concurrency;        /* handshakes in flight (idle, fanout, echo) / sessions in flight
+                                    (connect-rate) */
+    double duration;             /* echo / connect-rate measured window (s) */
+    double warmup;               /* before the measured window (s) */
+    double settle;               /* idle: wait before reading RSS (s) */
+    double hold;                 /* idle: hold all sessions this long (s) */
+    double timeout;              /* bound on each waiting phase (s) */
+    double rate;                 /* fanout: sender messages per second (0: back to back) */
+    bool sio;                    /* Socket.IO CONNECT after the Engine.IO handshake */
+    const char *join;            /* room to join (idle), NULL: none */
+    const char *room;            /* fanout room */
+    uint32_t cookie_bytes;       /* extra Cookie header of this size on every request */
+    char *cookie_hdr;            /* "Cookie: bench=aaa...\r\n" or "" */
+    uint32_t prewarm;            /* idle: sessions opened and closed before the baseline */
+    uint32_t sources;            /* source addresses 127.0.0.1..N (ephemeral port space) */
     bool quiet;
 } config;
 
@@ -176,6 +178,9 @@ typedef struct counters {
     counter pings;       /* Engine.IO pings answered */
     counter reconnects;  /* HTTP: the server closed a keep-alive socket */
     counter retries;     /* HTTP: a request resent on a fresh socket */
+    counter coded;       /* HTTP: GET answers that came gzip/deflate-coded */
+    counter wire_bytes;  /* HTTP: GET answer bodies as received */
+    counter body_bytes;  /* HTTP: the same, decoded */
     counter resets;      /* connect-rate: the server did not close within 1 s */
     counter last_recv;   /* fanout: time (ns) of the latest delivery */
     counter first_send;  /* fanout: time (ns) of the first message sent */
@@ -194,6 +199,8 @@ typedef struct worker {
     uint8_t *rbuf; /* recv scratch */
     size_t rcap;
     bbuf wtmp; /* frame building */
+    bbuf etmp; /* echo messages */
+    bbuf ztmp; /* HTTP: a de-chunked / inflated body */
     uint64_t rng;
     hist lat; /* echo RTT / fanout latency / connect-rate handshake time */
     counters k;

@@ -59,6 +59,9 @@ static void usage(FILE *f) {
           "  --warmup S           before the measured window (2; fanout: after joins, 1)\n"
           "  --messages M         fanout: messages (200)\n"
           "  --payload B          fanout: payload object size in bytes (64)\n"
+          "  --echo-bytes B       echo, poll-echo: length of the echoed string (32..65536; 32)\n"
+          "  --accept-encoding V  long-polling GETs send Accept-Encoding: V; gzip/deflate\n"
+          "                       answers (chunked or not) are decoded and checked (none)\n"
           "  --room NAME          fanout: room (r)\n"
           "  --rate N             fanout: sender messages per second (0: back to back)\n"
           "  --cookie-bytes N     add a Cookie header of N bytes to every request (0)\n"
@@ -174,6 +177,7 @@ int main(int argc, char **argv) {
     cfg->threads = 1;
     cfg->messages = 200;
     cfg->payload = 64;
+    cfg->echo_bytes = 32;
     cfg->room = "r";
     cfg->duration = 10;
     cfg->settle = 3;
@@ -211,6 +215,12 @@ int main(int argc, char **argv) {
             i++;
             continue;
         }
+        if (!strcmp(a, "--accept-encoding")) {
+            if (!v || !*v || strpbrk(v, "\r\n")) return bad("bad --accept-encoding", v);
+            cfg->accept_encoding = v;
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--sio")) {
             cfg->sio = true;
             continue;
@@ -236,6 +246,7 @@ int main(int argc, char **argv) {
         NUMOPT("--warmup", 0, 3600, warmup = d)
         NUMOPT("--messages", 1, 1e8, cfg->messages = (uint32_t)d)
         NUMOPT("--payload", 16, 400, cfg->payload = (uint32_t)d)
+        NUMOPT("--echo-bytes", 32, 65536, cfg->echo_bytes = (uint32_t)d)
         NUMOPT("--rate", 0, 1e9, cfg->rate = d)
         NUMOPT("--cookie-bytes", 0, 1 << 20, cfg->cookie_bytes = (uint32_t)d)
         NUMOPT("--timeout", 1, 36000, cfg->timeout = d)

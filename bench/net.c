@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define MAX_FRAME       (64u << 20) /* refuse larger server frames */
 #define MAX_HEADER      (64u << 10) /* refuse larger HTTP response headers */
@@ -303,11 +304,13 @@ static void poll_get(worker *w, session *s) {
     bbuf *b = &w->wtmp;
     b->len = 0;
     if (s->sid[0])
-        bb_printf(b, "GET %s?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
-                  cfg->path, s->sid, cfg->host, cookie_header(cfg));
+        bb_printf(b, "GET %s?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\n", cfg->path,
+                  s->sid, cfg->host);
     else
-        bb_printf(b, "GET %s?EIO=4&transport=polling HTTP/1.1\r\nHost: %s\r\n%s\r\n", cfg->path,
-                  cfg->host, cookie_header(cfg));
+        bb_printf(b, "GET %s?EIO=4&transport=polling HTTP/1.1\r\nHost: %s\r\n", cfg->path,
+                  cfg->host);
+    if (cfg->accept_encoding) bb_printf(b, "Accept-Encoding: %s\r\n", cfg->accept_encoding);
+    bb_printf(b, "%s\r\n", cookie_header(cfg));
     http_request(w, c, b->p, b->len);
 }
 
@@ -340,19 +343,49 @@ static void eio_send(worker *w, session *s, const char *p, size_t n) {
     }
 }
 
-static void echo_string(const session *s, char out[33]) {
-    snprintf(out, 33, "%010u-%010u-%s", s->idx, s->seq, ECHO_FILL);
+/* What follows the echo's "<idx>-<seq>-": "abcdefghij" (the whole fill at
+ * the default 32 bytes), then text-like words, so that a big echo compresses
+ * about as a chat message or JSON does (to ~30 % with gzip), not as a run of
+ * one pattern would (to 3 %, and cheaply). */
+static char echo_fill[65536];
+static pthread_once_t echo_fill_once = PTHREAD_ONCE_INIT;
+
+static void echo_fill_init(void) {
+    /* Nothing a JSON string would escape. */
+    static const char *const words[] = {"socket", "io",   "event", "room", "ack", "message",
+                                        " ",      ",",    "'",     ":",    "{",   "}",
+                                        "42",     "user", "0",     "7"};
+    memcpy(echo_fill, ECHO_FILL, 10);
+    uint32_t x = 1;
+    for (size_t i = 10; i < sizeof echo_fill;) {
+        x = x * 1103515245u + 12345u;
+        const char *wd = words[(x >> 16) % (sizeof words / sizeof *words)];
+        for (size_t k = 0; wd[k] && i < sizeof echo_fill; k++)
+            echo_fill[i++] = wd[k];
+    }
+}
+
+/* The echoed string, cfg->echo_bytes characters. */
+static void echo_string(const worker *w, const session *s, bbuf *out) {
+    pthread_once(&echo_fill_once, echo_fill_init);
+    size_t n = w->b->cfg.echo_bytes;
+    bb_reserve(out, n + 1);
+    int k = snprintf((char *)out->p + out->len, 23, "%010u-%010u-", s->idx, s->seq);
+    memcpy(out->p + out->len + k, echo_fill, n - (size_t)k);
+    out->len += n;
 }
 
 static void send_echo(worker *w, session *s) {
-    char str[33], msg[96];
-    echo_string(s, str);
+    bbuf *b = &w->etmp;
+    b->len = 0;
     s->ack_id = s->next_id++;
-    int n = snprintf(msg, sizeof msg, "42%u[\"echo\",\"%s\"]", s->ack_id, str);
+    bb_printf(b, "42%u[\"echo\",\"", s->ack_id);
+    echo_string(w, s, b);
+    bb_append(b, "\"]", 2);
     s->waiting = 1;
     CNT_ADD(w->k.sent, 1);
     s->t_start = now_ns();
-    eio_send(w, s, msg, (size_t)n);
+    eio_send(w, s, (const char *)b->p, b->len);
 }
 
 /* ---- session lifecycle -------------------------------------------------------------- */
@@ -495,10 +528,12 @@ static void on_ack(worker *w, session *s, uint32_t id, const char *p, size_t n) 
     if ((cfg->scenario == SC_ECHO || cfg->scenario == SC_POLL_ECHO) && s->waiting &&
         id == s->ack_id) {
         uint64_t t = now_ns();
-        char str[33];
-        echo_string(s, str);
-        if (n != 36 || p[0] != '[' || p[1] != '"' || memcmp(p + 2, str, 32) != 0 || p[34] != '"' ||
-            p[35] != ']')
+        bbuf *str = &w->etmp;
+        str->len = 0;
+        echo_string(w, s, str);
+        size_t eb = str->len;
+        if (n != eb + 4 || p[0] != '[' || p[1] != '"' || memcmp(p + 2, str->p, eb) != 0 ||
+            p[eb + 2] != '"' || p[eb + 3] != ']')
             worker_error(w, "echo ack %u: unexpected %.*s", id, (int)(n > 60 ? 60 : n), p);
         if (atomic_load_explicit(&w->b->measuring, memory_order_relaxed))
             hist_add(&w->lat, t - s->t_start);
@@ -757,6 +792,46 @@ static void http_response(worker *w, conn *c, int status, const char *body, size
     poll_get(w, s);
 }
 
+/* A chunked body at p (avail bytes): its decoded bytes appended to out and
+ * the bytes it spans (trailers included), 0 when incomplete, -1 when bad. */
+static long dechunk(const uint8_t *p, size_t avail, bbuf *out) {
+    size_t off = 0;
+    for (;;) {
+        const uint8_t *eol = memmem(p + off, avail - off, "\r\n", 2);
+        if (!eol) return 0;
+        char *end;
+        unsigned long long len = strtoull((const char *)p + off, &end, 16);
+        if (end == (const char *)p + off) return -1;
+        off = (size_t)(eol - p) + 2;
+        if (len == 0) {
+            const uint8_t *fin = memmem(p + off - 2, avail - (off - 2), "\r\n\r\n", 4);
+            return fin ? (long)(fin - p) + 4 : 0;
+        }
+        if (avail - off < len + 2) return 0;
+        bb_append(out, p + off, (size_t)len);
+        off += (size_t)len + 2;
+    }
+}
+
+/* gzip or zlib data (inflate detects which) into out; false when bad. */
+static bool inflate_body(const uint8_t *in, size_t n, bbuf *out) {
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 32) != Z_OK) return false;
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    int rc;
+    do {
+        bb_reserve(out, 65536);
+        z.next_out = out->p + out->len;
+        z.avail_out = 65536;
+        rc = inflate(&z, Z_NO_FLUSH);
+        out->len += 65536 - z.avail_out;
+    } while (rc == Z_OK);
+    inflateEnd(&z);
+    return rc == Z_STREAM_END;
+}
+
 /* Returns bytes consumed, or -1 when the connection is gone. */
 static long http_input(worker *w, conn *c, uint8_t *d, size_t n) {
     session *s = c->s;
@@ -783,6 +858,7 @@ static long http_input(worker *w, conn *c, uint8_t *d, size_t n) {
         }
         int status = atoi((char *)b + 9);
         long long clen = -1;
+        bool chunked = false, coded = false;
         bool close_after = memcmp(b, "HTTP/1.0", 8) == 0;
         for (uint8_t *l = memmem(b, hl, "\r\n", 2) + 2; l < e;) {
             uint8_t *eol = memmem(l, (size_t)(e + 2 - l), "\r\n", 2);
@@ -790,8 +866,18 @@ static long http_input(worker *w, conn *c, uint8_t *d, size_t n) {
             if (ll > 15 && strncasecmp((char *)l, "content-length:", 15) == 0)
                 clen = strtoll((char *)l + 15, NULL, 10);
             else if (ll > 18 && strncasecmp((char *)l, "transfer-encoding:", 18) == 0) {
-                session_fail(w, s, "chunked HTTP responses are not supported");
-                return -1;
+                /* Node streams its compressed answers chunked. */
+                if (!memmem(l, ll, "chunked", 7)) {
+                    session_fail(w, s, "unsupported Transfer-Encoding %.*s", (int)ll, (char *)l);
+                    return -1;
+                }
+                chunked = true;
+            } else if (ll > 17 && strncasecmp((char *)l, "content-encoding:", 17) == 0) {
+                if (!w->b->cfg.accept_encoding) {
+                    session_fail(w, s, "a coded answer although no Accept-Encoding was sent");
+                    return -1;
+                }
+                coded = true;
             } else if (ll > 11 && strncasecmp((char *)l, "connection:", 11) == 0) {
                 const char *v = (char *)l + 11;
                 while (*v == ' ')
@@ -801,11 +887,47 @@ static long http_input(worker *w, conn *c, uint8_t *d, size_t n) {
             }
             l = eol + 2;
         }
-        if (clen < 0) {
-            session_fail(w, s, "HTTP response without Content-Length (status %d)", status);
-            return -1;
+        const char *body = (char *)b + hl;
+        size_t blen;
+        if (chunked) {
+            w->ztmp.len = 0;
+            long span = dechunk(b + hl, avail - hl, &w->ztmp);
+            if (span < 0) {
+                session_fail(w, s, "bad chunked body");
+                return -1;
+            }
+            if (span == 0) break;
+            clen = span;
+            body = (char *)w->ztmp.p;
+            blen = w->ztmp.len;
+        } else {
+            if (clen < 0) {
+                session_fail(w, s, "HTTP response without Content-Length (status %d)", status);
+                return -1;
+            }
+            if (avail < hl + (size_t)clen) break;
+            blen = (size_t)clen;
         }
-        if (avail < hl + (size_t)clen) break;
+        if (!c->is_post) CNT_ADD(w->k.wire_bytes, blen);
+        if (coded) {
+            /* A de-chunked body sits in ztmp: inflate it from there. */
+            bbuf raw = {0};
+            if (chunked) {
+                raw = w->ztmp;
+                w->ztmp = (bbuf){0};
+            }
+            w->ztmp.len = 0;
+            bool good = inflate_body((const uint8_t *)body, blen, &w->ztmp);
+            bb_free(&raw);
+            if (!good) {
+                session_fail(w, s, "a coded answer that does not inflate");
+                return -1;
+            }
+            body = (char *)w->ztmp.p;
+            blen = w->ztmp.len;
+            CNT_ADD(w->k.coded, 1);
+        }
+        if (!c->is_post) CNT_ADD(w->k.body_bytes, blen);
         off += hl + (size_t)clen;
         c->busy = 0;
         c->served++;
@@ -816,7 +938,7 @@ static long http_input(worker *w, conn *c, uint8_t *d, size_t n) {
             CNT_ADD(w->k.reconnects, 1);
             conn_close(w, c, false);
         }
-        http_response(w, c, status, (char *)b + hl, (size_t)clen);
+        http_response(w, c, status, body, blen);
         if (close_after || c->fd < 0) return -1;
     }
     return (long)off;
@@ -973,6 +1095,8 @@ void worker_free(worker *w) {
     free(w->sess);
     free(w->rbuf);
     bb_free(&w->wtmp);
+    bb_free(&w->etmp);
+    bb_free(&w->ztmp);
     if (w->ep >= 0) close(w->ep);
 }
 

@@ -388,7 +388,14 @@ static int sc_echo(bench *b) {
                  (unsigned long long)SUM(b, reconnects), (unsigned long long)SUM(b, retries));
         jint(&r, "http_reconnects", (long long)SUM(b, reconnects));
         jint(&r, "http_retries", (long long)SUM(b, retries));
+        uint64_t wire = SUM(b, wire_bytes), body = SUM(b, body_bytes);
+        rep_line(&r, "GET answers coded / bytes on the wire / decoded", "%llu / %llu / %llu",
+                 (unsigned long long)SUM(b, coded), (unsigned long long)wire,
+                 (unsigned long long)body);
+        jint(&r, "http_coded_answers", (long long)SUM(b, coded));
+        jnum(&r, "http_wire_ratio", body ? (double)wire / (double)body : 0, 3);
     }
+    jint(&r, "echo_bytes", cfg->echo_bytes);
     rep_common_errors(&r, b);
     ok = ok && acks > 0 && SUM(b, errors) == 0 && SUM(b, dropped) == 0 && !server_gone;
     char title[128];

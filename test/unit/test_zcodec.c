@@ -2,30 +2,11 @@
  * itself, the inflate bound, garbage, and Accept-Encoding negotiation. */
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "check.h"
+#include "plain_inflate.h"
 #include "sio/status.h"
 #include "util/zcodec.h"
-
-/* Decode gzip or zlib data with zlib directly (windowBits 15+32: either). */
-static int plain_inflate(const uint8_t *in, size_t n, sbuf *out) {
-    z_stream s;
-    memset(&s, 0, sizeof s);
-    if (inflateInit2(&s, 15 + 32) != Z_OK) return -1;
-    s.next_in = (Bytef *)in;
-    s.avail_in = (uInt)n;
-    int rc;
-    do {
-        sbuf_reserve(out, 65536);
-        s.next_out = out->data + out->len;
-        s.avail_out = 65536;
-        rc = inflate(&s, Z_NO_FLUSH);
-        out->len += 65536 - s.avail_out;
-    } while (rc == Z_OK);
-    inflateEnd(&s);
-    return rc == Z_STREAM_END ? 0 : -1;
-}
 
 static uint8_t *sample(size_t n, unsigned seed) {
     uint8_t *p = malloc(n ? n : 1);
