@@ -1131,15 +1131,18 @@ sio_loop *eio_server_loop(const eio_server *srv) {
 /* A client that lets its queue pass max_buffered is dropped at once: its
  * memory is what a slow reader would otherwise grow without bound. The bound
  * is on what waits behind the message being written: the rest of a frame the
- * kernel has begun to take does not count, and a message that finds nothing
- * waiting is taken whatever its size (max_payload bounds it), so a message
- * the options allow is never by itself the reason. */
+ * kernel has begun to take does not count, and a message larger than the
+ * bound (max_payload bounds it) is taken while no more than the bound waits,
+ * so a message the options allow is never by itself the reason; what piles up
+ * behind it is. */
 static int over_budget(eio_session *s, size_t more) {
     size_t bound = s->srv->o.max_buffered;
     size_t queued = eio_session_buffered(s);
     size_t waiting = queued;
     if (s->core.transport == EIO_TR_WEBSOCKET && s->ws) waiting -= ws_conn_in_flight(s->ws);
-    if (!bound || !waiting || waiting + more <= bound) return 0;
+    /* A message larger than the bound goes in unless more than the bound
+     * already waits; a smaller one must fit in what is left. */
+    if (!bound || (more > bound ? waiting <= bound : waiting + more <= bound)) return 0;
     g_metrics.backpressure_disconnects++;
     log_info("eio: %s has %zu bytes queued (%zu waiting); %zu more would pass --max-buffered "
              "%zu: disconnecting (backpressure)",
