@@ -91,8 +91,6 @@ typedef struct sio_target {
     int local;       /* this node only (cluster adapters) */
 } sio_target;
 
-#define SIO_ETIMEDOUT (-100)
-
 /* Fill with defaults. */
 void sio_options_init(sio_options *o);
 /* Serve Socket.IO at eio->path of the listener. NULL with *err set. */

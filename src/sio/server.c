@@ -675,7 +675,7 @@ static void on_message(eio_session *es, const uint8_t *data, size_t len, int bin
         }
     }
     if (rc != SIO_OK) {
-        log_debug("sio: %s from %s", sio_status_str(rc), eio_session_id(es));
+        log_debug("sio: %s from %s", sio_strerror(rc), eio_session_id(es));
         client_fail(c, "parse error");
         return;
     }
@@ -929,7 +929,7 @@ int sio_join(sio_socket *s, const char *room) {
         r = SIO_ELIMIT;
     if (r == SIO_OK) return a->ops->join(a, s, room);
     if (s->refused_joins < UINT32_MAX) s->refused_joins++;
-    log_debug("sio: join refused for %s in %s: %s", s->id, s->nsp->name, sio_status_str(r));
+    log_debug("sio: join refused for %s in %s: %s", s->id, s->nsp->name, sio_strerror(r));
     return r;
 }
 
