@@ -11,9 +11,9 @@
 
 #include <hiredis/hiredis.h>
 
-#include "sio/msgpack.h"
+#include "socketio/msgpack.h"
 #include "adapter/redis_link.h"
-#include "sio/internal.h"
+#include "socketio/internal.h"
 #include "util/id.h"
 #include "util/log.h"
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sio/msgpack.h"
+#include "socketio/msgpack.h"
 #include "sio/json.h"
 #include "sio/status.h"
 #include "util/buf.h"

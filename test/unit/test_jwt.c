@@ -10,7 +10,7 @@
 #include "auth/jwt.h"
 #include "check.h"
 #include "sio/auth.h"
-#include "sio/internal.h"
+#include "socketio/internal.h"
 #include "sio/status.h"
 #include "util/buf.h"
 #include "util/log.h"

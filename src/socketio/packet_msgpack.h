@@ -15,7 +15,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "sio/packet.h"
+#include "socketio/packet.h"
 #include "util/buf.h"
 
 /* Decode one binary message into a new packet in *out (caller frees with sio_packet_free),

@@ -4,7 +4,7 @@
 #define SIO_SIO_INTERNAL_H
 
 #include "eio/batch.h"
-#include "sio/packet.h"
+#include "socketio/packet.h"
 #include "sio/sio.h"
 #include "util/buf.h"
 #include "util/map.h"

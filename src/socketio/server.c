@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "sio/auth.h"
-#include "sio/internal.h"
-#include "sio/packet_msgpack.h"
+#include "socketio/internal.h"
+#include "socketio/packet_msgpack.h"
 #include "util/id.h"
 #include "util/log.h"
 #include "util/metrics.h"
