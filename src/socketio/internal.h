@@ -1,4 +1,4 @@
-/* Socket.IO server internals shared by the protocol code (sio/) and the
+/* Socket.IO server internals shared by the protocol code (socketio/) and the
  * adapters (adapter/). Not part of the public API. */
 #ifndef SIO_SIO_INTERNAL_H
 #define SIO_SIO_INTERNAL_H

@@ -1,5 +1,5 @@
 /* socket.io-msgpack-parser packets; see packet_msgpack.h. The values go through the
- * MessagePack codec of sio/msgpack.h: this file only checks and builds the packet map. */
+ * MessagePack codec of socketio/msgpack.h: this file only checks and builds the packet map. */
 #include "socketio/packet_msgpack.h"
 
 #include <math.h>

@@ -1,6 +1,6 @@
 /* Socket.IO v5 protocol on Engine.IO sessions: one sio_client per Engine.IO
  * session multiplexes sockets, one per namespace. Packets are decoded with the
- * sans-I/O codec (sio/packet.c); rooms and broadcasts go through the
+ * sans-I/O codec (socketio/packet.c); rooms and broadcasts go through the
  * namespace's adapter. */
 #include <fnmatch.h>
 #include <stdio.h>

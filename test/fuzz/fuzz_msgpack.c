@@ -1,4 +1,4 @@
-/* libFuzzer target for the MessagePack codec (src/sio/msgpack.c).
+/* libFuzzer target for the MessagePack codec (src/socketio/msgpack.c).
  *
  * The input is one message as it would arrive from Redis. When it decodes, the tree is
  * encoded, the encoding decoded again, and both trees must print the same JSON with the
