@@ -15,7 +15,7 @@
  * returns NULL and sets *err (err must not be NULL). Nothing a peer does
  * makes the library exit or abort, and running out of memory is an error
  * code, not a crash. Functions returning void cannot fail in a way the
- * caller could act on (an allocation failure there drops the work, logged).
+ * caller could act on (an allocation failure there drops that work).
  *
  * Ownership of what you pass in.
  *  - Option structs (sio_options, eio_options, sio_http_options,
