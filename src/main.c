@@ -459,14 +459,14 @@ int main(int argc, char **argv) {
     web *site = web_install(rt.http, &wo, &err);
     if (!site) {
         fprintf(stderr, "sio-server: cannot install the HTTP routes: %s\n",
-                err == SIO_EINVAL ? "invalid --metrics-allow" : sio_status_str(err));
+                err == SIO_EINVAL ? "invalid --metrics-allow" : sio_strerror(err));
         return 1;
     }
     rt.app = app_find(c.app);
     app_env env = {rt.loop, rt.http, &c.eio, &c.sio, c.jwt_secret, c.jwt_allow_no_exp};
     rt.state = rt.app->start(&env, &err);
     if (!rt.state) {
-        fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_status_str(err));
+        fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_strerror(err));
         return 1;
     }
     rt.sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
