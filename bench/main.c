@@ -62,6 +62,8 @@ static void usage(FILE *f) {
           "  --room NAME          fanout: room (r)\n"
           "  --rate N             fanout: sender messages per second (0: back to back)\n"
           "  --cookie-bytes N     add a Cookie header of N bytes to every request (0)\n"
+          "  --deflate            offer permessage-deflate in WebSocket handshakes, as npm ws\n"
+          "                       and browsers do, and inflate what the server compresses\n"
           "  --timeout S          bound on each waiting phase (120)\n"
           "  --sources K          connect from 127.0.0.1..127.0.0.K (default: one per 8,000\n"
           "                       connections; Linux slows connect() past ~14k per address)\n",
@@ -217,6 +219,10 @@ int main(int argc, char **argv) {
         }
         if (!strcmp(a, "--eio-only")) {
             eio_only = true;
+            continue;
+        }
+        if (!strcmp(a, "--deflate")) {
+            cfg->deflate = true;
             continue;
         }
         if (!strcmp(a, "--quiet")) {
