@@ -980,7 +980,7 @@ static void sender_pump(worker *w, session *s) {
     }
     bbuf *out = &w->wtmp;
     out->len = 0;
-    char msg[512], pad[512];
+    char msg[8448], pad[8192]; /* --payload up to 8000: above permessage-deflate's threshold */
     while (s->seq < allowed && out->len < SENDER_CHUNK) {
         uint64_t t = now_ns();
         if (!first) {
