@@ -9,10 +9,9 @@
 // context takeover, so that header is checked on sio-server only.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Manager } from "socket.io-client";
 import { eioPath, wsConnect } from "./lib/eio.mjs";
 import { isReference, startServer, useEchoServer } from "./lib/server.mjs";
-import { emitAck, record, nextEvent, until, useSioServer } from "./lib/sio.mjs";
+import { SIO_MODES, connect, emitAck, newManager, nextEvent, useSioServer } from "./lib/sio.mjs";
 
 const OFFER = "permessage-deflate; client_max_window_bits";
 
@@ -154,23 +153,10 @@ describe("with --ws-deflate", () => {
 
 describe("socket.io-client with --ws-deflate", () => {
   const ctx = useSioServer("bench", { args: ["--ws-deflate"] });
-  const modes = {
-    "WebSocket only": { transports: ["websocket"] },
-    "polling upgraded to WebSocket": { transports: ["polling", "websocket"] },
-  };
-  for (const [name, mode] of Object.entries(modes)) {
+  for (const name of ["WebSocket only", "polling upgraded to WebSocket"]) {
     it(`${name}: 20 KB strings echo both ways, compressed`, async (t) => {
-      const m = new Manager(ctx.server.url, { ...mode, reconnection: false, timeout: 10_000 });
-      const socket = m.socket("/");
-      t.after(() => {
-        socket.disconnect();
-        m.disconnect();
-      });
-      await new Promise((resolve, reject) => {
-        socket.once("connect", resolve);
-        socket.once("connect_error", reject);
-      });
-      await until(() => m.engine.transport?.name === "websocket", { timeout: 10_000, what: "upgrade" });
+      const socket = await connect(t, ctx.server, SIO_MODES[name]);
+      const m = socket.io;
       // engine.io-client hands npm ws perMessageDeflate: {threshold: 1024}.
       assert.match(m.engine.transport.ws.extensions, /^permessage-deflate/);
       for (let i = 0; i < 5; i++) {
@@ -188,18 +174,10 @@ describe("broadcasts with --ws-deflate (chat app)", { skip: isReference && "the 
     const server = await startServer({ args: ["--app", "chat", "--ws-deflate"] });
     t.after(() => server.stop());
     const clients = [];
+    const mode = SIO_MODES["WebSocket only"];
     for (const perMessageDeflate of [{ threshold: 1024 }, false]) {
-      const m = new Manager(server.url, { transports: ["websocket"], reconnection: false, perMessageDeflate });
-      const s = record(m.socket("/"));
-      t.after(() => {
-        s.disconnect();
-        m.disconnect();
-      });
-      await new Promise((resolve, reject) => {
-        s.once("connect", resolve);
-        s.once("connect_error", reject);
-      });
-      clients.push({ m, s });
+      const m = newManager(t, server, mode, { perMessageDeflate });
+      clients.push({ m, s: await connect(t, server, mode, { manager: m }) });
     }
     assert.match(clients[0].m.engine.transport.ws.extensions, /permessage-deflate/);
     assert.equal(clients[1].m.engine.transport.ws.extensions, "");
