@@ -10,8 +10,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { eioPath, wsConnect } from "./lib/eio.mjs";
+import { releaseBin, rssBytes, startServerWith } from "./lib/reliability.mjs";
 import { isReference, startServer, useEchoServer } from "./lib/server.mjs";
-import { SIO_MODES, connect, emitAck, newManager, nextEvent, useSioServer } from "./lib/sio.mjs";
+import { SIO_MODES, connect, emitAck, newManager, nextEvent, until, useSioServer } from "./lib/sio.mjs";
 
 const OFFER = "permessage-deflate; client_max_window_bits";
 
@@ -212,5 +213,49 @@ describe("broadcasts with --ws-deflate (chat app)", { skip: isReference && "the 
     }
     assert.equal(raw.protocolError, undefined);
     assert.equal(wr.ws.protocolError, undefined);
+  });
+});
+
+describe("memory with --ws-deflate (Release build)", { skip: isReference && "RSS of sio-server" }, () => {
+  const N = 1000;
+  /**
+   * Opens N sessions that each send and get back one 20 KB message (compressed
+   * both ways when deflate is on), then go idle; returns the server's RSS
+   * growth per session, over a baseline taken after one such exchange (the
+   * loop's one zlib context is made then, a fixed cost).
+   */
+  async function perSession(t, bin, deflate) {
+    const server = await startServerWith(bin, { args: ["--app", "eio-echo", ...(deflate ? ["--ws-deflate"] : [])] });
+    t.after(() => server.stop());
+    const text = "4" + words(20_000);
+    const exchange = async () => {
+      const { ws } = await openWs(t, server, { deflate: true });
+      ws.send(text);
+      const m = await nextData(ws);
+      assert.equal(m.data, text);
+      assert.equal(m.compressed === true, deflate);
+      return ws;
+    };
+    (await exchange()).sock.destroy();
+    await until(async () => (await fetch(`${server.url}/metrics`).then((r) => r.text())).includes("sio_sessions{transport=\"websocket\"} 0"), {
+      timeout: 10_000,
+      what: "the warm-up session gone",
+    });
+    const before = rssBytes(server.proc.pid);
+    const conns = [];
+    for (let i = 0; i < N; i += 50) conns.push(...(await Promise.all(Array.from({ length: 50 }, exchange))));
+    const after = rssBytes(server.proc.pid);
+    for (const ws of conns) ws.sock.destroy();
+    return (after - before) / N;
+  }
+
+  it("an idle session that negotiated deflate and used it costs under twice one without", async (t) => {
+    const bin = releaseBin();
+    if (!bin) return t.skip("no build without sanitizers (set SIO_RELEASE_BIN or build build-rel-release)");
+    const plain = await perSession(t, bin, false);
+    const deflated = await perSession(t, bin, true);
+    t.diagnostic(`RSS per idle session: ${(plain / 1024).toFixed(2)} KiB without deflate, ${(deflated / 1024).toFixed(2)} KiB with`);
+    // Node keeps a zlib context per socket: ~236 KiB per idle session.
+    assert.ok(deflated < 2 * plain + 512, `${deflated} bytes per session with deflate, ${plain} without`);
   });
 });
