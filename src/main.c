@@ -117,6 +117,9 @@ static const struct opt opts[] = {
      "127.0.0.0/8,::1)"},
     {"jwt-allow-no-exp", "SIO_JWT_ALLOW_NO_EXP", OPT_FLAG, "",
      "accept JWTs without an exp claim (default: refused, a token must expire)"},
+    {"ws-deflate", "SIO_WS_DEFLATE", OPT_FLAG, "",
+     "WebSocket permessage-deflate for clients that offer it, messages from 1024 bytes "
+     "(default off)"},
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
@@ -211,6 +214,8 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->jwt_allow_no_exp = val;
         else if (strcmp(o->name, "cleanup-empty-namespaces") == 0)
             c->sio.cleanup_empty_namespaces = val;
+        else if (strcmp(o->name, "ws-deflate") == 0)
+            c->eio.ws_deflate = val;
         return 0;
     }
     case OPT_PORT:

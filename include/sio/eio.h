@@ -49,6 +49,11 @@ typedef struct eio_options {
     /* Sessions per client address not yet established (see
      * eio_session_established), 429 beyond; default 1000; 0: no cap. */
     uint32_t max_half_open_per_address;
+
+    /* WebSocket permessage-deflate (RFC 7692) for clients that offer it;
+     * default 0 (off, as the reference's perMessageDeflate). Messages from
+     * 1024 bytes on are compressed; no compressor is kept per session. */
+    int ws_deflate;
 } eio_options;
 
 typedef struct eio_callbacks {

@@ -42,6 +42,9 @@ typedef struct sio_ws_options {
     size_t max_buffered;                /* bytes queued for one peer before it
                                            is closed with 1013; default 1048576
                                            (as --max-buffered), 0: no bound */
+    int deflate;                        /* permessage-deflate (RFC 7692) for peers
+                                           that offer it, messages from 1024 bytes
+                                           on; default 0 (off, as npm `ws`) */
 } sio_ws_options;
 
 typedef struct sio_ws_callbacks {
