@@ -36,6 +36,7 @@ const opts = {
   pingTimeout: Number(process.env.SIO_PING_TIMEOUT || 20000),
   maxPayload: Number(process.env.SIO_MAX_PAYLOAD || 1000000),
   corsOrigins: process.env.SIO_CORS_ORIGIN ? process.env.SIO_CORS_ORIGIN.split(",") : [],
+  wsDeflate: /^(1|true)$/.test(process.env.SIO_WS_DEFLATE ?? ""),
   // engine.io's httpCompression.threshold (its default 1024); 0: httpCompression off.
   httpCompressionThreshold: Number(process.env.SIO_HTTP_COMPRESSION_THRESHOLD ?? 1024),
 };
@@ -61,6 +62,11 @@ for (let i = 0; i < argv.length; i++) {
     case "--ping-timeout": opts.pingTimeout = numeric(name, value()); break;
     case "--max-payload": opts.maxPayload = numeric(name, value()); break;
     case "--cors-origin": opts.corsOrigins.push(value()); break;
+    case "--ws-deflate":
+      // sio-server's --ws-deflate: engine.io's perMessageDeflate (threshold 1024).
+      if (inline !== undefined && !/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
+      opts.wsDeflate = inline === undefined || /^(1|true)$/.test(inline);
+      break;
     case "--http-compression-threshold": opts.httpCompressionThreshold = numeric(name, value()); break;
     case "--app": {
       const app = value();
@@ -93,6 +99,7 @@ const engineOpts = {
   pingTimeout: opts.pingTimeout,
   maxHttpBufferSize: opts.maxPayload,
   transports: ["polling", "websocket"],
+  perMessageDeflate: opts.wsDeflate === true,
   httpCompression: opts.httpCompressionThreshold ? { threshold: opts.httpCompressionThreshold } : false,
 };
 if (opts.corsOrigins.includes("*")) {
