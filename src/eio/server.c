@@ -212,6 +212,25 @@ static void respond_text(eio_server *srv, http_req *r, unsigned status, const ch
     http_respond(r, status, ctype, body, strlen(body), h);
 }
 
+/* The headers of a polling answer (GET and POST): CORS, and, as the
+ * reference, Cache-Control: no-store so no cache between keeps a session's
+ * packets. h has room for 12 entries. */
+static void poll_headers(const eio_server *srv, http_req *r, const char **h) {
+    cors_headers(srv, r, h);
+    size_t n = 0;
+    while (h[n])
+        n++;
+    h[n++] = "Cache-Control";
+    h[n++] = "no-store";
+    h[n] = NULL;
+}
+
+static void respond_poll_text(eio_server *srv, http_req *r, const char *ctype, const char *body) {
+    const char *h[12];
+    poll_headers(srv, r, h);
+    http_respond(r, 200, ctype, body, strlen(body), h);
+}
+
 static void respond_preflight(eio_server *srv, http_req *r) {
     const char *h[16];
     cors_headers(srv, r, h);
@@ -547,7 +566,7 @@ static void poll_answer(eio_session *s, http_req *r) {
     }
     if (!segq_len(&s->poll_out)) eio_payload_append(tail, EIO_NOOP, NULL, 0, 0);
     const char *h[12];
-    cors_headers(s->srv, r, h);
+    poll_headers(s->srv, r, h);
     poll_respond(s, r, h);
     if (s->core.state == EIO_ST_OPEN && s->want_drain) {
         s->want_drain = 0;
@@ -569,7 +588,7 @@ static void poll_on_resume(http_req *r, void *ud) {
     s->poll_req = NULL;
     if (s->core.state == EIO_ST_CLOSED) {
         if (s->end_noop)
-            respond_text(s->srv, r, 200, poll_ctype, "6");
+            respond_poll_text(s->srv, r, poll_ctype, "6");
         else
             respond_error(s->srv, r, 400, ERR_UNKNOWN_SID);
         maybe_free(s);
@@ -899,7 +918,7 @@ static void poll_post(eio_session *s, http_req *r) {
         handle_packet(s, EIO_SRC_TRANSPORT, rc == SIO_OK ? &p : NULL);
         if (rc != SIO_OK) break;
     }
-    respond_text(srv, r, 200, "text/html", "ok");
+    respond_poll_text(srv, r, "text/html", "ok");
 }
 
 /* Make room at capacity: close the session that has been half-open longest
