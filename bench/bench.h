@@ -51,6 +51,7 @@ uint64_t hist_pct(const hist *h, double pct); /* value (ns) at percentile 0..100
 
 /* Server figures read from /proc/PID. Return -1 when unavailable. */
 long proc_rss_kib(int pid);
+long proc_hwm_kib(int pid);        /* VmHWM: peak RSS of the process so far */
 long long proc_cpu_ticks(int pid); /* utime + stime, /proc/PID/stat */
 long long proc_sched_ns(int pid);  /* sum of /proc/PID/task/ * /schedstat run time */
 long proc_fd_count(int pid);       /* open file descriptors */
@@ -87,6 +88,8 @@ typedef struct config {
     double hold;                 /* idle: hold all sessions this long (s) */
     double timeout;              /* bound on each waiting phase (s) */
     double rate;                 /* fanout: sender messages per second (0: back to back) */
+    double poll_share;           /* fanout: share of receivers on long-polling (0..1) */
+    bool upgrade;                /* connect-rate: start on long-polling, upgrade to WebSocket */
     bool sio;                    /* Socket.IO CONNECT after the Engine.IO handshake */
     const char *join;            /* room to join (idle), NULL: none */
     const char *room;            /* fanout room */
@@ -145,12 +148,16 @@ typedef struct session {
     uint32_t idx; /* global index (receivers 0..R-1, sender R) */
     uint8_t state;
     uint8_t polling;
-    uint8_t sender;  /* fanout sender */
-    uint8_t waiting; /* echo: an ack is outstanding */
-    uint8_t counted; /* connect-rate: CONNECT ack counted */
-    conn c;          /* WebSocket, or long-polling GET */
-    conn *post;      /* long-polling POST connection */
-    bbuf pq;         /* long-polling: packets waiting for a POST */
+    uint8_t sender;       /* fanout sender */
+    uint8_t waiting;      /* echo: an ack is outstanding */
+    uint8_t counted;      /* connect-rate: CONNECT ack counted */
+    conn c;               /* WebSocket, or long-polling GET */
+    uint8_t upgrading;    /* --upgrade: WebSocket probe under way */
+    uint8_t upgraded;     /* --upgrade: "5" sent, the WebSocket is the transport */
+    uint8_t want_upgrade; /* --upgrade: "3probe" seen, waiting for the held GET */
+    conn *post;           /* long-polling POST connection */
+    conn *up;             /* --upgrade: the WebSocket probe, then the transport */
+    bbuf pq;              /* long-polling: packets waiting for a POST */
     char sid[32];
     uint32_t next_id;
     uint32_t ack_id;   /* the ack we are waiting for */

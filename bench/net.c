@@ -245,8 +245,9 @@ static const char *cookie_header(const config *cfg) {
     return cfg->cookie_hdr;
 }
 
-/* offer: ask for permessage-deflate (with --deflate). */
-static void ws_upgrade_request(worker *w, bbuf *out, bool offer) {
+/* sid: upgrade an existing long-polling session (NULL: a new session);
+ * offer: ask for permessage-deflate (with --deflate). */
+static void ws_upgrade_request(worker *w, bbuf *out, const char *sid, bool offer) {
     const config *cfg = &w->b->cfg;
     uint8_t raw[16];
     uint64_t a = xrand(&w->rng), b2 = xrand(&w->rng);
@@ -255,10 +256,10 @@ static void ws_upgrade_request(worker *w, bbuf *out, bool offer) {
     char key[32];
     b64_encode(raw, 16, key);
     bb_printf(out,
-              "GET %s?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
-              "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-              "%s%s\r\n",
-              cfg->path, cfg->host, key, cookie_header(cfg),
+              "GET %s?EIO=4&transport=websocket%s%s HTTP/1.1\r\nHost: %s\r\n"
+              "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+              "Sec-WebSocket-Version: 13\r\n%s%s\r\n",
+              cfg->path, sid ? "&sid=" : "", sid ? sid : "", cfg->host, key, cookie_header(cfg),
               offer ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
                     : "");
 }
@@ -291,7 +292,7 @@ int prewarm_session(worker *w) {
     bbuf out = {0}, in = {0};
     int rc = -1;
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) goto done;
-    ws_upgrade_request(w, &out, false); /* its reader does not inflate */
+    ws_upgrade_request(w, &out, NULL, false); /* its reader does not inflate */
     size_t want = 1; /* "sid" occurrences: the open packet, then the CONNECT ack */
     bool sent_connect = false;
     for (;;) {
@@ -376,14 +377,19 @@ static void poll_post(worker *w, session *s) {
 
 /* ---- Engine.IO / Socket.IO sending ---------------------------------------------------- */
 
+/* The session's WebSocket: its own, or the one it upgraded to. */
+static conn *session_ws(session *s) {
+    return s->upgraded && s->up ? s->up : &s->c;
+}
+
 /* Sends one Engine.IO text packet on the session's transport. */
 static void eio_send(worker *w, session *s, const char *p, size_t n) {
-    if (s->polling) {
+    if (s->polling && !s->upgraded) {
         if (s->pq.len) bb_append(&s->pq, "\x1e", 1);
         bb_append(&s->pq, p, n);
         poll_post(w, s);
     } else {
-        ws_send(w, &s->c, 1, p, n);
+        ws_send(w, session_ws(s), 1, p, n);
     }
 }
 
@@ -442,6 +448,7 @@ static void session_reset(session *s) {
     s->next_id = 0;
     s->seq = 0;
     s->pq.len = 0;
+    s->upgrading = s->upgraded = s->want_upgrade = 0;
 }
 
 void session_close(session *s, bool drop_ok) {
@@ -458,6 +465,10 @@ void session_close(session *s, bool drop_ok) {
     if (s->post) {
         conn_close(w, s->post, false);
         bb_free(&s->post->req);
+    }
+    if (s->up) {
+        conn_close(w, s->up, false);
+        bb_free(&s->up->req);
     }
     bb_free(&s->c.req);
     bb_free(&s->pq);
@@ -504,7 +515,7 @@ static void session_start(worker *w, session *s) {
         return;
     }
     (void)cfg;
-    ws_upgrade_request(w, &s->c.out, cfg->deflate);
+    ws_upgrade_request(w, &s->c.out, NULL, cfg->deflate);
     if (conn_connect(w, &s->c) < 0) session_fail(w, s, "connect: %s", strerror(errno));
 }
 
@@ -526,12 +537,13 @@ static void session_ready(worker *w, session *s) {
             hist_add(&w->lat, t - s->t_start);
         /* Goodbye as socket.io-client says it: Socket.IO DISCONNECT, then a
          * WebSocket close; the server closes the TCP connection first. */
-        if (b->cfg.sio) ws_send(w, &s->c, 1, "41", 2);
-        if (s->c.fd >= 0) ws_send(w, &s->c, 8, "\x03\xe8", 2);
+        conn *wc = session_ws(s);
+        if (b->cfg.sio) ws_send(w, wc, 1, "41", 2);
+        if (wc->fd >= 0) ws_send(w, wc, 8, "\x03\xe8", 2);
         if (s->state != SS_READY) break;
         CNT_ADD(w->k.live, (uint64_t)-1);
         s->state = SS_CLOSING;
-        s->c.state = CS_CLOSING;
+        wc->state = CS_CLOSING;
         s->deadline = t + CLOSE_WAIT_NS;
         w->last_sweep = 0; /* start a new one at the end of this loop pass */
         break;
@@ -539,6 +551,42 @@ static void session_ready(worker *w, session *s) {
     default:
         break;
     }
+}
+
+/* ---- upgrade (connect-rate --upgrade), as engine.io-client does it --------------------------- */
+
+/* After the CONNECT ack on polling: open a WebSocket with the sid; "2probe"
+ * goes once it is upgraded (ws_input). */
+static void upgrade_start(worker *w, session *s) {
+    if (!s->up) {
+        s->up = xcalloc(1, sizeof *s->up);
+        s->up->fd = -1;
+    }
+    s->up->s = s;
+    s->up->is_http = 0;
+    s->upgrading = 1;
+    ws_upgrade_request(w, &s->up->out, s->sid, w->b->cfg.deflate);
+    if (conn_connect(w, s->up) < 0) session_fail(w, s, "connect: %s", strerror(errno));
+}
+
+/* "5" on the WebSocket: the session is upgraded; the polling sockets go. */
+static void upgrade_finish(worker *w, session *s) {
+    s->upgrading = s->want_upgrade = 0;
+    s->upgraded = 1;
+    ws_send(w, s->up, 1, "5", 1);
+    if (s->up->fd < 0) return;
+    conn_close(w, &s->c, false);
+    if (s->post) conn_close(w, s->post, false);
+    session_ready(w, s);
+}
+
+/* "3probe": pause polling (wait for the held GET, which the server lets go
+ * with a noop) and then send "5". */
+static void upgrade_probed(worker *w, session *s) {
+    if (s->c.busy)
+        s->want_upgrade = 1;
+    else
+        upgrade_finish(w, s);
 }
 
 /* ---- receiving ---------------------------------------------------------------------- */
@@ -645,6 +693,8 @@ static void sio_packet(worker *w, session *s, const char *p, size_t n) {
             int m = snprintf(msg, sizeof msg, "42%u[\"join\",\"%s\"]", s->ack_id, cfg->room);
             s->state = SS_JOIN_WAIT;
             eio_send(w, s, msg, (size_t)m);
+        } else if (cfg->upgrade && s->polling && !s->upgraded) {
+            if (!s->upgrading) upgrade_start(w, s);
         } else {
             session_ready(w, s);
         }
@@ -712,6 +762,8 @@ static void eio_packet(worker *w, session *s, const char *p, size_t n) {
         eio_send(w, s, "3", 1);
         return;
     case '3':
+        if (s->upgrading && n == 6 && memcmp(p, "3probe", 6) == 0) upgrade_probed(w, s);
+        return;
     case '6':
         return;
     case '4':
@@ -746,6 +798,7 @@ static long ws_input(worker *w, conn *c, uint8_t *d, size_t n) {
          * this connection's messages need their own inflate stream. */
         c->z_keep = memmem(d, off, "permessage-deflate", 18) &&
                     !memmem(d, off, "server_no_context_takeover", 26);
+        if (s->upgrading && c == s->up && ws_send(w, c, 1, "2probe", 6) < 0) return -1;
     }
     while (off < n) {
         size_t avail = n - off;
@@ -848,6 +901,10 @@ static void http_response(worker *w, conn *c, int status, const char *body, size
         eio_packet(w, s, p, (size_t)(e - p));
         if (s->state == SS_DEAD || s->state == SS_FREE) return;
         p = sep ? sep + 1 : end;
+    }
+    if (s->want_upgrade) {
+        upgrade_finish(w, s); /* the held GET came back: polling is paused */
+        return;
     }
     poll_get(w, s);
 }
@@ -1149,6 +1206,10 @@ void worker_free(worker *w) {
             bb_free(&s->post->req);
             free(s->post);
         }
+        if (s->up) {
+            bb_free(&s->up->req);
+            free(s->up);
+        }
         bb_free(&s->c.req);
         bb_free(&s->pq);
     }
@@ -1184,7 +1245,7 @@ static void worker_tick(worker *w) {
             if (s->state == SS_CLOSING && now > s->deadline) {
                 /* The server did not close: reset the connection ourselves. */
                 CNT_ADD(w->k.resets, 1);
-                conn_close(w, &s->c, true);
+                conn_close(w, session_ws(s), true);
                 session_close(s, true);
             }
             if (ph == PH_RUN && (s->state == SS_FREE || s->state == SS_DEAD) && w->opening < conc)
