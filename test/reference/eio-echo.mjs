@@ -6,7 +6,8 @@
 //
 //   node test/reference/eio-echo.mjs [--host 127.0.0.1] [--port 3000] [--path /socket.io/]
 //        [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES]
-//        [--cors-origin ORIGIN]... [--app eio-echo]
+//        [--cors-origin ORIGIN]... [--app eio-echo] [--transports polling,websocket]
+//        [--allow-upgrades[=1|0]] [--cookie NAME] [--add-trailing-slash[=1|0]]
 //
 // With one or more --cors-origin, polling answers carry CORS headers for those
 // origins (with credentials), and a handshake (polling or WebSocket) whose Origin
@@ -36,6 +37,16 @@ const opts = {
   pingTimeout: Number(process.env.SIO_PING_TIMEOUT || 20000),
   maxPayload: Number(process.env.SIO_MAX_PAYLOAD || 1000000),
   corsOrigins: process.env.SIO_CORS_ORIGIN ? process.env.SIO_CORS_ORIGIN.split(",") : [],
+  transports: (process.env.SIO_TRANSPORTS || "polling,websocket").split(","),
+  allowUpgrades: !/^(0|false)$/.test(process.env.SIO_ALLOW_UPGRADES ?? ""),
+  cookie: process.env.SIO_COOKIE || null,
+  addTrailingSlash: !/^(0|false)$/.test(process.env.SIO_ADD_TRAILING_SLASH ?? ""),
+};
+// sio-server's switches: alone (on), or =1/=0/true/false.
+const flag = (name, inline) => {
+  if (inline === undefined) return true;
+  if (!/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
+  return /^(1|true)$/.test(inline);
 };
 
 const argv = process.argv.slice(2);
@@ -59,6 +70,10 @@ for (let i = 0; i < argv.length; i++) {
     case "--ping-timeout": opts.pingTimeout = numeric(name, value()); break;
     case "--max-payload": opts.maxPayload = numeric(name, value()); break;
     case "--cors-origin": opts.corsOrigins.push(value()); break;
+    case "--transports": opts.transports = value().split(","); break;
+    case "--allow-upgrades": opts.allowUpgrades = flag(name, inline); break;
+    case "--cookie": opts.cookie = value(); break;
+    case "--add-trailing-slash": opts.addTrailingSlash = flag(name, inline); break;
     case "--app": {
       const app = value();
       if (app !== "eio-echo") usage(`only --app eio-echo is offered by this reference, not ${app}`);
@@ -75,7 +90,11 @@ for (let i = 0; i < argv.length; i++) {
           "  --ping-timeout MS    (SIO_PING_TIMEOUT, default 20000)\n" +
           "  --max-payload BYTES  (SIO_MAX_PAYLOAD, default 1000000)\n" +
           "  --cors-origin ORIGIN allowed origin, repeatable (SIO_CORS_ORIGIN, comma-separated)\n" +
-          "  --app eio-echo       the only app of this reference\n",
+          "  --app eio-echo       the only app of this reference\n" +
+          "  --transports LIST    engine.io's transports (SIO_TRANSPORTS, default polling,websocket)\n" +
+          "  --allow-upgrades[=0] engine.io's allowUpgrades (SIO_ALLOW_UPGRADES, default on)\n" +
+          "  --cookie NAME        engine.io's cookie: {name} (SIO_COOKIE, default none)\n" +
+          "  --add-trailing-slash[=0] attach()'s addTrailingSlash (SIO_ADD_TRAILING_SLASH, default on)\n",
       );
       process.exit(0);
     default: usage(`unknown option ${a}`);
@@ -87,7 +106,9 @@ const engineOpts = {
   pingInterval: opts.pingInterval,
   pingTimeout: opts.pingTimeout,
   maxHttpBufferSize: opts.maxPayload,
-  transports: ["polling", "websocket"],
+  transports: opts.transports,
+  allowUpgrades: opts.allowUpgrades,
+  ...(opts.cookie ? { cookie: { name: opts.cookie } } : {}),
 };
 if (opts.corsOrigins.includes("*")) {
   // sio-server's '*': any origin, as the cors package's origin '*' (a literal
@@ -108,7 +129,7 @@ const httpServer = http.createServer((req, res) => {
   res.end("Not Found");
 });
 const engine = new Server(engineOpts);
-engine.attach(httpServer, { path: opts.path });
+engine.attach(httpServer, { path: opts.path, addTrailingSlash: opts.addTrailingSlash });
 
 engine.on("connection", (socket) => {
   socket.on("message", (data) => socket.send(data));

@@ -9,6 +9,8 @@
 //        [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES]
 //        [--connect-timeout MS] [--cleanup-empty-namespaces[=1|0]]
 //        [--app testkit|chat|bench|conformance] [--parser default|msgpack]
+//        [--transports polling,websocket] [--allow-upgrades[=1|0]] [--cookie NAME]
+//        [--add-trailing-slash[=1|0]]
 //
 // testkit (the default) behaves as test/apps/testkit.c describes: namespaces "/"
 // (middlewares: auth.refuse -> refused with {reason:"by-test"}; auth.slow ->
@@ -19,6 +21,8 @@
 // cleanupEmptyChildNamespaces, emptied "/dyn-*" children leave it).
 // Each server-side disconnect is printed on stdout as
 // "testkit: disconnect NSP ID REASON".
+// Handshakes whose query has "deny" are refused by allowRequest with its value
+// as the message (testkit.c's sio_options.allow_request).
 import http from "node:http";
 import { createRequire } from "node:module";
 
@@ -49,6 +53,16 @@ const opts = {
   app: process.env.SIO_APP || "testkit",
   cleanupEmptyNamespaces: /^(1|true)$/.test(process.env.SIO_CLEANUP_EMPTY_NAMESPACES ?? ""),
   parser: process.env.SIO_PARSER || "default",
+  transports: (process.env.SIO_TRANSPORTS || "polling,websocket").split(","),
+  allowUpgrades: !/^(0|false)$/.test(process.env.SIO_ALLOW_UPGRADES ?? ""),
+  cookie: process.env.SIO_COOKIE || null,
+  addTrailingSlash: !/^(0|false)$/.test(process.env.SIO_ADD_TRAILING_SLASH ?? ""),
+};
+// sio-server's switches: alone (on), or =1/=0/true/false.
+const flag = (name, inline) => {
+  if (inline === undefined) return true;
+  if (!/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
+  return /^(1|true)$/.test(inline);
 };
 
 const argv = process.argv.slice(2);
@@ -78,6 +92,10 @@ for (let i = 0; i < argv.length; i++) {
       opts.cleanupEmptyNamespaces = inline === undefined || /^(1|true)$/.test(inline);
       break;
     case "--parser": opts.parser = value(); break;
+    case "--transports": opts.transports = value().split(","); break;
+    case "--allow-upgrades": opts.allowUpgrades = flag(name, inline); break;
+    case "--cookie": opts.cookie = value(); break;
+    case "--add-trailing-slash": opts.addTrailingSlash = flag(name, inline); break;
     case "-h":
     case "--help":
       usage();
@@ -96,14 +114,28 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: opts.maxPayload,
   connectTimeout: opts.connectTimeout,
   cleanupEmptyChildNamespaces: opts.cleanupEmptyNamespaces,
-  transports: ["polling", "websocket"],
+  transports: opts.transports,
+  allowUpgrades: opts.allowUpgrades,
+  ...(opts.cookie ? { cookie: { name: opts.cookie } } : {}),
+  addTrailingSlash: opts.addTrailingSlash,
+  // testkit.c's allow_request: a "deny" query parameter refuses the handshake.
+  ...(opts.app === "testkit"
+    ? {
+        allowRequest: (req, callback) => {
+          const deny = new URL(req.url, "http://x").searchParams.get("deny");
+          callback(deny === null ? null : deny, deny === null);
+        },
+      }
+    : {}),
   serveClient: false,
   // sio-server's --parser: npm socket.io-msgpack-parser, or socket.io's own.
   ...(opts.parser === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
 });
+// The prefix engine.io serves (its _computePath).
+const servedPath = opts.path.replace(/\/$/, "") + (opts.addTrailingSlash ? "/" : "");
 // Anything outside the Engine.IO paths (engine.io answers its own paths first).
 httpServer.on("request", (req, res) => {
-  if (!res.headersSent && !res.writableEnded && !req.url.startsWith(opts.path) && !req.url.startsWith("/engine.io/")) {
+  if (!res.headersSent && !res.writableEnded && !req.url.startsWith(servedPath) && !req.url.startsWith("/engine.io/")) {
     res.writeHead(404, { "Content-Type": "text/plain" });
     res.end("Not Found");
   }
