@@ -16,6 +16,7 @@
 // without an Origin header (non-browser clients) are allowed.
 import http from "node:http";
 import { createRequire } from "node:module";
+import { applyEngineOption, engineDefaults, engineServerOptions } from "./engine-options.mjs";
 
 const require = createRequire(import.meta.url);
 const { Server } = require("engine.io");
@@ -37,16 +38,7 @@ const opts = {
   pingTimeout: Number(process.env.SIO_PING_TIMEOUT || 20000),
   maxPayload: Number(process.env.SIO_MAX_PAYLOAD || 1000000),
   corsOrigins: process.env.SIO_CORS_ORIGIN ? process.env.SIO_CORS_ORIGIN.split(",") : [],
-  transports: (process.env.SIO_TRANSPORTS || "polling,websocket").split(","),
-  allowUpgrades: !/^(0|false)$/.test(process.env.SIO_ALLOW_UPGRADES ?? ""),
-  cookie: process.env.SIO_COOKIE || null,
-  addTrailingSlash: !/^(0|false)$/.test(process.env.SIO_ADD_TRAILING_SLASH ?? ""),
-};
-// sio-server's switches: alone (on), or =1/=0/true/false.
-const flag = (name, inline) => {
-  if (inline === undefined) return true;
-  if (!/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
-  return /^(1|true)$/.test(inline);
+  ...engineDefaults(),
 };
 
 const argv = process.argv.slice(2);
@@ -70,10 +62,6 @@ for (let i = 0; i < argv.length; i++) {
     case "--ping-timeout": opts.pingTimeout = numeric(name, value()); break;
     case "--max-payload": opts.maxPayload = numeric(name, value()); break;
     case "--cors-origin": opts.corsOrigins.push(value()); break;
-    case "--transports": opts.transports = value().split(","); break;
-    case "--allow-upgrades": opts.allowUpgrades = flag(name, inline); break;
-    case "--cookie": opts.cookie = value(); break;
-    case "--add-trailing-slash": opts.addTrailingSlash = flag(name, inline); break;
     case "--app": {
       const app = value();
       if (app !== "eio-echo") usage(`only --app eio-echo is offered by this reference, not ${app}`);
@@ -97,7 +85,8 @@ for (let i = 0; i < argv.length; i++) {
           "  --add-trailing-slash[=0] attach()'s addTrailingSlash (SIO_ADD_TRAILING_SLASH, default on)\n",
       );
       process.exit(0);
-    default: usage(`unknown option ${a}`);
+    default:
+      if (!applyEngineOption(opts, name, inline, value, usage)) usage(`unknown option ${a}`);
   }
 }
 
@@ -106,9 +95,7 @@ const engineOpts = {
   pingInterval: opts.pingInterval,
   pingTimeout: opts.pingTimeout,
   maxHttpBufferSize: opts.maxPayload,
-  transports: opts.transports,
-  allowUpgrades: opts.allowUpgrades,
-  ...(opts.cookie ? { cookie: { name: opts.cookie } } : {}),
+  ...engineServerOptions(opts),
 };
 if (opts.corsOrigins.includes("*")) {
   // sio-server's '*': any origin, as the cors package's origin '*' (a literal

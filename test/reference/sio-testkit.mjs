@@ -25,6 +25,7 @@
 // as the message (testkit.c's sio_options.allow_request).
 import http from "node:http";
 import { createRequire } from "node:module";
+import { applyEngineOption, engineDefaults, engineServerOptions } from "./engine-options.mjs";
 
 const require = createRequire(import.meta.url);
 const { Server } = require("socket.io");
@@ -53,16 +54,7 @@ const opts = {
   app: process.env.SIO_APP || "testkit",
   cleanupEmptyNamespaces: /^(1|true)$/.test(process.env.SIO_CLEANUP_EMPTY_NAMESPACES ?? ""),
   parser: process.env.SIO_PARSER || "default",
-  transports: (process.env.SIO_TRANSPORTS || "polling,websocket").split(","),
-  allowUpgrades: !/^(0|false)$/.test(process.env.SIO_ALLOW_UPGRADES ?? ""),
-  cookie: process.env.SIO_COOKIE || null,
-  addTrailingSlash: !/^(0|false)$/.test(process.env.SIO_ADD_TRAILING_SLASH ?? ""),
-};
-// sio-server's switches: alone (on), or =1/=0/true/false.
-const flag = (name, inline) => {
-  if (inline === undefined) return true;
-  if (!/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
-  return /^(1|true)$/.test(inline);
+  ...engineDefaults(),
 };
 
 const argv = process.argv.slice(2);
@@ -92,15 +84,12 @@ for (let i = 0; i < argv.length; i++) {
       opts.cleanupEmptyNamespaces = inline === undefined || /^(1|true)$/.test(inline);
       break;
     case "--parser": opts.parser = value(); break;
-    case "--transports": opts.transports = value().split(","); break;
-    case "--allow-upgrades": opts.allowUpgrades = flag(name, inline); break;
-    case "--cookie": opts.cookie = value(); break;
-    case "--add-trailing-slash": opts.addTrailingSlash = flag(name, inline); break;
     case "-h":
     case "--help":
       usage();
       break;
-    default: usage(`unknown option ${a}`);
+    default:
+      if (!applyEngineOption(opts, name, inline, value, usage)) usage(`unknown option ${a}`);
   }
 }
 if (!APPS.includes(opts.app)) usage(`unknown app ${opts.app}`);
@@ -114,9 +103,7 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: opts.maxPayload,
   connectTimeout: opts.connectTimeout,
   cleanupEmptyChildNamespaces: opts.cleanupEmptyNamespaces,
-  transports: opts.transports,
-  allowUpgrades: opts.allowUpgrades,
-  ...(opts.cookie ? { cookie: { name: opts.cookie } } : {}),
+  ...engineServerOptions(opts),
   addTrailingSlash: opts.addTrailingSlash,
   // testkit.c's allow_request: a "deny" query parameter refuses the handshake.
   ...(opts.app === "testkit"
