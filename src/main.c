@@ -117,6 +117,9 @@ static const struct opt opts[] = {
      "127.0.0.0/8,::1)"},
     {"jwt-allow-no-exp", "SIO_JWT_ALLOW_NO_EXP", OPT_FLAG, "",
      "accept JWTs without an exp claim (default: refused, a token must expire)"},
+    {"ws-deflate", "SIO_WS_DEFLATE", OPT_FLAG, "",
+     "WebSocket permessage-deflate for clients that offer it, messages from 1024 bytes "
+     "(default off)"},
     {"transports", "SIO_TRANSPORTS", OPT_STR, "LIST",
      "transports clients may use: polling,websocket (default both), or one of them"},
     {"allow-upgrades", "SIO_ALLOW_UPGRADES", OPT_FLAG, "",
@@ -243,6 +246,8 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->jwt_allow_no_exp = val;
         else if (strcmp(o->name, "cleanup-empty-namespaces") == 0)
             c->sio.cleanup_empty_namespaces = val;
+        else if (strcmp(o->name, "ws-deflate") == 0)
+            c->eio.ws_deflate = val;
         else if (strcmp(o->name, "allow-upgrades") == 0)
             c->eio.allow_upgrades = val;
         else if (strcmp(o->name, "add-trailing-slash") == 0)
@@ -495,14 +500,14 @@ int main(int argc, char **argv) {
     web *site = web_install(rt.http, &wo, &err);
     if (!site) {
         fprintf(stderr, "sio-server: cannot install the HTTP routes: %s\n",
-                err == SIO_EINVAL ? "invalid --metrics-allow" : sio_status_str(err));
+                err == SIO_EINVAL ? "invalid --metrics-allow" : sio_strerror(err));
         return 1;
     }
     rt.app = app_find(c.app);
     app_env env = {rt.loop, rt.http, &c.eio, &c.sio, c.jwt_secret, c.jwt_allow_no_exp};
     rt.state = rt.app->start(&env, &err);
     if (!rt.state) {
-        fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_status_str(err));
+        fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_strerror(err));
         return 1;
     }
     rt.sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);

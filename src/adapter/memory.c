@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sio/internal.h"
+#include "socketio/internal.h"
 #include "sio/status.h"
 
 struct room;

@@ -38,6 +38,7 @@ const opts = {
   pingTimeout: Number(process.env.SIO_PING_TIMEOUT || 20000),
   maxPayload: Number(process.env.SIO_MAX_PAYLOAD || 1000000),
   corsOrigins: process.env.SIO_CORS_ORIGIN ? process.env.SIO_CORS_ORIGIN.split(",") : [],
+  wsDeflate: /^(1|true)$/.test(process.env.SIO_WS_DEFLATE ?? ""),
   ...engineDefaults(),
 };
 
@@ -62,6 +63,11 @@ for (let i = 0; i < argv.length; i++) {
     case "--ping-timeout": opts.pingTimeout = numeric(name, value()); break;
     case "--max-payload": opts.maxPayload = numeric(name, value()); break;
     case "--cors-origin": opts.corsOrigins.push(value()); break;
+    case "--ws-deflate":
+      // sio-server's --ws-deflate: engine.io's perMessageDeflate (threshold 1024).
+      if (inline !== undefined && !/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
+      opts.wsDeflate = inline === undefined || /^(1|true)$/.test(inline);
+      break;
     case "--app": {
       const app = value();
       if (app !== "eio-echo") usage(`only --app eio-echo is offered by this reference, not ${app}`);
@@ -95,6 +101,7 @@ const engineOpts = {
   pingInterval: opts.pingInterval,
   pingTimeout: opts.pingTimeout,
   maxHttpBufferSize: opts.maxPayload,
+  perMessageDeflate: opts.wsDeflate === true,
   ...engineServerOptions(opts),
 };
 if (opts.corsOrigins.includes("*")) {

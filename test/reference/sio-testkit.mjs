@@ -54,6 +54,7 @@ const opts = {
   app: process.env.SIO_APP || "testkit",
   cleanupEmptyNamespaces: /^(1|true)$/.test(process.env.SIO_CLEANUP_EMPTY_NAMESPACES ?? ""),
   parser: process.env.SIO_PARSER || "default",
+  wsDeflate: /^(1|true)$/.test(process.env.SIO_WS_DEFLATE ?? ""),
   ...engineDefaults(),
 };
 
@@ -84,6 +85,11 @@ for (let i = 0; i < argv.length; i++) {
       opts.cleanupEmptyNamespaces = inline === undefined || /^(1|true)$/.test(inline);
       break;
     case "--parser": opts.parser = value(); break;
+    case "--ws-deflate":
+      // sio-server's --ws-deflate: engine.io's perMessageDeflate (threshold 1024).
+      if (inline !== undefined && !/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
+      opts.wsDeflate = inline === undefined || /^(1|true)$/.test(inline);
+      break;
     case "-h":
     case "--help":
       usage();
@@ -103,6 +109,7 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: opts.maxPayload,
   connectTimeout: opts.connectTimeout,
   cleanupEmptyChildNamespaces: opts.cleanupEmptyNamespaces,
+  perMessageDeflate: opts.wsDeflate,
   ...engineServerOptions(opts),
   addTrailingSlash: opts.addTrailingSlash,
   // testkit.c's allow_request: a "deny" query parameter refuses the handshake.

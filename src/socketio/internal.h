@@ -1,10 +1,10 @@
-/* Socket.IO server internals shared by the protocol code (sio/) and the
+/* Socket.IO server internals shared by the protocol code (socketio/) and the
  * adapters (adapter/). Not part of the public API. */
 #ifndef SIO_SIO_INTERNAL_H
 #define SIO_SIO_INTERNAL_H
 
 #include "eio/batch.h"
-#include "sio/packet.h"
+#include "socketio/packet.h"
 #include "sio/sio.h"
 #include "util/buf.h"
 #include "util/map.h"
