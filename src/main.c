@@ -123,6 +123,15 @@ static const struct opt opts[] = {
     {"http-compression-threshold", "SIO_HTTP_COMPRESSION_THRESHOLD", OPT_UINT, "BYTES",
      "gzip/deflate long-polling answers and static files of at least this size when the "
      "client accepts it (default 1024; 0: never)"},
+    {"transports", "SIO_TRANSPORTS", OPT_STR, "LIST",
+     "transports clients may use: polling,websocket (default both), or one of them"},
+    {"allow-upgrades", "SIO_ALLOW_UPGRADES", OPT_FLAG, "",
+     "offer polling clients the upgrade to WebSocket (default on; =0: they stay on polling)"},
+    {"cookie", "SIO_COOKIE", OPT_STR, "NAME",
+     "set cookie NAME=<sid> (Path=/; HttpOnly; SameSite=Lax) on the polling handshake, as "
+     "engine.io's cookie option (e.g. io); default: none"},
+    {"add-trailing-slash", "SIO_ADD_TRAILING_SLASH", OPT_FLAG, "",
+     "serve <path>/ only (default on); =0 also serves the path without the slash"},
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
@@ -164,6 +173,25 @@ static int add_origins(struct config *c, const char *v, int split) {
     return 0;
 }
 
+/* "polling,websocket" (either order) or one of them, into EIO_TRANSPORT_*. */
+static int parse_transports(const char *v, unsigned *out) {
+    unsigned mask = 0;
+    while (*v) {
+        size_t n = strcspn(v, ",");
+        if (n == 7 && strncmp(v, "polling", n) == 0)
+            mask |= EIO_TRANSPORT_POLLING;
+        else if (n == 9 && strncmp(v, "websocket", n) == 0)
+            mask |= EIO_TRANSPORT_WEBSOCKET;
+        else
+            return -1;
+        v += n;
+        if (*v == ',') v++;
+    }
+    if (!mask) return -1;
+    *out = mask;
+    return 0;
+}
+
 static int apply(struct config *c, const struct opt *o, const char *v, int from_env) {
     unsigned long u;
     switch (o->kind) {
@@ -197,6 +225,10 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
                 c->sio.parser = SIO_PARSER_MSGPACK;
             else
                 return -1;
+        } else if (strcmp(o->name, "transports") == 0) {
+            if (parse_transports(v, &c->eio.transports)) return -1;
+        } else if (strcmp(o->name, "cookie") == 0) {
+            c->eio.cookie = v;
         } else if (strcmp(o->name, "metrics-allow") == 0) {
             cidr_list l; /* refused here, with the option's name, not at start-up */
             if (cidr_list_parse(&l, v)) return -1;
@@ -219,6 +251,10 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->sio.cleanup_empty_namespaces = val;
         else if (strcmp(o->name, "ws-deflate") == 0)
             c->eio.ws_deflate = val;
+        else if (strcmp(o->name, "allow-upgrades") == 0)
+            c->eio.allow_upgrades = val;
+        else if (strcmp(o->name, "add-trailing-slash") == 0)
+            c->eio.add_trailing_slash = val;
         return 0;
     }
     case OPT_PORT:

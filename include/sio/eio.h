@@ -50,6 +50,21 @@ typedef struct eio_options {
      * eio_session_established), 429 beyond; default 1000; 0: no cap. */
     uint32_t max_half_open_per_address;
 
+    /* The transports a client may use (engine.io's `transports`), a mask of
+     * EIO_TRANSPORT_*; default both (0 counts as both). A request on another
+     * gets 400 code 0 "Transport unknown", and the open packet offers no
+     * upgrade to a transport that is off. */
+    unsigned transports;
+    /* Name of a cookie holding the sid, set on the polling handshake answer
+     * (engine.io's `cookie`): "<name>=<sid>; Path=/; HttpOnly; SameSite=Lax",
+     * for proxies that route by cookie; NULL (default): none. A WebSocket
+     * handshake gets none, as in engine.io. */
+    const char *cookie;
+    /* engine.io's `addTrailingSlash`: 1 (default) serves the path with one
+     * trailing slash ("/socket.io" and "/socket.io/" both mean
+     * "/socket.io/..."); 0 drops it, so "/socket.io?EIO=4..." is served too
+     * (a prefix match, as engine.io's). */
+    int add_trailing_slash;
     /* WebSocket permessage-deflate (RFC 7692) for clients that offer it;
      * default 0 (off, as the reference's perMessageDeflate). Messages from
      * 1024 bytes on are compressed; no compressor is kept per session. */
@@ -61,10 +76,17 @@ typedef struct eio_options {
     size_t http_compression_threshold;
 } eio_options;
 
+enum { EIO_TRANSPORT_POLLING = 1, EIO_TRANSPORT_WEBSOCKET = 2 };
+
 typedef struct eio_callbacks {
-    /* Optional: return 0 to refuse a handshake (403, code 4 "Forbidden").
-     * No session exists yet. */
-    int (*allow_request)(eio_server *srv, eio_request *req, void *ud);
+    /* Optional, engine.io's `allowRequest`: runs for each handshake (not for
+     * the later requests of a session), on the loop, once the transport,
+     * method and Origin were accepted and before the protocol version and the
+     * admission limits are looked at. Return non-zero to accept; 0 refuses
+     * with 403 {"code":4,"message":M}, M being *message when the hook set it
+     * (copied at once; NULL leaves "Forbidden"). It must answer at once:
+     * there is no asynchronous form. No session exists yet. */
+    int (*allow_request)(eio_server *srv, eio_request *req, const char **message, void *ud);
     /* A session completed its handshake. The pointer is valid until
      * on_close for it returns. */
     void (*on_open)(eio_session *s, void *ud);

@@ -129,6 +129,13 @@ typedef struct sio_options {
                           `parser` option: a client on the other one is closed
                           at its first packet; default SIO_PARSER_DEFAULT. The
                           Redis adapter's format does not depend on it. */
+    /* Optional, the reference's `allowRequest`: decides each Engine.IO
+     * handshake before any namespace is involved (see
+     * eio_callbacks.allow_request for when it runs and what a refused client
+     * gets). The request (headers, query, address: eio_request_*) lives only
+     * during the call; *message, when set, is copied. Non-zero accepts. */
+    int (*allow_request)(eio_request *req, const char **message, void *ud);
+    void *allow_request_ud;
 } sio_options;
 
 /* An event from a client. event is borrowed (valid during the call); args, a

@@ -45,7 +45,7 @@ static void on_client(http_req *r, void *ud) {
         "socket.io.js",         "socket.io.js.map",         "socket.io.min.js",
         "socket.io.min.js.map", "socket.io.msgpack.min.js", "socket.io.msgpack.min.js.map",
         "socket.io.esm.min.js", "socket.io.esm.min.js.map", NULL};
-    const char *name = http_req_path(r) + strlen(w->o.eio_path);
+    const char *name = http_req_path(r) + strlen(w->client_prefix) - strlen("socket.io.");
     for (size_t i = 0; files[i]; i++) {
         if (strcmp(name, files[i]) == 0) {
             http_serve_file(r, w->o.client_dir, files[i], "public, max-age=0", NULL, w->zc);
@@ -104,7 +104,13 @@ web *web_install(sio_http *http, const web_options *o, int *err) {
     if (r == SIO_OK) r = http_server_route(http, "/healthz", on_healthz, w, 0);
     if (r == SIO_OK && w->o.static_dir) r = http_server_route(http, "/", on_static, w, 0);
     if (r == SIO_OK && w->o.client_dir && w->o.eio_path) {
-        snprintf(w->client_prefix, sizeof w->client_prefix, "%ssocket.io.", w->o.eio_path);
+        /* At "<path>/socket.io.js" whether the path ends in a slash or not
+         * (socket.io serves `${path without slash}/socket.io.js`). */
+        size_t n = strlen(w->o.eio_path);
+        while (n > 1 && w->o.eio_path[n - 1] == '/')
+            n--;
+        snprintf(w->client_prefix, sizeof w->client_prefix, "%.*s%ssocket.io.", (int)n,
+                 w->o.eio_path, n == 1 && w->o.eio_path[0] == '/' ? "" : "/");
         r = http_server_route(http, w->client_prefix, on_client, w, 0);
     }
     if (r != SIO_OK) {

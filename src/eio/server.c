@@ -10,6 +10,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "eio/batch.h"
 #include "eio/packet.h"
 #include "eio/poll_z.h"
@@ -35,6 +37,9 @@
  * for its close packet; one that has gone away must not hold up the exit. */
 #define SHUTDOWN_GRACE_MS 1000
 #define READY_BACKLOG     (64 * 1024)
+/* Longest --cookie name: a token, as RFC 6265 wants, short enough for one
+ * Set-Cookie line built on the stack. */
+#define COOKIE_NAME_MAX 64
 
 struct eio_session {
     char sid[SID_LEN + 1];
@@ -62,6 +67,7 @@ struct eio_server {
     ws_ctx *ws;
     eio_options o;
     char *path;
+    char *cookie; /* the cookie name, owned (o.cookie points here) */
     char **cors;
     eio_callbacks cb;
     void *ud;
@@ -153,6 +159,8 @@ void eio_options_init(eio_options *o) {
     o->max_buffered = 1 << 20;
     o->max_half_open_per_address = 1000;
     o->http_compression_threshold = 1024;
+    o->transports = EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
+    o->add_trailing_slash = 1;
 }
 
 /* ---------- CORS and errors ---------- */
@@ -203,6 +211,27 @@ static void respond_error(eio_server *srv, http_req *r, unsigned status, int cod
     const char *h[12];
     cors_headers(srv, r, h);
     http_respond(r, status, "application/json", body, (size_t)n, h);
+}
+
+/* 403 code 4 with the message an allow_request hook gave, JSON-escaped;
+ * engine.io's abortRequest, which keeps "Forbidden" for a missing or empty
+ * one. */
+static void respond_forbidden(eio_server *srv, http_req *r, const char *message) {
+    cJSON *o = message && *message ? cJSON_CreateObject() : NULL;
+    char *body = NULL;
+    if (o && cJSON_AddNumberToObject(o, "code", ERR_FORBIDDEN) &&
+        cJSON_AddStringToObject(o, "message", message))
+        body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!body) {
+        respond_error(srv, r, 403, ERR_FORBIDDEN);
+        return;
+    }
+    g_metrics.rejected[REJ_FORBIDDEN]++;
+    const char *h[12];
+    cors_headers(srv, r, h);
+    http_respond(r, 403, "application/json", body, strlen(body), h);
+    cJSON_free(body);
 }
 
 static void respond_text(eio_server *srv, http_req *r, unsigned status, const char *ctype,
@@ -465,10 +494,12 @@ static void session_destroy(eio_session *s) {
 static void send_open(eio_session *s, sbuf *out, int binary_frame_ws) {
     eio_server *srv = s->srv;
     char body[256];
-    int n = snprintf(
-        body, sizeof body, "{\"sid\":\"%s\",\"upgrades\":%s%s", s->sid,
-        s->core.transport == EIO_TR_POLLING && srv->o.allow_upgrades ? "[\"websocket\"]" : "[]",
-        srv->open_tail);
+    int n = snprintf(body, sizeof body, "{\"sid\":\"%s\",\"upgrades\":%s%s", s->sid,
+                     s->core.transport == EIO_TR_POLLING && srv->o.allow_upgrades &&
+                             (srv->o.transports & EIO_TRANSPORT_WEBSOCKET)
+                         ? "[\"websocket\"]"
+                         : "[]",
+                     srv->open_tail);
     if (binary_frame_ws)
         ws_frame_append_prefixed(out, WS_OP_TEXT, '0', (const uint8_t *)body, (size_t)n);
     else
@@ -557,6 +588,23 @@ static void poll_respond(eio_session *s, http_req *r, const char **h) {
     if (iov != small) free(iov);
 }
 
+/* The headers of a polling answer: CORS, and on the handshake's (the request
+ * without a sid, as engine.io decides) the sid cookie when one is configured,
+ * with engine.io's defaults for `cookie: {name}`. `cookie` holds the line. */
+/* A polling answer's headers (poll_headers) and, on the handshake's, the
+ * session cookie; h has room for 16 entries. */
+static void answer_headers(eio_session *s, http_req *r, const char **h, char *cookie, size_t size) {
+    poll_headers(s->srv, r, h);
+    if (!s->srv->o.cookie || http_req_query(r, "sid")) return;
+    size_t n = 0;
+    while (h[n])
+        n++;
+    snprintf(cookie, size, "%s=%s; Path=/; HttpOnly; SameSite=Lax", s->srv->o.cookie, s->sid);
+    h[n++] = "Set-Cookie";
+    h[n++] = cookie;
+    h[n] = NULL;
+}
+
 /* Answer a GET with everything queued, or with a noop when nothing is. */
 static void poll_answer(eio_session *s, http_req *r) {
     sbuf *tail = segq_tail(&s->poll_out);
@@ -565,8 +613,10 @@ static void poll_answer(eio_session *s, http_req *r) {
         s->close_queued = 1;
     }
     if (!segq_len(&s->poll_out)) eio_payload_append(tail, EIO_NOOP, NULL, 0, 0);
-    const char *h[12];
-    poll_headers(s->srv, r, h);
+    /* CORS (6), no-store (2), cookie (2), Content-Encoding (2), NULL */
+    const char *h[16];
+    char cookie[COOKIE_NAME_MAX + SID_LEN + 48];
+    answer_headers(s, r, h, cookie, sizeof cookie);
     poll_respond(s, r, h);
     if (s->core.state == EIO_ST_OPEN && s->want_drain) {
         s->want_drain = 0;
@@ -999,7 +1049,10 @@ static void on_request(http_req *r, void *ud) {
     }
     const char *transport = http_req_query(r, "transport");
     int is_ws = transport && strcmp(transport, "websocket") == 0;
-    if (!transport || (!is_ws && strcmp(transport, "polling") != 0)) {
+    int is_polling = transport && strcmp(transport, "polling") == 0;
+    /* A transport that is off is unknown, as engine.io's verify() has it. */
+    if (!(is_ws && (srv->o.transports & EIO_TRANSPORT_WEBSOCKET)) &&
+        !(is_polling && (srv->o.transports & EIO_TRANSPORT_POLLING))) {
         respond_error(srv, r, 400, ERR_TRANSPORT_UNKNOWN);
         return;
     }
@@ -1026,10 +1079,9 @@ static void on_request(http_req *r, void *ud) {
             return;
         }
         if (is_ws) {
-            if (!srv->o.allow_upgrades) {
-                respond_error(srv, r, 400, ERR_BAD_REQUEST);
-                return;
-            }
+            /* Without allow_upgrades the open packet offers no upgrade, but
+             * a client that asks all the same is upgraded: engine.io checks
+             * the option only when it writes the offer. */
             if (eio_core_probe_attached(&s->core) != EIO_ACT_NONE) {
                 /* Already upgraded, or a probe in flight: the reference takes
                  * the handshake and closes the newcomer, so a client sees a
@@ -1058,13 +1110,16 @@ static void on_request(http_req *r, void *ud) {
         respond_error(srv, r, 400, ERR_BAD_HANDSHAKE_METHOD);
         return;
     }
+    /* The hook before the protocol version, in engine.io's order (verify(),
+     * then handshake()): a v3 client it refuses sees 403, not code 5. */
+    const char *refusal = NULL;
+    if (srv->cb.allow_request && !srv->cb.allow_request(srv, r, &refusal, srv->ud)) {
+        respond_forbidden(srv, r, refusal);
+        return;
+    }
     const char *eio = http_req_query(r, "EIO");
     if (!eio || strcmp(eio, "4") != 0) {
         respond_error(srv, r, 400, ERR_UNSUPPORTED_PROTOCOL_VERSION);
-        return;
-    }
-    if (srv->cb.allow_request && !srv->cb.allow_request(srv, r, srv->ud)) {
-        respond_error(srv, r, 403, ERR_FORBIDDEN);
         return;
     }
     if (srv->closing) {
@@ -1104,6 +1159,31 @@ static void on_request(http_req *r, void *ud) {
 
 /* ---------- public ---------- */
 
+/* The path served, as engine.io's _computePath: without its trailing slash,
+ * then with one unless add_trailing_slash is 0 ("/" stays "/"). */
+static char *served_path(const eio_options *o) {
+    const char *p = o->path ? o->path : "/socket.io/";
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        n--;
+    int slash = o->add_trailing_slash && !(n == 1 && p[0] == '/');
+    char *out = malloc(n + 2);
+    if (!out) return NULL;
+    memcpy(out, p, n);
+    if (slash) out[n++] = '/';
+    out[n] = 0;
+    return out;
+}
+
+/* A cookie name is an RFC 6265 token: no separators, controls or spaces. */
+static int cookie_name_ok(const char *name) {
+    size_t n = strlen(name);
+    if (!n || n > COOKIE_NAME_MAX) return 0;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        if (*c <= ' ' || *c >= 127 || strchr("()<>@,;:\\\"/[]?={}", *c)) return 0;
+    return 1;
+}
+
 eio_server *eio_server_new(sio_loop *loop, sio_http *http, const eio_options *opts,
                            const eio_callbacks *cbs, void *ud, int *err) {
     *err = SIO_ENOMEM;
@@ -1116,9 +1196,16 @@ eio_server *eio_server_new(sio_loop *loop, sio_http *http, const eio_options *op
     srv->ud = ud;
     srv->half_open = (fifo)FIFO_INIT(eio_session, half_open);
     srv->pz = (poll_z)POLL_Z_INIT;
-    srv->path = strdup(opts->path ? opts->path : "/socket.io/");
+    if (!srv->o.transports) srv->o.transports = EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
+    if (opts->cookie && !cookie_name_ok(opts->cookie)) {
+        *err = SIO_EINVAL;
+        goto fail;
+    }
+    srv->cookie = opts->cookie ? strdup(opts->cookie) : NULL;
+    srv->path = served_path(opts);
     srv->ws = ws_ctx_new(loop);
-    if (!srv->path || !srv->ws) goto fail;
+    if (!srv->path || !srv->ws || (opts->cookie && !srv->cookie)) goto fail;
+    srv->o.cookie = srv->cookie;
     if (opts->cors_origins) {
         size_t n = 0;
         while (opts->cors_origins[n])
@@ -1178,6 +1265,7 @@ void eio_server_free(eio_server *srv) {
             free(*p);
     free(srv->cors);
     free(srv->path);
+    free(srv->cookie);
     sbuf_free(&srv->scratch);
     free(srv);
 }

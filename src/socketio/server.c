@@ -755,6 +755,12 @@ static void collect(sbuf *o, void *ud) {
     sio_redis_collect(srv, o);
 }
 
+/* The application's hook, if any, seen from the Engine.IO layer. */
+static int allow_request(eio_server *es, eio_request *req, const char **message, void *ud) {
+    sio_server *srv = ud;
+    return srv->o.allow_request ? srv->o.allow_request(req, message, srv->o.allow_request_ud) : 1;
+}
+
 sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo,
                            const sio_options *o, int *err) {
     sio_server *srv = calloc(1, sizeof *srv);
@@ -769,7 +775,7 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
     sio_attachment_list_init(&srv->bins);
     snprintf(srv->path, sizeof srv->path, "%s", eo->path ? eo->path : "/socket.io/");
     if (srv->o.redis_url && (*err = sio_redis_init(srv))) goto fail;
-    static const eio_callbacks cbs = {NULL, on_open, on_message, on_close, on_drain};
+    static const eio_callbacks cbs = {allow_request, on_open, on_message, on_close, on_drain};
     *err = SIO_ENOMEM; /* sio_redis_init set SIO_OK */
     if (!sio_of(srv, "/")) goto fail;
     srv->eio = eio_server_new(loop, http, eo, &cbs, srv, err);

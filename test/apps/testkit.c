@@ -44,7 +44,10 @@
  *                          (any order; emptied dynamic ones go with
  *                          --cleanup-empty-namespaces)
  * Each disconnect is also printed on stdout:
- *   "testkit: disconnect NSP ID REASON". */
+ *   "testkit: disconnect NSP ID REASON".
+ *
+ * Handshakes: sio_options.allow_request refuses one whose query has "deny",
+ * with the value as the message (empty: none given). */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -596,6 +599,13 @@ static void on_removed(sio_namespace *n, void *ud) {
 
 static void stop(void *app);
 
+static int allow_request(eio_request *req, const char **message, void *ud) {
+    const char *deny = eio_request_query(req, "deny");
+    if (!deny) return 1;
+    *message = deny;
+    return 0;
+}
+
 static void *start(const app_env *env, int *err) {
     struct testkit *tk = calloc(1, sizeof *tk);
     if (!tk) {
@@ -603,7 +613,9 @@ static void *start(const app_env *env, int *err) {
         return NULL;
     }
     tk->loop = env->loop;
-    tk->srv = sio_server_new(env->loop, env->http, env->eio, env->sio, err);
+    sio_options so = *env->sio;
+    so.allow_request = allow_request;
+    tk->srv = sio_server_new(env->loop, env->http, env->eio, &so, err);
     if (!tk->srv) {
         free(tk);
         return NULL;

@@ -7,6 +7,8 @@
 //   node test/reference/eio-echo.mjs [--host 127.0.0.1] [--port 3000] [--path /socket.io/]
 //        [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES]
 //        [--cors-origin ORIGIN]... [--http-compression-threshold BYTES] [--app eio-echo]
+//        [--transports polling,websocket] [--allow-upgrades[=1|0]] [--cookie NAME]
+//        [--add-trailing-slash[=1|0]]
 //
 // With one or more --cors-origin, polling answers carry CORS headers for those
 // origins (with credentials), and a handshake (polling or WebSocket) whose Origin
@@ -15,6 +17,7 @@
 // without an Origin header (non-browser clients) are allowed.
 import http from "node:http";
 import { createRequire } from "node:module";
+import { applyEngineOption, engineDefaults, engineServerOptions } from "./engine-options.mjs";
 
 const require = createRequire(import.meta.url);
 const { Server } = require("engine.io");
@@ -39,6 +42,7 @@ const opts = {
   wsDeflate: /^(1|true)$/.test(process.env.SIO_WS_DEFLATE ?? ""),
   // engine.io's httpCompression.threshold (its default 1024); 0: httpCompression off.
   httpCompressionThreshold: Number(process.env.SIO_HTTP_COMPRESSION_THRESHOLD ?? 1024),
+  ...engineDefaults(),
 };
 
 const argv = process.argv.slice(2);
@@ -86,10 +90,15 @@ for (let i = 0; i < argv.length; i++) {
           "  --cors-origin ORIGIN allowed origin, repeatable (SIO_CORS_ORIGIN, comma-separated)\n" +
           "  --http-compression-threshold BYTES  httpCompression.threshold; 0: off\n" +
           "                       (SIO_HTTP_COMPRESSION_THRESHOLD, default 1024)\n" +
-          "  --app eio-echo       the only app of this reference\n",
+          "  --app eio-echo       the only app of this reference\n" +
+          "  --transports LIST    engine.io's transports (SIO_TRANSPORTS, default polling,websocket)\n" +
+          "  --allow-upgrades[=0] engine.io's allowUpgrades (SIO_ALLOW_UPGRADES, default on)\n" +
+          "  --cookie NAME        engine.io's cookie: {name} (SIO_COOKIE, default none)\n" +
+          "  --add-trailing-slash[=0] attach()'s addTrailingSlash (SIO_ADD_TRAILING_SLASH, default on)\n",
       );
       process.exit(0);
-    default: usage(`unknown option ${a}`);
+    default:
+      if (!applyEngineOption(opts, name, inline, value, usage)) usage(`unknown option ${a}`);
   }
 }
 
@@ -98,9 +107,9 @@ const engineOpts = {
   pingInterval: opts.pingInterval,
   pingTimeout: opts.pingTimeout,
   maxHttpBufferSize: opts.maxPayload,
-  transports: ["polling", "websocket"],
   perMessageDeflate: opts.wsDeflate === true,
   httpCompression: opts.httpCompressionThreshold ? { threshold: opts.httpCompressionThreshold } : false,
+  ...engineServerOptions(opts),
 };
 if (opts.corsOrigins.includes("*")) {
   // sio-server's '*': any origin, as the cors package's origin '*' (a literal
@@ -121,7 +130,7 @@ const httpServer = http.createServer((req, res) => {
   res.end("Not Found");
 });
 const engine = new Server(engineOpts);
-engine.attach(httpServer, { path: opts.path });
+engine.attach(httpServer, { path: opts.path, addTrailingSlash: opts.addTrailingSlash });
 
 engine.on("connection", (socket) => {
   socket.on("message", (data) => socket.send(data));

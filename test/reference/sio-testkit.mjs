@@ -9,6 +9,8 @@
 //        [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES]
 //        [--connect-timeout MS] [--cleanup-empty-namespaces[=1|0]]
 //        [--app testkit|chat|bench|conformance] [--parser default|msgpack]
+//        [--transports polling,websocket] [--allow-upgrades[=1|0]] [--cookie NAME]
+//        [--add-trailing-slash[=1|0]]
 //
 // testkit (the default) behaves as test/apps/testkit.c describes: namespaces "/"
 // (middlewares: auth.refuse -> refused with {reason:"by-test"}; auth.slow ->
@@ -19,8 +21,11 @@
 // cleanupEmptyChildNamespaces, emptied "/dyn-*" children leave it).
 // Each server-side disconnect is printed on stdout as
 // "testkit: disconnect NSP ID REASON".
+// Handshakes whose query has "deny" are refused by allowRequest with its value
+// as the message (testkit.c's sio_options.allow_request).
 import http from "node:http";
 import { createRequire } from "node:module";
+import { applyEngineOption, engineDefaults, engineServerOptions } from "./engine-options.mjs";
 
 const require = createRequire(import.meta.url);
 const { Server } = require("socket.io");
@@ -50,6 +55,7 @@ const opts = {
   cleanupEmptyNamespaces: /^(1|true)$/.test(process.env.SIO_CLEANUP_EMPTY_NAMESPACES ?? ""),
   parser: process.env.SIO_PARSER || "default",
   wsDeflate: /^(1|true)$/.test(process.env.SIO_WS_DEFLATE ?? ""),
+  ...engineDefaults(),
 };
 
 const argv = process.argv.slice(2);
@@ -88,7 +94,8 @@ for (let i = 0; i < argv.length; i++) {
     case "--help":
       usage();
       break;
-    default: usage(`unknown option ${a}`);
+    default:
+      if (!applyEngineOption(opts, name, inline, value, usage)) usage(`unknown option ${a}`);
   }
 }
 if (!APPS.includes(opts.app)) usage(`unknown app ${opts.app}`);
@@ -102,15 +109,27 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: opts.maxPayload,
   connectTimeout: opts.connectTimeout,
   cleanupEmptyChildNamespaces: opts.cleanupEmptyNamespaces,
-  transports: ["polling", "websocket"],
   perMessageDeflate: opts.wsDeflate,
+  ...engineServerOptions(opts),
+  addTrailingSlash: opts.addTrailingSlash,
+  // testkit.c's allow_request: a "deny" query parameter refuses the handshake.
+  ...(opts.app === "testkit"
+    ? {
+        allowRequest: (req, callback) => {
+          const deny = new URL(req.url, "http://x").searchParams.get("deny");
+          callback(deny === null ? null : deny, deny === null);
+        },
+      }
+    : {}),
   serveClient: false,
   // sio-server's --parser: npm socket.io-msgpack-parser, or socket.io's own.
   ...(opts.parser === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
 });
+// The prefix engine.io serves (its _computePath).
+const servedPath = opts.path.replace(/\/$/, "") + (opts.addTrailingSlash ? "/" : "");
 // Anything outside the Engine.IO paths (engine.io answers its own paths first).
 httpServer.on("request", (req, res) => {
-  if (!res.headersSent && !res.writableEnded && !req.url.startsWith(opts.path) && !req.url.startsWith("/engine.io/")) {
+  if (!res.headersSent && !res.writableEnded && !req.url.startsWith(servedPath) && !req.url.startsWith("/engine.io/")) {
     res.writeHead(404, { "Content-Type": "text/plain" });
     res.end("Not Found");
   }
