@@ -19,6 +19,7 @@
 #include "app/web.h"
 #include "sio/eio.h"
 #include "sio/loop.h"
+#include "sio/redis.h"
 #include "sio/sio.h"
 #include "sio/status.h"
 #include "util/cidr.h"
@@ -31,6 +32,8 @@ struct config {
     sio_http_options http;
     eio_options eio;
     sio_options sio;
+    sio_redis_options redis; /* --redis: the Redis adapter's factory reads it */
+    sio_adapter_factory redis_factory;
     const char *app;
     const char *static_dir;
     const char *jwt_secret;
@@ -180,10 +183,12 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->log_file = v;
         else if (strcmp(o->name, "jwt-secret") == 0)
             c->jwt_secret = v;
-        else if (strcmp(o->name, "redis") == 0)
-            c->sio.redis_url = v;
-        else if (strcmp(o->name, "redis-key") == 0)
-            c->sio.redis_key = v;
+        else if (strcmp(o->name, "redis") == 0) {
+            c->redis.url = v;
+            if (sio_redis_adapter(&c->redis_factory, &c->redis)) return -1;
+            c->sio.adapter = &c->redis_factory;
+        } else if (strcmp(o->name, "redis-key") == 0)
+            c->redis.key = v;
         else if (strcmp(o->name, "parser") == 0) {
             if (strcmp(v, "default") == 0)
                 c->sio.parser = SIO_PARSER_DEFAULT;

@@ -24,6 +24,8 @@ SIO_BEGIN_DECLS
 typedef struct sio_server sio_server;
 typedef struct sio_namespace sio_namespace;
 typedef struct sio_socket sio_socket;
+/* Where namespaces get their adapter (rooms, broadcasts, cluster): sio/adapter.h. */
+typedef struct sio_adapter_factory sio_adapter_factory;
 
 /* The Socket.IO packet format of every client of a server (see sio_options.parser). */
 typedef enum sio_parser {
@@ -32,12 +34,11 @@ typedef enum sio_parser {
 } sio_parser;
 
 typedef struct sio_options {
-    uint32_t connect_timeout_ms;  /* close a connection with no namespace; default 45000 */
-    size_t max_attachments;       /* binary attachments per packet; default 64 */
-    const char *redis_url;        /* "redis://host:port[/db]": share rooms and broadcasts
-                                     with other nodes; NULL: this node only */
-    const char *redis_key;        /* channel prefix; default "socket.io" (as Node's adapter) */
-    uint32_t requests_timeout_ms; /* how long cluster requests wait; default 5000 */
+    uint32_t connect_timeout_ms;        /* close a connection with no namespace; default 45000 */
+    size_t max_attachments;             /* binary attachments per packet; default 64 */
+    const sio_adapter_factory *adapter; /* NULL: the in-memory adapter (this node only);
+                                           sio_redis_adapter (sio/redis.h): a cluster */
+    uint32_t requests_timeout_ms;       /* how long cluster requests wait; default 5000 */
     /* Bounds on what clients can make a socket hold (sio_join refuses beyond
      * them, also for joins asked by other nodes); 0: no bound. */
     size_t max_rooms_per_socket; /* rooms besides the socket's own id room; default 256 */

@@ -22,15 +22,9 @@ void sio_options_init(sio_options *o) {
     memset(o, 0, sizeof *o);
     o->connect_timeout_ms = 45000;
     o->max_attachments = 64;
-    o->redis_key = "socket.io";
     o->requests_timeout_ms = 5000;
     o->max_rooms_per_socket = 256;
     o->max_room_name = 256;
-}
-
-uint32_t sio_next_epoch(sio_server *srv) {
-    if (++srv->epoch == 0) ++srv->epoch;
-    return srv->epoch;
 }
 
 /* ---------- encoding ---------- */
@@ -121,9 +115,7 @@ static sio_namespace *nsp_new(sio_server *srv, const char *name) {
     if (!n) return NULL;
     n->srv = srv;
     n->name = strdup(name);
-    n->adapter = !n->name     ? NULL
-                 : srv->redis ? sio_redis_adapter_new(n)
-                              : sio_memory_adapter_new(n);
+    n->adapter = n->name ? srv->adapters.create(n, srv->adapter_state) : NULL;
     if (!n->adapter || smap_put(&srv->nsps, n->name, strlen(n->name), n)) {
         if (n->adapter) n->adapter->ops->free(n->adapter);
         free(n->name);
@@ -244,11 +236,25 @@ void sio_on_namespace_removed(sio_server *srv, sio_nsp_created_cb cb, void *ud) 
     srv->removed_cb = cb;
     srv->removed_ud = ud;
 }
+const sio_options *sio_server_options(const sio_server *srv) {
+    return &srv->o;
+}
 const char *sio_nsp_name(const sio_namespace *n) {
     return n->name;
 }
 size_t sio_nsp_size(const sio_namespace *n) {
     return smap_len(&n->sockets);
+}
+sio_server *sio_nsp_server(const sio_namespace *n) {
+    return n->srv;
+}
+sio_socket *sio_nsp_find_socket(const sio_namespace *n, const char *id) {
+    size_t len = strnlen(id, SIO_ID_LEN + 1);
+    return len == SIO_ID_LEN ? smap_get(&n->sockets, id, len) : NULL;
+}
+sio_socket *sio_nsp_next_socket(const sio_namespace *n, size_t *pos) {
+    smap_slot *slot = smap_next(&n->sockets, pos);
+    return slot ? slot->val : NULL;
 }
 
 int sio_use(sio_namespace *n, sio_middleware mw, void *ud) {
@@ -321,6 +327,10 @@ void *sio_socket_data(const sio_socket *s) {
 }
 int sio_socket_connected(const sio_socket *s) {
     return s->state == SOCK_CONNECTED;
+}
+sio_socket_slot *sio_socket_adapter_slot(const sio_socket *s) {
+    /* The adapter's state, not the socket's: writable through a const socket. */
+    return (sio_socket_slot *)&s->slot;
 }
 
 int sio_socket_set_claims(sio_socket *s, cJSON *claims) {
@@ -750,7 +760,6 @@ static void collect(sbuf *o, void *ud) {
                 "# HELP sio_rooms Rooms with members on this node (sockets' own rooms not "
                 "counted).\n# TYPE sio_rooms gauge\nsio_rooms %zu\n",
                 smap_len(&srv->nsps), sockets, rooms);
-    sio_redis_collect(srv, o);
 }
 
 sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo,
@@ -766,7 +775,17 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
     sio_decoder_init(&srv->dec, srv->o.max_attachments);
     sio_attachment_list_init(&srv->bins);
     snprintf(srv->path, sizeof srv->path, "%s", eo->path ? eo->path : "/socket.io/");
-    if (srv->o.redis_url && (*err = sio_redis_init(srv))) goto fail;
+    srv->adapters = srv->o.adapter ? *srv->o.adapter : *sio_memory_adapter();
+    srv->o.adapter = NULL; /* the copy above is what counts */
+    srv->adapter_state = srv->adapters.ud;
+    if (!srv->adapters.create) {
+        *err = SIO_EINVAL;
+        goto fail;
+    }
+    if (srv->adapters.open &&
+        (*err = srv->adapters.open(srv, srv->adapters.ud, &srv->adapter_state)))
+        goto fail;
+    srv->adapter_open = 1;
     static const eio_callbacks cbs = {NULL, on_open, on_message, on_close, on_drain};
     if (!sio_of(srv, "/")) goto fail;
     srv->eio = eio_server_new(loop, http, eo, &cbs, srv, err);
@@ -796,7 +815,7 @@ void sio_server_free(sio_server *srv) {
     while ((slot = smap_next(&srv->nsps, &pos)))
         nsp_free(slot->val);
     smap_free(&srv->nsps);
-    sio_redis_free(srv);
+    if (srv->adapter_open && srv->adapters.close) srv->adapters.close(srv->adapter_state);
     for (size_t i = 0; i < srv->n_dyns; i++)
         free(srv->dyns[i].pattern);
     free(srv->dyns);
@@ -891,7 +910,7 @@ int sio_broadcast(sio_namespace *n, const sio_target *t, const char *event, cons
     if (r == SIO_OK) r = encoded_batch(srv);
     if (r) return r;
     /* Other nodes re-encode from the logical packet; build it only here. */
-    sio_out out = {&srv->batch, SIO_PKT_EVENT, n->name, NULL, event, args};
+    sio_adapter_packet out = {&srv->batch, n->name, NULL, event, args};
     return n->adapter->ops->broadcast(n->adapter, &out, t);
 }
 
@@ -924,7 +943,7 @@ int sio_join(sio_socket *s, const char *room) {
     int r = SIO_OK;
     if (o->max_room_name && strnlen(room, o->max_room_name + 1) > o->max_room_name)
         r = SIO_ETOOBIG;
-    else if (o->max_rooms_per_socket && s->n_rooms >= o->max_rooms_per_socket &&
+    else if (o->max_rooms_per_socket && s->slot.n_rooms >= o->max_rooms_per_socket &&
              !a->ops->has(a, s, room))
         r = SIO_ELIMIT;
     if (r == SIO_OK) return a->ops->join(a, s, room);
@@ -1088,11 +1107,21 @@ void sio_on_server_event(sio_namespace *n, sio_server_event_cb cb, void *ud) {
     n->server_event_ud = ud;
 }
 
-void sio_nsp_server_event(sio_namespace *n, cJSON *data, sio_server_ack *ack) {
+/* The answer channel of one server-side event, on the stack of
+ * sio_local_server_event: the handler may reply once, before it returns. */
+struct sio_server_ack {
+    void (*reply)(const cJSON *arg, void *ud);
+    void *ud;
+    int used;
+};
+
+void sio_local_server_event(sio_namespace *n, cJSON *data, void (*reply)(const cJSON *, void *),
+                            void *ud) {
     if (!cJSON_IsArray(data) || !n->server_event_cb) return;
     cJSON *name = cJSON_DetachItemFromArray(data, 0);
+    sio_server_ack ack = {reply, ud, 0};
     if (cJSON_IsString(name))
-        n->server_event_cb(n, name->valuestring, data, ack, n->server_event_ud);
+        n->server_event_cb(n, name->valuestring, data, reply ? &ack : NULL, n->server_event_ud);
     cJSON_Delete(name);
 }
 
@@ -1100,7 +1129,7 @@ int sio_server_ack_reply(sio_server_ack *ack, const cJSON *arg) {
     if (!ack) return SIO_EINVAL;
     if (ack->used) return SIO_ESTATE;
     ack->used = 1;
-    ack->send(ack, arg);
+    ack->reply(arg, ack->ud);
     return SIO_OK;
 }
 
@@ -1137,16 +1166,16 @@ int sio_server_side_emit(sio_namespace *n, const char *event, const cJSON *args,
 
 /* ---------- broadcast with acks ---------- */
 
-static void group_free_if_unused(struct ack_group *g) {
+static void group_free_if_unused(sio_ack_group *g) {
     if (!g->done || g->refs > 0) return;
     sio_namespace *n = g->nsp;
     cJSON_Delete(g->responses);
-    if (g->forward) free(g->fwd_ud);
+    if (g->fwd_release) g->fwd_release(g->fwd_ud);
     free(g);
     sio_nsp_unref(n);
 }
 
-static void group_finish(struct ack_group *g, int status) {
+static void group_finish(sio_ack_group *g, int status) {
     if (g->done) return;
     g->done = 1;
     sio_timer_stop(g->nsp->srv->loop, &g->timer);
@@ -1156,21 +1185,21 @@ static void group_finish(struct ack_group *g, int status) {
     group_free_if_unused(g);
 }
 
-static void group_check(struct ack_group *g) {
+static void group_check(sio_ack_group *g) {
     if (!g->done && g->expected_servers >= 0 && g->actual_servers >= g->expected_servers &&
         (size_t)cJSON_GetArraySize(g->responses) >= g->expected_clients)
         group_finish(g, SIO_OK);
 }
 
-void sio_ack_group_count(struct ack_group *g, size_t clients) {
+void sio_ack_group_count(sio_ack_group *g, size_t clients) {
     g->expected_clients += clients;
     g->actual_servers++;
     group_check(g);
 }
 
-void sio_ack_group_answer(struct ack_group *g, cJSON *arg) {
+void sio_ack_group_answer(sio_ack_group *g, cJSON *arg) {
     if (g->forward) {
-        g->forward(g, arg);
+        g->forward(g->nsp, arg, g->fwd_ud);
         return;
     }
     if (g->done) {
@@ -1181,29 +1210,33 @@ void sio_ack_group_answer(struct ack_group *g, cJSON *arg) {
     group_check(g);
 }
 
-void sio_ack_group_servers(struct ack_group *g, int servers) {
+void sio_ack_group_servers(sio_ack_group *g, int servers) {
     g->expected_servers = servers;
     group_check(g);
 }
 
-void sio_ack_group_unref(struct ack_group *g) {
+void sio_ack_group_ref(sio_ack_group *g) {
+    g->refs++;
+}
+
+void sio_ack_group_unref(sio_ack_group *g) {
     g->refs--;
     group_free_if_unused(g);
 }
 
 static void group_timeout(sio_loop *loop, sio_timer *t) {
-    struct ack_group *g = (struct ack_group *)((char *)t - offsetof(struct ack_group, timer));
+    sio_ack_group *g = (sio_ack_group *)((char *)t - offsetof(sio_ack_group, timer));
     group_finish(g, SIO_ETIMEDOUT);
 }
 
 static void group_client_ack(sio_socket *s, int status, cJSON *args, void *ud) {
-    struct ack_group *g = ud;
+    sio_ack_group *g = ud;
     if (status == SIO_OK) sio_ack_group_answer(g, cJSON_DetachItemFromArray(args, 0));
     sio_ack_group_unref(g);
 }
 
 struct bcast_ack {
-    struct ack_group *g;
+    sio_ack_group *g;
     int64_t id;
     uint32_t timeout_ms;
     size_t count;
@@ -1228,8 +1261,9 @@ static void bcast_ack_fn(sio_socket *s, void *ud) {
     b->count++;
 }
 
-size_t sio_local_broadcast_ack(sio_namespace *n, const cJSON *data, const sio_target *t,
-                               uint32_t timeout_ms, struct ack_group *g) {
+/* Broadcast data with acks to the local sockets t selects, into g. */
+static size_t local_broadcast_ack(sio_namespace *n, const cJSON *data, const sio_target *t,
+                                  uint32_t timeout_ms, sio_ack_group *g) {
     sio_server *srv = n->srv;
     struct bcast_ack b = {g, next_ack_id(n), timeout_ms, 0};
     if (encode(srv, SIO_PKT_EVENT, n->name, b.id, NULL, data) || encoded_batch(srv)) return 0;
@@ -1237,10 +1271,32 @@ size_t sio_local_broadcast_ack(sio_namespace *n, const cJSON *data, const sio_ta
     return b.count;
 }
 
+size_t sio_local_broadcast_ack(sio_namespace *n, const cJSON *data, const sio_target *t,
+                               uint32_t timeout_ms,
+                               void (*forward)(sio_namespace *, cJSON *, void *), void *ud,
+                               void (*release)(void *)) {
+    sio_ack_group *g = forward ? calloc(1, sizeof *g) : NULL;
+    if (!g) {
+        if (release) release(ud);
+        return 0;
+    }
+    g->nsp = n;
+    sio_nsp_ref(n); /* ud may point at n's adapter: both stay until the group goes */
+    g->done = 1;    /* never completes here: each answer is handed on */
+    g->forward = forward;
+    g->fwd_ud = ud;
+    g->fwd_release = release;
+    g->refs = 1;
+    size_t count = local_broadcast_ack(n, data, t, timeout_ms, g);
+    /* The forwarding state lives as long as local acks may still come. */
+    sio_ack_group_unref(g);
+    return count;
+}
+
 int sio_broadcast_with_ack(sio_namespace *n, const sio_target *t, const char *event,
                            const cJSON *args, uint32_t timeout_ms, sio_responses_cb cb, void *ud) {
     if (!cb || !event) return SIO_EINVAL;
-    struct ack_group *g = calloc(1, sizeof *g);
+    sio_ack_group *g = calloc(1, sizeof *g);
     cJSON *data = event_array(event, args);
     if (!g || !data || !(g->responses = cJSON_CreateArray())) {
         free(g);
@@ -1254,8 +1310,8 @@ int sio_broadcast_with_ack(sio_namespace *n, const sio_target *t, const char *ev
     g->expected_servers = -1;
     g->refs = 1; /* ours, until the setup below is over */
     if (timeout_ms) sio_timer_start(n->srv->loop, &g->timer, timeout_ms, group_timeout);
-    size_t local = sio_local_broadcast_ack(n, data, t, timeout_ms, g);
-    sio_out out = {NULL, SIO_PKT_EVENT, n->name, data, NULL, NULL};
+    size_t local = local_broadcast_ack(n, data, t, timeout_ms, g);
+    sio_adapter_packet out = {NULL, n->name, data, NULL, NULL};
     int remote = (!t || !t->local) && n->adapter->ops->remote_broadcast_ack;
     sio_ack_group_count(g, local);
     if (remote)
@@ -1267,13 +1323,13 @@ int sio_broadcast_with_ack(sio_namespace *n, const sio_target *t, const char *ev
     return SIO_OK;
 }
 
-int sio_nsp_broadcast_packet(sio_namespace *n, const cJSON *data, const sio_target *t) {
+int sio_local_broadcast(sio_namespace *n, const cJSON *data, const sio_target *t) {
     sio_server *srv = n->srv;
     int r = encode(srv, SIO_PKT_EVENT, n->name, -1, NULL, data);
     if (r == SIO_OK) r = encoded_batch(srv);
     if (r) return r;
     /* Local delivery only: the memory half of whatever adapter this is. */
     sio_target lt = {t ? t->rooms : NULL, t ? t->except : NULL, t ? t->is_volatile : 0, 1};
-    sio_out out = {&srv->batch, SIO_PKT_EVENT, n->name, data, NULL, NULL};
+    sio_adapter_packet out = {&srv->batch, n->name, data, NULL, NULL};
     return n->adapter->ops->broadcast(n->adapter, &out, &lt);
 }
