@@ -1,18 +1,13 @@
 /* sio-server: parses options (command line over environment), starts the
- * HTTP listener and the chosen app on one event loop, and shuts down
- * gracefully on SIGINT/SIGTERM. */
+ * HTTP listener and the chosen app on one event loop, and hands them to the
+ * runtime (sio/runtime.h: signals, graceful shutdown, /metrics, /healthz). */
 #include <errno.h>
 #include <limits.h>
-#include <malloc.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include "app/app.h"
 #include "app/assets.h"
@@ -20,11 +15,11 @@
 #include "sio/eio.h"
 #include "sio/loop.h"
 #include "sio/redis.h"
+#include "sio/runtime.h"
 #include "sio/sio.h"
 #include "sio/status.h"
 #include "util/cidr.h"
 #include "util/log.h"
-#include "util/metrics.h"
 
 #define MAX_ORIGINS 32
 
@@ -338,75 +333,20 @@ static unsigned long raise_fd_limit(void) {
     return rl.rlim_cur == RLIM_INFINITY ? (unsigned long)UINT32_MAX : (unsigned long)rl.rlim_cur;
 }
 
-/* The event loop's health: a 100 ms timer that measures how late it fires. */
-static sio_timer lag_timer;
-static uint64_t lag_expected;
-
-/* glibc keeps freed memory in its arenas; after a wave of disconnects hand it
- * back so RSS follows the number of sessions down, not just up. */
-static void maybe_trim(uint64_t now) {
-    static uint64_t last_check, closed_seen;
-    if (now - last_check < 2000) return;
-    last_check = now;
-    if (g_metrics.sessions_closed == closed_seen) return;
-    closed_seen = g_metrics.sessions_closed;
-    malloc_trim(0);
-}
-
-static void lag_probe(sio_loop *loop, sio_timer *t) {
-    uint64_t now = sio_loop_update_time(loop);
-    maybe_trim(now);
-    double lag = lag_expected && now > lag_expected ? (double)(now - lag_expected) / 1000.0 : 0;
-    g_metrics.loop_lag_s = lag;
-    if (lag > g_metrics.loop_lag_max_s) g_metrics.loop_lag_max_s = lag;
-    lag_expected = now + 100;
-    sio_timer_start(loop, t, 100, lag_probe);
-}
-
-struct runtime {
-    sio_loop *loop;
-    sio_io sig;
+/* The app's hooks as the runtime's callbacks. */
+struct running_app {
     const app_def *app;
     void *state;
-    sio_http *http;
-    int stopping;
-    uint64_t deadline;
-    unsigned shutdown_ms;
-    sio_timer drain;
 };
 
-static void drain_check(sio_loop *loop, sio_timer *t) {
-    struct runtime *rt = (struct runtime *)((char *)t - offsetof(struct runtime, drain));
-    if (rt->app->sessions(rt->state) == 0 || sio_loop_now(loop) >= rt->deadline) {
-        sio_loop_stop(loop);
-        return;
-    }
-    sio_timer_start(loop, t, 20, drain_check);
+static void app_shutdown(void *ud) {
+    struct running_app *ra = ud;
+    ra->app->shutdown(ra->state);
 }
 
-static void on_signal(sio_loop *loop, sio_io *io, uint32_t ev) {
-    struct runtime *rt = (struct runtime *)((char *)io - offsetof(struct runtime, sig));
-    struct signalfd_siginfo si;
-    while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGHUP) {
-            if (log_reopen())
-                fprintf(stderr, "sio-server: cannot reopen the log file\n");
-            else
-                log_info("SIGHUP: log file reopened");
-            continue;
-        }
-        if (rt->stopping) {
-            log_warn("second signal: stopping now");
-            sio_loop_stop(loop);
-            return;
-        }
-        rt->stopping = 1;
-        rt->deadline = sio_loop_now(loop) + rt->shutdown_ms;
-        log_info("signal %u: shutting down", si.ssi_signo);
-        sio_http_quiesce(rt->http);
-        rt->app->shutdown(rt->state);
-        sio_timer_start(loop, &rt->drain, 0, drain_check);
-    }
+static size_t app_sessions(void *ud) {
+    struct running_app *ra = ud;
+    return ra->app->sessions(ra->state);
 }
 
 int main(int argc, char **argv) {
@@ -426,79 +366,69 @@ int main(int argc, char **argv) {
     int pr = parse(&c, argc, argv);
     if (pr) return pr == 1 ? 0 : 2;
 
-    if (c.log_file && log_open(c.log_file)) {
-        fprintf(stderr, "sio-server: cannot open log file %s\n", c.log_file);
-        return 2;
-    }
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGHUP);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    struct runtime rt;
-    memset(&rt, 0, sizeof rt);
-    rt.loop = sio_loop_new();
-    if (!rt.loop) {
+    sio_loop *loop = sio_loop_new();
+    if (!loop) {
         fprintf(stderr, "sio-server: cannot create the event loop\n");
         return 1;
     }
     int err;
-    rt.http = sio_http_new(rt.loop, &c.http, &err);
-    if (!rt.http) {
+    sio_http *http = sio_http_new(loop, &c.http, &err);
+    if (!http) {
         fprintf(stderr, "sio-server: cannot listen on %s:%d: %s\n", c.http.host, c.http.port,
                 err == SIO_EINVAL ? "invalid address" : "address in use or not available");
         return 1;
     }
+    struct running_app ra = {app_find(c.app), NULL};
+    sio_runtime_options ro;
+    sio_runtime_options_init(&ro);
+    ro.shutdown_timeout_ms = c.shutdown_timeout_ms;
+    ro.metrics_allow = c.metrics_allow;
+    ro.log_file = c.log_file;
+    ro.on_shutdown = app_shutdown;
+    ro.sessions = app_sessions;
+    ro.ud = &ra;
+    sio_runtime *rt = sio_runtime_new(loop, http, &ro, &err);
+    if (!rt) {
+        if (err == SIO_EIO && c.log_file)
+            fprintf(stderr, "sio-server: cannot open log file %s\n", c.log_file);
+        else
+            fprintf(stderr, "sio-server: cannot start the runtime: %s\n",
+                    err == SIO_EINVAL ? "invalid --metrics-allow" : sio_status_str(err));
+        return err == SIO_EIO && c.log_file ? 2 : 1;
+    }
     /* The demo page and the client bundle: next to the installed binary, or
      * the source tree's from a build tree, unless --static / --client-dir. */
     static app_assets assets;
-    web_options wo = {NULL, NULL, c.eio.path, c.metrics_allow,
+    web_options wo = {NULL, NULL, c.eio.path,
                       /* The demo page's policy; a --static site of one's own
                        * sets its own (e.g. in the proxy): it may need inline
                        * scripts. */
                       c.static_dir ? NULL : web_demo_csp};
     app_assets_resolve(&assets, c.static_dir, c.client_dir, &wo);
-    web *site = web_install(rt.http, &wo, &err);
+    web *site = web_install(http, &wo, &err);
     if (!site) {
-        fprintf(stderr, "sio-server: cannot install the HTTP routes: %s\n",
-                err == SIO_EINVAL ? "invalid --metrics-allow" : sio_status_str(err));
+        fprintf(stderr, "sio-server: cannot install the HTTP routes: %s\n", sio_status_str(err));
         return 1;
     }
-    rt.app = app_find(c.app);
-    app_env env = {rt.loop, rt.http, &c.eio, &c.sio, c.jwt_secret, c.jwt_allow_no_exp};
-    rt.state = rt.app->start(&env, &err);
-    if (!rt.state) {
+    app_env env = {loop, http, &c.eio, &c.sio, c.jwt_secret, c.jwt_allow_no_exp};
+    ra.state = ra.app->start(&env, &err);
+    if (!ra.state) {
         fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_status_str(err));
         return 1;
     }
-    rt.sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    rt.sig.cb = on_signal;
-    if (rt.sig.fd < 0 || sio_loop_add(rt.loop, &rt.sig, EPOLLIN)) {
-        fprintf(stderr, "sio-server: cannot watch signals\n");
-        return 1;
-    }
-    rt.deadline = UINT64_MAX;
-    lag_probe(rt.loop, &lag_timer);
-    rt.shutdown_ms = c.shutdown_timeout_ms;
-    log_info("sio-server listening on http://%s:%d%s app=%s", c.http.host, sio_http_port(rt.http),
+    log_info("sio-server listening on http://%s:%d%s app=%s", c.http.host, sio_http_port(http),
              c.eio.path, c.app);
     log_info("open-file limit %lu: up to %u sessions at once", fd_limit, c.eio.max_sessions);
     if (c.eio.max_sessions > fd_sessions)
         log_warn("--max-connections %u is above what the open-file limit %lu allows (%lu): raise "
                  "it (ulimit -n, LimitNOFILE=) or clients will be refused at accept",
                  c.eio.max_sessions, fd_limit, fd_sessions);
-    int rc = sio_loop_run(rt.loop);
-    rt.app->stop(rt.state);
-    sio_loop_del(rt.loop, &rt.sig);
-    close(rt.sig.fd);
-    sio_http_free(rt.http);
+    int rc = sio_runtime_run(rt);
+    ra.app->stop(ra.state);
+    sio_runtime_free(rt);
+    sio_http_free(http);
     web_free(site);
-    sio_timer_stop(rt.loop, &rt.drain);
-    sio_timer_stop(rt.loop, &lag_timer);
-    sio_loop_free(rt.loop);
+    sio_loop_free(loop);
     for (size_t i = 0; i < c.n_origins; i++)
         free((char *)c.origins[i]);
     log_info("sio-server stopped");

@@ -7,11 +7,6 @@
 #include "http/server.h"
 #include "http/static.h"
 #include "sio/status.h"
-#include "util/buf.h"
-#include "util/cidr.h"
-#include "util/metrics.h"
-
-#define DEFAULT_METRICS_ALLOW "127.0.0.0/8,::1"
 
 /* The demo page loads only its own files (app.js, style.css, the client
  * bundle) and talks only to its own origin (polling and WebSocket: CSP 3
@@ -23,7 +18,6 @@ const char web_demo_csp[] = "default-src 'self'; script-src 'self'; style-src 's
 
 struct web {
     web_options o;
-    cidr_list metrics_allow;
     char client_prefix[256];
 };
 
@@ -54,49 +48,13 @@ static void on_client(http_req *r, void *ud) {
     http_respond(r, 404, "text/plain", "Not Found", 9, NULL);
 }
 
-static void on_metrics(http_req *r, void *ud) {
-    web *w = ud;
-    if (strcmp(http_req_path(r), "/metrics") != 0) {
-        serve_static(w, r);
-        return;
-    }
-    /* The client as --trust-proxy resolves it: behind a trusted proxy the
-     * proxy's own loopback address does not count. */
-    if (!cidr_list_match(&w->metrics_allow, http_req_remote_addr(r))) {
-        static const char *const h[] = {"Cache-Control", "no-store", NULL};
-        http_respond(r, 403, "text/plain", "Forbidden", 9, h);
-        return;
-    }
-    sbuf out = SBUF_INIT;
-    metrics_render(&out);
-    static const char *const h[] = {"Cache-Control", "no-store", NULL};
-    http_respond_take(r, 200, "text/plain; version=0.0.4", out.data, out.len, h);
-}
-
-static void on_healthz(http_req *r, void *ud) {
-    if (strcmp(http_req_path(r), "/healthz") != 0) {
-        serve_static(ud, r);
-        return;
-    }
-    static const char body[] = "{\"status\":\"ok\"}";
-    static const char *const h[] = {"Cache-Control", "no-store", NULL};
-    http_respond(r, 200, "application/json", body, sizeof body - 1, h);
-}
-
 web *web_install(sio_http *http, const web_options *o, int *err) {
     web *w = calloc(1, sizeof *w);
     *err = SIO_ENOMEM;
     if (!w) return NULL;
     w->o = *o;
-    *err = cidr_list_parse(&w->metrics_allow,
-                           o->metrics_allow ? o->metrics_allow : DEFAULT_METRICS_ALLOW);
-    if (*err) {
-        free(w);
-        return NULL;
-    }
-    int r = http_server_route(http, "/metrics", on_metrics, w, 0);
-    if (r == SIO_OK) r = http_server_route(http, "/healthz", on_healthz, w, 0);
-    if (r == SIO_OK && w->o.static_dir) r = http_server_route(http, "/", on_static, w, 0);
+    int r = SIO_OK;
+    if (w->o.static_dir) r = http_server_route(http, "/", on_static, w, 0);
     if (r == SIO_OK && w->o.client_dir && w->o.eio_path) {
         snprintf(w->client_prefix, sizeof w->client_prefix, "%ssocket.io.", w->o.eio_path);
         r = http_server_route(http, w->client_prefix, on_client, w, 0);
@@ -111,7 +69,5 @@ web *web_install(sio_http *http, const web_options *o, int *err) {
 }
 
 void web_free(web *w) {
-    if (!w) return;
-    cidr_list_free(&w->metrics_allow);
     free(w);
 }

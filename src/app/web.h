@@ -1,19 +1,18 @@
-/* Routes every app gets: the static site (the demo page), the socket.io-client
- * browser bundle next to the Engine.IO path (like the reference's
- * serveClient), /healthz (public, for health checks) and /metrics (only for
- * the client addresses in metrics_allow, loopback by default). */
+/* Routes every app gets: the static site (the demo page) and the
+ * socket.io-client browser bundle next to the Engine.IO path (like the
+ * reference's serveClient). /healthz and /metrics are the runtime's
+ * (sio/runtime.h). */
 #ifndef SIO_APP_WEB_H
 #define SIO_APP_WEB_H
 
 #include "sio/eio.h"
 
 typedef struct web_options {
-    const char *static_dir;    /* NULL: no static site */
-    const char *client_dir;    /* socket.io-client/dist; NULL: not served */
-    const char *eio_path;      /* "/socket.io/" */
-    const char *metrics_allow; /* addresses/CIDRs allowed /metrics; NULL: 127.0.0.0/8,::1 */
-    const char *html_csp;      /* Content-Security-Policy of the static site's
-                                  HTML pages; NULL: none */
+    const char *static_dir; /* NULL: no static site */
+    const char *client_dir; /* socket.io-client/dist; NULL: not served */
+    const char *eio_path;   /* "/socket.io/" */
+    const char *html_csp;   /* Content-Security-Policy of the static site's
+                               HTML pages; NULL: none */
 } web_options;
 
 /* The Content-Security-Policy fitting the demo page (js-client/). */
@@ -22,7 +21,7 @@ extern const char web_demo_csp[];
 typedef struct web web;
 
 /* Register the routes; the strings must outlive the listener. NULL with
- * *err set (SIO_EINVAL: metrics_allow does not parse). */
+ * *err set. */
 web *web_install(sio_http *http, const web_options *o, int *err);
 /* After the listener is freed. */
 void web_free(web *w);
