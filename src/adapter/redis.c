@@ -960,18 +960,18 @@ static sio_adapter *redis_adapter_new(sio_namespace *nsp, void *state) {
 }
 
 /* The links' state for /metrics. */
-static void redis_collect(sbuf *o, void *ud) {
+static void redis_collect(metrics_out *o, void *ud) {
     struct sio_redis *r = ud;
-    sbuf_printf(o,
-                "# HELP sio_redis_up Whether the Redis link is connected.\n"
-                "# TYPE sio_redis_up gauge\n"
-                "sio_redis_up{link=\"pub\"} %d\nsio_redis_up{link=\"sub\"} %d\n",
-                redis_link_is_up(r->pub), redis_link_is_up(r->sub));
+    static const char help[] = "Whether the Redis link is connected.";
+    metrics_put(o, "sio_redis_up", help, METRIC_GAUGE, "link=\"pub\"", METRIC_I64,
+                redis_link_is_up(r->pub));
+    metrics_put(o, "sio_redis_up", help, METRIC_GAUGE, "link=\"sub\"", METRIC_I64,
+                redis_link_is_up(r->sub));
 }
 
 static void redis_close(void *state) {
     struct sio_redis *r = state;
-    metrics_remove_collector(redis_collect, r);
+    metrics_remove(sio_loop_metrics(r->loop), r);
     while (r->requests)
         request_free(r->requests);
     redis_link_free(r->pub);
@@ -1000,7 +1000,8 @@ static int redis_open(sio_server *srv, void *ud, void **state) {
     static const redis_link_cbs sub_cbs = {on_up, on_down, on_message};
     r->pub = redis_link_new(r->loop, &url, "pub", &pub_cbs, r);
     r->sub = redis_link_new(r->loop, &url, "sub", &sub_cbs, r);
-    if (!r->key || !r->pub || !r->sub || metrics_add_collector(redis_collect, r)) {
+    if (!r->key || !r->pub || !r->sub ||
+        metrics_add(sio_loop_metrics(r->loop), r, NULL, 0, redis_collect)) {
         redis_link_free(r->pub);
         redis_link_free(r->sub);
         free(r->key);

@@ -39,7 +39,17 @@ struct sio_runtime {
     uint64_t lag_expected;
     /* Memory trimming: when sessions closed since the last check. */
     uint64_t trim_checked_ms;
-    uint64_t closed_seen;
+    double closed_seen;
+    /* For /metrics. */
+    double lag_s;     /* the last measured delay of the probe */
+    double lag_max_s; /* the largest since start */
+};
+
+static const metrics_field lag_fields[] = {
+    {"sio_event_loop_lag_seconds", "How late the last 100 ms probe timer fired.", METRIC_GAUGE,
+     NULL, METRIC_F64, offsetof(sio_runtime, lag_s)},
+    {"sio_event_loop_lag_max_seconds", "The largest lag seen since start.", METRIC_GAUGE, NULL,
+     METRIC_F64, offsetof(sio_runtime, lag_max_s)},
 };
 
 void sio_runtime_options_init(sio_runtime_options *o) {
@@ -71,7 +81,7 @@ static void on_metrics(http_req *r, void *ud) {
         return;
     }
     sbuf out = SBUF_INIT;
-    metrics_render(&out);
+    metrics_render(sio_loop_metrics(rt->loop), &out);
     http_respond_take(r, 200, "text/plain; version=0.0.4", out.data, out.len, no_store);
 }
 
@@ -88,8 +98,10 @@ static void on_healthz(http_req *r, void *ud) {
 static void maybe_trim(sio_runtime *rt, uint64_t now) {
     if (now - rt->trim_checked_ms < TRIM_PERIOD_MS) return;
     rt->trim_checked_ms = now;
-    if (g_metrics.sessions_closed == rt->closed_seen) return;
-    rt->closed_seen = g_metrics.sessions_closed;
+    /* The Engine.IO servers' count, whoever made them. */
+    double closed = metrics_sum(sio_loop_metrics(rt->loop), "sio_sessions_closed_total");
+    if (closed == rt->closed_seen) return;
+    rt->closed_seen = closed;
     malloc_trim(0);
 }
 
@@ -99,8 +111,8 @@ static void lag_probe(sio_loop *loop, sio_timer *t) {
     maybe_trim(rt, now);
     double lag =
         rt->lag_expected && now > rt->lag_expected ? (double)(now - rt->lag_expected) / 1000.0 : 0;
-    g_metrics.loop_lag_s = lag;
-    if (lag > g_metrics.loop_lag_max_s) g_metrics.loop_lag_max_s = lag;
+    rt->lag_s = lag;
+    if (lag > rt->lag_max_s) rt->lag_max_s = lag;
     rt->lag_expected = now + LAG_PERIOD_MS;
     sio_timer_start(loop, t, LAG_PERIOD_MS, lag_probe);
 }
@@ -199,6 +211,9 @@ sio_runtime *sio_runtime_new(sio_loop *loop, sio_http *http, const sio_runtime_o
     if (rt->o.serve_metrics) *err = http_server_route(http, "/metrics", on_metrics, rt, 0);
     if (*err == SIO_OK && rt->o.serve_healthz)
         *err = http_server_route(http, "/healthz", on_healthz, rt, 0);
+    if (*err == SIO_OK)
+        *err = metrics_add(sio_loop_metrics(loop), rt, lag_fields,
+                           sizeof lag_fields / sizeof lag_fields[0], NULL);
     if (*err) goto fail;
     lag_probe(loop, &rt->lag_timer);
     return rt;
@@ -220,6 +235,7 @@ void sio_runtime_free(sio_runtime *rt) {
     }
     sio_timer_stop(rt->loop, &rt->drain);
     sio_timer_stop(rt->loop, &rt->lag_timer);
+    metrics_remove(sio_loop_metrics(rt->loop), rt);
     cidr_list_free(&rt->metrics_allow);
     free(rt);
 }

@@ -122,6 +122,7 @@ struct sio_server {
     sio_attachment_list bins; /* ... and its attachments */
     eio_batch batch;
     size_t n_clients;
+    uint64_t volatile_dropped; /* for /metrics */
     int shutting_down;
     sio_adapter_factory adapters; /* sio_options.adapter, copied */
     void *adapter_state;          /* what its open made */

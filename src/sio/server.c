@@ -88,7 +88,7 @@ static int send_encoded(sio_server *srv, eio_session *es) {
 static int deliver_encoded(sio_socket *s, int is_volatile) {
     if (s->state != SOCK_CONNECTED || !s->client || !s->client->es) return SIO_ECLOSED;
     if (is_volatile && !eio_session_ready(s->client->es)) {
-        g_metrics.volatile_dropped++;
+        s->nsp->srv->volatile_dropped++;
         return SIO_OK;
     }
     return send_encoded(s->nsp->srv, s->client->es);
@@ -97,7 +97,7 @@ static int deliver_encoded(sio_socket *s, int is_volatile) {
 int sio_socket_deliver(sio_socket *s, eio_batch *b, int is_volatile) {
     if (s->state == SOCK_GONE || !s->client || !s->client->es) return SIO_ECLOSED;
     if (is_volatile && !eio_session_ready(s->client->es)) {
-        g_metrics.volatile_dropped++;
+        s->nsp->srv->volatile_dropped++;
         return SIO_OK;
     }
     return eio_send_batch(s->client->es, b);
@@ -743,7 +743,8 @@ static void on_close(eio_session *es, const char *reason, void *ud) {
 
 /* ---------- server ---------- */
 
-static void collect(sbuf *o, void *ud) {
+/* The namespaces, sockets and rooms of /metrics, counted at scrape time. */
+static void collect(metrics_out *o, void *ud) {
     sio_server *srv = ud;
     size_t sockets = 0, rooms = 0, pos = 0;
     smap_slot *slot;
@@ -752,15 +753,18 @@ static void collect(sbuf *o, void *ud) {
         sockets += smap_len(&n->sockets);
         rooms += n->adapter->ops->room_count(n->adapter);
     }
-    sbuf_printf(o,
-                "# HELP sio_namespaces Socket.IO namespaces.\n# TYPE sio_namespaces gauge\n"
-                "sio_namespaces %zu\n"
-                "# HELP sio_sockets Connected Socket.IO sockets (all namespaces).\n"
-                "# TYPE sio_sockets gauge\nsio_sockets %zu\n"
-                "# HELP sio_rooms Rooms with members on this node (sockets' own rooms not "
-                "counted).\n# TYPE sio_rooms gauge\nsio_rooms %zu\n",
-                smap_len(&srv->nsps), sockets, rooms);
+    metrics_put(o, "sio_namespaces", "Socket.IO namespaces.", METRIC_GAUGE, NULL, METRIC_U64,
+                (double)smap_len(&srv->nsps));
+    metrics_put(o, "sio_sockets", "Connected Socket.IO sockets (all namespaces).", METRIC_GAUGE,
+                NULL, METRIC_U64, (double)sockets);
+    metrics_put(o, "sio_rooms", "Rooms with members on this node (sockets' own rooms not counted).",
+                METRIC_GAUGE, NULL, METRIC_U64, (double)rooms);
 }
+
+static const metrics_field sio_fields[] = {
+    {"sio_volatile_dropped_total", "Volatile packets dropped (transport not ready).",
+     METRIC_COUNTER, NULL, METRIC_U64, offsetof(sio_server, volatile_dropped)},
+};
 
 sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo,
                            const sio_options *o, int *err) {
@@ -790,7 +794,7 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
     if (!sio_of(srv, "/")) goto fail;
     srv->eio = eio_server_new(loop, http, eo, &cbs, srv, err);
     if (!srv->eio) goto fail;
-    metrics_add_collector(collect, srv);
+    if ((*err = metrics_add(sio_loop_metrics(loop), srv, sio_fields, 1, collect))) goto fail;
     *err = SIO_OK;
     return srv;
 fail:
@@ -806,7 +810,7 @@ void sio_server_shutdown(sio_server *srv) {
 void sio_server_free(sio_server *srv) {
     if (!srv) return;
     srv->shutting_down = 1;
-    metrics_remove_collector(collect, srv);
+    metrics_remove(sio_loop_metrics(srv->loop), srv);
     eio_server_free(srv->eio);
     if (srv->reap) srv->reap->srv = NULL;
     free_removed(srv, 0);
@@ -848,7 +852,7 @@ int sio_emit(sio_socket *s, const char *event, const cJSON *args) {
 int sio_emit_volatile(sio_socket *s, const char *event, const cJSON *args) {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     if (!eio_session_ready(s->client->es)) {
-        g_metrics.volatile_dropped++;
+        s->nsp->srv->volatile_dropped++;
         return SIO_OK;
     }
     return sio_emit(s, event, args);
