@@ -426,8 +426,8 @@ int main(int argc, char **argv) {
     int rc = sio_runtime_run(rt);
     ra.app->stop(ra.state);
     sio_runtime_free(rt);
-    sio_http_free(http);
     web_free(site);
+    sio_http_free(http);
     sio_loop_free(loop);
     for (size_t i = 0; i < c.n_origins; i++)
         free((char *)c.origins[i]);

@@ -20,10 +20,9 @@ extern const char web_demo_csp[];
 
 typedef struct web web;
 
-/* Register the routes; the strings must outlive the listener. NULL with
- * *err set. */
+/* Register the routes (the options are copied). NULL with *err set. */
 web *web_install(sio_http *http, const web_options *o, int *err);
-/* After the listener is freed. */
+/* Remove the routes; before the listener is freed. */
 void web_free(web *w);
 
 #endif
