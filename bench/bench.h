@@ -93,6 +93,7 @@ typedef struct config {
     uint32_t prewarm;      /* idle: sessions opened and closed before the baseline */
     uint32_t sources;      /* source addresses 127.0.0.1..N (ephemeral port space) */
     bool quiet;
+    bool deflate; /* offer permessage-deflate, as npm ws and browsers do */
 } config;
 
 /* ---- connections and sessions ---------------------------------------------- */
@@ -117,6 +118,9 @@ typedef struct conn {
     uint8_t got_resp; /* HTTP: response bytes seen for the request in flight */
     uint8_t close_after;
     uint8_t frag_text; /* WebSocket: the fragmented message is text */
+    uint8_t frag_z;    /* WebSocket: the fragmented message is compressed */
+    uint8_t z_keep;    /* permessage-deflate with context takeover: own inflater */
+    void *inf;         /* that inflater (a z_stream), made at the first use */
     uint32_t served;   /* HTTP responses received on this socket */
     struct session *s;
     bbuf in;  /* unparsed input carried between reads */
@@ -194,6 +198,8 @@ typedef struct worker {
     uint8_t *rbuf; /* recv scratch */
     size_t rcap;
     bbuf wtmp; /* frame building */
+    void *inf; /* permessage-deflate without context takeover: one inflater, reset per message */
+    bbuf zout; /* an inflated message */
     uint64_t rng;
     hist lat; /* echo RTT / fanout latency / connect-rate handshake time */
     counters k;

@@ -58,10 +58,12 @@ static void usage(FILE *f) {
           "  --duration S         echo, poll-echo, connect-rate: measured window (10)\n"
           "  --warmup S           before the measured window (2; fanout: after joins, 1)\n"
           "  --messages M         fanout: messages (200)\n"
-          "  --payload B          fanout: payload object size in bytes (64)\n"
+          "  --payload B          fanout: payload object size in bytes, 16..8000 (64)\n"
           "  --room NAME          fanout: room (r)\n"
           "  --rate N             fanout: sender messages per second (0: back to back)\n"
           "  --cookie-bytes N     add a Cookie header of N bytes to every request (0)\n"
+          "  --deflate            offer permessage-deflate in WebSocket handshakes, as npm ws\n"
+          "                       and browsers do, and inflate what the server compresses\n"
           "  --timeout S          bound on each waiting phase (120)\n"
           "  --sources K          connect from 127.0.0.1..127.0.0.K (default: one per 8,000\n"
           "                       connections; Linux slows connect() past ~14k per address)\n",
@@ -219,6 +221,10 @@ int main(int argc, char **argv) {
             eio_only = true;
             continue;
         }
+        if (!strcmp(a, "--deflate")) {
+            cfg->deflate = true;
+            continue;
+        }
         if (!strcmp(a, "--quiet")) {
             cfg->quiet = true;
             continue;
@@ -235,7 +241,7 @@ int main(int argc, char **argv) {
         NUMOPT("--duration", 0.1, 3600, cfg->duration = d)
         NUMOPT("--warmup", 0, 3600, warmup = d)
         NUMOPT("--messages", 1, 1e8, cfg->messages = (uint32_t)d)
-        NUMOPT("--payload", 16, 400, cfg->payload = (uint32_t)d)
+        NUMOPT("--payload", 16, 8000, cfg->payload = (uint32_t)d)
         NUMOPT("--rate", 0, 1e9, cfg->rate = d)
         NUMOPT("--cookie-bytes", 0, 1 << 20, cfg->cookie_bytes = (uint32_t)d)
         NUMOPT("--timeout", 1, 36000, cfg->timeout = d)

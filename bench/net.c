@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define MAX_FRAME       (64u << 20) /* refuse larger server frames */
 #define MAX_HEADER      (64u << 10) /* refuse larger HTTP response headers */
@@ -64,6 +65,47 @@ static void conn_close(worker *w, conn *c, bool rst) {
     c->served = 0;
     bb_free(&c->in);
     bb_free(&c->out);
+    if (c->inf) {
+        inflateEnd(c->inf);
+        free(c->inf);
+        c->inf = NULL;
+    }
+    c->z_keep = 0;
+}
+
+/* Inflate one permessage-deflate message into w->zout (RFC 7692 7.2.2: the
+ * 00 00 ff ff tail its sender cut goes back first). With context takeover the
+ * connection keeps its own stream (messages refer back to earlier ones), else
+ * the worker's is reset after each. Returns 0 or -1. */
+static int inflate_msg(worker *w, conn *c, const void *p, size_t n) {
+    void **slot = c->z_keep ? &c->inf : &w->inf;
+    if (!*slot) {
+        z_stream *z = calloc(1, sizeof *z);
+        if (!z || inflateInit2(z, -15) != Z_OK) {
+            free(z);
+            return -1;
+        }
+        *slot = z;
+    }
+    z_stream *z = *slot;
+    static const uint8_t tail[4] = {0, 0, 0xff, 0xff};
+    w->zout.len = 0;
+    int rc = Z_OK;
+    for (int part = 0; part < 2 && rc == Z_OK; part++) {
+        z->next_in = (Bytef *)(part ? tail : p);
+        z->avail_in = (uInt)(part ? 4 : n);
+        do {
+            bb_reserve(&w->zout, 65536);
+            z->next_out = w->zout.p + w->zout.len;
+            z->avail_out = (uInt)(w->zout.cap - w->zout.len);
+            uInt before = z->avail_out;
+            rc = inflate(z, Z_SYNC_FLUSH);
+            w->zout.len += before - z->avail_out;
+            if (rc == Z_BUF_ERROR) rc = Z_OK; /* no progress possible: all consumed */
+        } while ((z->avail_in || z->avail_out == 0) && rc == Z_OK);
+    }
+    if (!c->z_keep) inflateReset(z);
+    return rc == Z_OK || rc == Z_STREAM_END ? 0 : -1;
 }
 
 /* Opens a non-blocking TCP connection to the server; the first bytes to send
@@ -203,7 +245,8 @@ static const char *cookie_header(const config *cfg) {
     return cfg->cookie_hdr;
 }
 
-static void ws_upgrade_request(worker *w, bbuf *out) {
+/* offer: ask for permessage-deflate (with --deflate). */
+static void ws_upgrade_request(worker *w, bbuf *out, bool offer) {
     const config *cfg = &w->b->cfg;
     uint8_t raw[16];
     uint64_t a = xrand(&w->rng), b2 = xrand(&w->rng);
@@ -214,8 +257,10 @@ static void ws_upgrade_request(worker *w, bbuf *out) {
     bb_printf(out,
               "GET %s?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-              "%s\r\n",
-              cfg->path, cfg->host, key, cookie_header(cfg));
+              "%s%s\r\n",
+              cfg->path, cfg->host, key, cookie_header(cfg),
+              offer ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+                    : "");
 }
 
 static size_t count_sub(const bbuf *b, const char *s) {
@@ -246,7 +291,7 @@ int prewarm_session(worker *w) {
     bbuf out = {0}, in = {0};
     int rc = -1;
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) goto done;
-    ws_upgrade_request(w, &out);
+    ws_upgrade_request(w, &out, false); /* its reader does not inflate */
     size_t want = 1; /* "sid" occurrences: the open packet, then the CONNECT ack */
     bool sent_connect = false;
     for (;;) {
@@ -427,7 +472,7 @@ static void session_start(worker *w, session *s) {
         return;
     }
     (void)cfg;
-    ws_upgrade_request(w, &s->c.out);
+    ws_upgrade_request(w, &s->c.out, cfg->deflate);
     if (conn_connect(w, &s->c) < 0) session_fail(w, s, "connect: %s", strerror(errno));
 }
 
@@ -663,12 +708,16 @@ static long ws_input(worker *w, conn *c, uint8_t *d, size_t n) {
         }
         off = (size_t)(e - d) + 4;
         c->state = CS_OPEN;
+        /* Accepted permessage-deflate without server_no_context_takeover:
+         * this connection's messages need their own inflate stream. */
+        c->z_keep = memmem(d, off, "permessage-deflate", 18) &&
+                    !memmem(d, off, "server_no_context_takeover", 26);
     }
     while (off < n) {
         size_t avail = n - off;
         uint8_t *h = d + off;
         if (avail < 2) break;
-        int fin = h[0] & 0x80, op = h[0] & 0x0f;
+        int fin = h[0] & 0x80, op = h[0] & 0x0f, z = (h[0] & 0x40) != 0;
         uint64_t len = h[1] & 0x7f;
         size_t hl = 2;
         if (h[1] & 0x80) {
@@ -698,17 +747,29 @@ static long ws_input(worker *w, conn *c, uint8_t *d, size_t n) {
         case 0x2:
         case 0x0: {
             if (op != 0 && fin && !c->req.len) {
-                if (op == 1) eio_packet(w, s, pl, (size_t)len);
+                if (z && inflate_msg(w, c, pl, (size_t)len)) {
+                    session_fail(w, s, "compressed message does not inflate");
+                    return -1;
+                }
+                if (op == 1)
+                    eio_packet(w, s, z ? (char *)w->zout.p : pl, z ? w->zout.len : (size_t)len);
                 break;
             }
             /* Fragmented message: gather it in c->req (unused on WebSockets). */
             if (op != 0) {
                 c->req.len = 0;
                 c->frag_text = op == 1;
+                c->frag_z = (uint8_t)z;
             }
             bb_append(&c->req, pl, (size_t)len);
             if (fin) {
-                if (c->frag_text) eio_packet(w, s, (char *)c->req.p, c->req.len);
+                if (c->frag_z && inflate_msg(w, c, c->req.p, c->req.len)) {
+                    session_fail(w, s, "compressed message does not inflate");
+                    return -1;
+                }
+                if (c->frag_text)
+                    eio_packet(w, s, c->frag_z ? (char *)w->zout.p : (char *)c->req.p,
+                               c->frag_z ? w->zout.len : c->req.len);
                 bb_free(&c->req);
             }
             break;
@@ -919,7 +980,7 @@ static void sender_pump(worker *w, session *s) {
     }
     bbuf *out = &w->wtmp;
     out->len = 0;
-    char msg[512], pad[512];
+    char msg[8448], pad[8192]; /* --payload up to 8000: above permessage-deflate's threshold */
     while (s->seq < allowed && out->len < SENDER_CHUNK) {
         uint64_t t = now_ns();
         if (!first) {

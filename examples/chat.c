@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
     int err;
     sio_http *listener = sio_http_new(loop, &http, &err);
     if (!listener) {
-        fprintf(stderr, "chat: cannot listen: %s\n", sio_status_str(err));
+        fprintf(stderr, "chat: cannot listen: %s\n", sio_strerror(err));
         return 1;
     }
     eio_options eio;
@@ -48,7 +48,7 @@ int main(int argc, char **argv) {
     sio_options_init(&opts);
     sio_server *io = sio_server_new(loop, listener, &eio, &opts, &err);
     if (!io) {
-        fprintf(stderr, "chat: %s\n", sio_status_str(err));
+        fprintf(stderr, "chat: %s\n", sio_strerror(err));
         return 1;
     }
     sio_namespace *nsp = sio_of(io, "/");

@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
     int err;
     sio_http *listener = sio_http_new(loop, &http, &err);
     if (!listener) {
-        fprintf(stderr, "chat_redis: cannot listen: %s\n", sio_status_str(err));
+        fprintf(stderr, "chat_redis: cannot listen: %s\n", sio_strerror(err));
         return 1;
     }
     eio_options eio;
@@ -102,7 +102,7 @@ int main(int argc, char **argv) {
     opts.adapter = &redis;
     sio_server *io = sio_server_new(loop, listener, &eio, &opts, &err);
     if (!io) {
-        fprintf(stderr, "chat_redis: %s\n", sio_status_str(err));
+        fprintf(stderr, "chat_redis: %s\n", sio_strerror(err));
         return 1;
     }
     sio_namespace *nsp = sio_of(io, "/");

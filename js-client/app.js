@@ -349,7 +349,7 @@
     if (typeof io !== "function" || typeof io.Manager !== "function") {
       // Without the bundle nothing would ever connect: say so instead of
       // "connecting" forever. The server logs where it looked for it.
-      const src = window.__sioBundleFailed || "/socket.io/socket.io.min.js";
+      const src = "/socket.io/socket.io.min.js"; /* no inline onerror: the CSP forbids it */
       demo.lastError = "socket.io-client bundle not loaded";
       log("error", `${demo.lastError} (${src})`);
       addSystem(

@@ -115,6 +115,9 @@ static const struct opt opts[] = {
      "127.0.0.0/8,::1)"},
     {"jwt-allow-no-exp", "SIO_JWT_ALLOW_NO_EXP", OPT_FLAG, "",
      "accept JWTs without an exp claim (default: refused, a token must expire)"},
+    {"ws-deflate", "SIO_WS_DEFLATE", OPT_FLAG, "",
+     "WebSocket permessage-deflate for clients that offer it, messages from 1024 bytes "
+     "(default off)"},
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
@@ -211,6 +214,8 @@ static int apply(struct config *c, const struct opt *o, const char *v, int from_
             c->jwt_allow_no_exp = val;
         else if (strcmp(o->name, "cleanup-empty-namespaces") == 0)
             c->sio.cleanup_empty_namespaces = val;
+        else if (strcmp(o->name, "ws-deflate") == 0)
+            c->eio.ws_deflate = val;
         return 0;
     }
     case OPT_PORT:
@@ -393,7 +398,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "sio-server: cannot open log file %s\n", c.log_file);
         else
             fprintf(stderr, "sio-server: cannot start the runtime: %s\n",
-                    err == SIO_EINVAL ? "invalid --metrics-allow" : sio_status_str(err));
+                    err == SIO_EINVAL ? "invalid --metrics-allow" : sio_strerror(err));
         return err == SIO_EIO && c.log_file ? 2 : 1;
     }
     /* The demo page and the client bundle: next to the installed binary, or
@@ -407,13 +412,13 @@ int main(int argc, char **argv) {
     app_assets_resolve(&assets, c.static_dir, c.client_dir, &wo);
     web *site = web_install(http, &wo, &err);
     if (!site) {
-        fprintf(stderr, "sio-server: cannot install the HTTP routes: %s\n", sio_status_str(err));
+        fprintf(stderr, "sio-server: cannot install the HTTP routes: %s\n", sio_strerror(err));
         return 1;
     }
     app_env env = {loop, http, &c.eio, &c.sio, c.jwt_secret, c.jwt_allow_no_exp};
     ra.state = ra.app->start(&env, &err);
     if (!ra.state) {
-        fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_status_str(err));
+        fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_strerror(err));
         return 1;
     }
     log_info("sio-server listening on http://%s:%d%s app=%s", c.http.host, sio_http_port(http),

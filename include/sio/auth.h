@@ -10,7 +10,9 @@
  * other than HS256 including "none", expired, not yet valid, no exp claim
  * unless allow_no_exp) answers the
  * client CONNECT_ERROR {"message":"unauthorized"}; the Engine.IO connection
- * itself stays open, so the client sees connect_error. */
+ * itself stays open, so the client sees connect_error. The reason is logged
+ * (info) with its sio_strerror text; the SIO_EJWT_* codes are in
+ * sio/status.h. */
 #ifndef SIO_AUTH_H
 #define SIO_AUTH_H
 
@@ -35,9 +37,10 @@ typedef struct sio_jwt_auth {
     int allow_no_exp;
 } sio_jwt_auth;
 
-/* Connect middleware (ud: a sio_jwt_auth*). SIO_MW_NEXT with the verified
- * claims attached to the socket (sio_socket_claims), or sio_refuse(s,
- * "unauthorized", NULL) and SIO_MW_REFUSE. */
+/* Connect middleware (ud: a sio_jwt_auth*; NULL refuses everyone).
+ * SIO_MW_NEXT with the verified claims attached to the socket
+ * (sio_socket_claims), or sio_refuse(s, "unauthorized", NULL) and
+ * SIO_MW_REFUSE. */
 int sio_jwt_middleware(sio_socket *s, const cJSON *auth, void *ud);
 
 /* ---- Claims attached to a socket ----
@@ -47,10 +50,11 @@ int sio_jwt_middleware(sio_socket *s, const cJSON *auth, void *ud);
 /* Attach claims to the socket, replacing (and freeing) earlier ones. Takes
  * ownership of claims; NULL detaches. Always SIO_OK. */
 int sio_socket_set_claims(sio_socket *s, cJSON *claims);
-/* The claims attached to the socket, or NULL. Valid until they are replaced
- * or forgotten. */
+/* The claims attached to the socket, or NULL. Owned by the socket: valid
+ * until they are replaced or forgotten, or the socket goes. */
 const cJSON *sio_socket_claims(const sio_socket *s);
-/* The "sub" claim (the user's name in the chat app), or NULL. */
+/* The "sub" claim (the user's name in the chat app), or NULL; as long as the
+ * claims. */
 const char *sio_jwt_subject(const sio_socket *s);
 /* Free the socket's claims now rather than with the socket (they go with it
  * anyway). Safe to call for a socket without claims. */
@@ -58,7 +62,12 @@ void sio_socket_forget_claims(sio_socket *s);
 
 /* Verify an HS256 token against cfg (for transports without Socket.IO's
  * middleware, like a plain WebSocket's ?token=): SIO_OK with *claims (the
- * caller frees it), or the reason as a negative code. */
+ * caller frees it with cJSON_Delete). Otherwise *claims is NULL (when claims
+ * is not) and the code says why: SIO_EINVAL (cfg, token or claims NULL, or
+ * an empty secret), SIO_EJWT_TOOBIG, SIO_EJWT_MALFORMED, SIO_EJWT_ALG,
+ * SIO_EJWT_SIG, SIO_EJWT_CLAIMS, SIO_EJWT_NOEXP, SIO_EJWT_EXPIRED,
+ * SIO_EJWT_NOTYET (checked in about that order), SIO_EIO (the HMAC
+ * failed). */
 int sio_jwt_check(const sio_jwt_auth *cfg, const char *token, cJSON **claims);
 
 SIO_END_DECLS

@@ -1,7 +1,8 @@
 /* Engine.IO v4 server: long-polling and WebSocket transports, the upgrade
  * between them, heartbeats and limits. Sessions carry messages (text or
  * binary) between the application and one client. Everything runs on the
- * thread of the sio_loop given at creation. */
+ * thread of the sio_loop given at creation; the rules on threads, error
+ * codes, ownership and re-entrancy are those at the top of sio/sio.h. */
 #ifndef SIO_EIO_H
 #define SIO_EIO_H
 
@@ -16,7 +17,8 @@ SIO_BEGIN_DECLS
 typedef struct eio_server eio_server;
 typedef struct eio_session eio_session;
 typedef struct http_server sio_http;
-/* A handshake request, valid only during the callback that receives it. */
+/* A handshake request, valid only during the callback that receives it
+ * (as are the strings its accessors return). */
 typedef struct http_req eio_request;
 
 /* The HTTP listener that Engine.IO servers (and other routes) share. */
@@ -47,44 +49,62 @@ typedef struct eio_options {
     /* Sessions per client address not yet established (see
      * eio_session_established), 429 beyond; default 1000; 0: no cap. */
     uint32_t max_half_open_per_address;
+
+    /* WebSocket permessage-deflate (RFC 7692) for clients that offer it;
+     * default 0 (off, as the reference's perMessageDeflate). Messages from
+     * 1024 bytes on are compressed; no compressor is kept per session. */
+    int ws_deflate;
 } eio_options;
 
 typedef struct eio_callbacks {
-    /* Optional: return 0 to refuse a handshake (403, code 4 "Forbidden"). */
+    /* Optional: return 0 to refuse a handshake (403, code 4 "Forbidden").
+     * No session exists yet. */
     int (*allow_request)(eio_server *srv, eio_request *req, void *ud);
-    /* A session completed its handshake. */
+    /* A session completed its handshake. The pointer is valid until
+     * on_close for it returns. */
     void (*on_open)(eio_session *s, void *ud);
-    /* A message from the client. */
+    /* A message from the client; data is borrowed (valid during the call).
+     * It may eio_send, and eio_close the session (on_close then runs inside
+     * that call). */
     void (*on_message)(eio_session *s, const uint8_t *data, size_t len, int binary, void *ud);
     /* The session is gone; reason is one of "transport close", "transport
      * error", "parse error", "ping timeout", "forced close", "server shutting
      * down", "backpressure" (the client fell more than max_buffered behind),
      * "server at capacity" (a session not yet established, shed at
-     * max_sessions to make room for a new one).
-     * The session pointer is invalid after this returns. */
+     * max_sessions to make room for a new one); a static string.
+     * eio_send on the session returns SIO_ECLOSED from here on; its
+     * handshake data still answer. The session pointer is invalid after
+     * this returns. */
     void (*on_close)(eio_session *s, const char *reason, void *ud);
     /* Optional: the session's queue drained after the client had fallen
-     * behind; producers that paused may resume. */
+     * behind (eio_session_writable returned 0); producers that paused may
+     * resume. Runs from the loop, never inside another eio_* call. */
     void (*on_drain)(eio_session *s, void *ud);
 } eio_callbacks;
 
 /* Fill options with the defaults above. */
 void sio_http_options_init(sio_http_options *o);
-/* Start listening; NULL with *err set (SIO_EIO when the port is taken). */
+/* Start listening (options copied). NULL with *err: SIO_ENOMEM, SIO_EINVAL
+ * (host is not a numeric IPv4 or IPv6 address), SIO_EIO (the socket could
+ * not be made, bound or listened on: the port is taken, say). */
 sio_http *sio_http_new(sio_loop *loop, const sio_http_options *o, int *err);
 /* The bound port. */
 int sio_http_port(const sio_http *h);
-/* Stop accepting new HTTP connections. */
+/* Stop accepting new HTTP connections (may be called from a callback). */
 void sio_http_quiesce(sio_http *h);
-/* Close the listener and every HTTP connection. Free Engine.IO servers first. */
+/* Close the listener and every HTTP connection. Free the Engine.IO and
+ * WebSocket servers on it first; not from a callback. NULL is ignored. */
 void sio_http_free(sio_http *h);
 
 /* Fill options with the defaults above. */
 void eio_options_init(eio_options *o);
-/* Serve Engine.IO at opts->path of the listener. NULL with *err set. */
+/* Serve Engine.IO at opts->path of the listener (opts and cbs copied, with
+ * path and cors_origins). NULL with *err: SIO_ENOMEM (also when the
+ * listener has no route left: 16 at most). */
 eio_server *eio_server_new(sio_loop *loop, sio_http *http, const eio_options *opts,
                            const eio_callbacks *cbs, void *ud, int *err);
-/* Close every session (reason "server shutting down") and free the server. */
+/* Close every session (reason "server shutting down"; on_close runs for
+ * each, inside) and free the server. Not from a callback. NULL is ignored. */
 void eio_server_free(eio_server *srv);
 /* Close every session with reason "server shutting down", sending each client
  * a close (WebSocket close frame 1001, or "1" to polling clients); handshakes
@@ -96,11 +116,16 @@ size_t eio_server_websockets(const eio_server *srv);
 /* The loop the server runs on. */
 sio_loop *eio_server_loop(const eio_server *srv);
 
-/* Queue a message; written at the end of this loop iteration. SIO_ECLOSED
- * when the session is closing. */
+/* Queue a message (data copied); written at the end of this loop iteration.
+ * SIO_OK; SIO_ETOOBIG (len over max_payload; nothing queued); SIO_ENOMEM;
+ * SIO_ECLOSED when the session is closing, or when the message would take
+ * its queue past max_buffered: the session is then closed ("backpressure")
+ * and on_close has run inside this call. */
 int eio_send(eio_session *s, const uint8_t *data, size_t len, int binary);
-/* Close the session after writing what is queued; on_close runs at once with
- * reason "forced close". */
+/* Close the session after writing what is queued; on_close runs at once,
+ * inside this call, with reason "forced close" (nothing when the session is
+ * closing already). The pointer is invalid once the callback that called
+ * this returns. */
 void eio_close(eio_session *s);
 /* The client proved itself real: the session stops being half-open. Until
  * then it counts against max_half_open_per_address and, at max_sessions, the
@@ -110,7 +135,8 @@ void eio_close(eio_session *s);
  * alone calls it itself (on its first message, say, or from on_open to opt
  * out). Calling it again does nothing. */
 void eio_session_established(eio_session *s);
-/* The session id (20 URL-safe characters). */
+/* The session id (20 URL-safe characters), valid as long as the session;
+ * the strings below are too. */
 const char *eio_session_id(const eio_session *s);
 /* "polling" or "websocket". */
 const char *eio_session_transport(const eio_session *s);
@@ -122,15 +148,18 @@ size_t eio_session_buffered(const eio_session *s);
 /* Whether the queue is below half of max_buffered; when it is not, on_drain
  * runs once the queue has emptied (producers wait for it). */
 int eio_session_writable(eio_session *s);
-/* Application data attached to the session. */
+/* Application data attached to the session (never touched by the library;
+ * Socket.IO uses it for its own sessions). */
 void eio_session_set_data(eio_session *s, void *p);
 void *eio_session_data(const eio_session *s);
 /* The handshake request as the session kept it: a header (case-insensitive
- * name), a query parameter, the peer address. NULL when absent. */
+ * name), a query parameter, the peer address. NULL when absent. Owned by the
+ * session (valid until on_close returns). */
 const char *eio_session_header(const eio_session *s, const char *name);
 const char *eio_session_query(const eio_session *s, const char *key);
 const char *eio_session_remote_addr(const eio_session *s);
-/* Call fn for each kept header (lower-case names) or query parameter. */
+/* Call fn for each kept header (lower-case names) or query parameter; k and
+ * v are borrowed for the call. */
 void eio_session_each_header(const eio_session *s,
                              void (*fn)(const char *k, const char *v, void *ud), void *ud);
 void eio_session_each_query(const eio_session *s,

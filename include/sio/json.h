@@ -42,13 +42,17 @@ typedef int (*sio_json_binary_cb)(void *ud, const cJSON *node, size_t index);
 
 /* New binary node holding a copy of `len` bytes; NULL when out of memory. */
 cJSON *sio_json_binary(const void *data, size_t len);
-/* New binary node owning `malloced` (freed by cJSON_Delete, or here on failure). */
+/* New binary node owning `malloced` (from malloc; freed by cJSON_Delete, or
+ * here on failure); NULL when out of memory. */
 cJSON *sio_json_binary_take(void *malloced, size_t len);
-/* Turn an existing node into a binary node owning `malloced`, dropping its old content. */
+/* Turn an existing node into a binary node owning `malloced`, dropping its
+ * old content. SIO_OK; SIO_EINVAL (node NULL, or malloced NULL with len > 0;
+ * malloced is freed); SIO_ENOMEM (len 0: the placeholder byte). */
 int sio_json_binary_set(cJSON *node, void *malloced, size_t len);
 /* Non-zero when `item` is a binary node. */
 int sio_json_is_binary(const cJSON *item);
-/* Bytes of a binary node and their count in *len; NULL (and *len 0) for other nodes. */
+/* Bytes of a binary node and their count in *len; NULL (and *len 0) for other
+ * nodes. Owned by the node. */
 const uint8_t *sio_json_binary_data(const cJSON *item, size_t *len);
 /* Non-zero when `item` or anything below it is a binary node. */
 int sio_json_has_binary(const cJSON *item);
@@ -61,7 +65,10 @@ cJSON *sio_json_duplicate(const cJSON *item);
 int sio_json_index_key(const char *k, uint32_t *out);
 /* Number of binary nodes in `item` and below. */
 size_t sio_json_count_binary(const cJSON *item);
-/* Append `item` as JSON.stringify would print it, binary nodes as numbered placeholders. */
+/* Append `item` as JSON.stringify would print it, binary nodes as numbered
+ * placeholders. SIO_OK; SIO_EINVAL (item or out NULL, a raw node without
+ * text, a node of no JSON type); SIO_ENOMEM; or the non-zero value cb
+ * returned. On error out may hold part of the text (truncate it back). */
 int sio_json_print(const cJSON *item, struct sbuf *out, sio_json_binary_cb cb, void *ud);
 
 SIO_END_DECLS

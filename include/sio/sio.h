@@ -2,10 +2,89 @@
  * middleware, events and acknowledgements (JSON as cJSON trees, binary as
  * sio/json.h binary nodes), rooms and broadcasts through an adapter.
  *
- * Lifetimes: a sio_socket pointer is valid from the connection callback until
- * the disconnect callback returns. Arguments given to handlers belong to the
- * library and are freed when the handler returns (detach what you keep).
- * Arguments given to emit functions are only read, never taken. */
+ * ==== Threads and callbacks (the rules of every sio/ header) ====
+ *
+ * Threads. The library has none and locks nothing. Call every function from
+ * the thread that runs sio_loop_run (or before the loop runs, or after it
+ * returned); every callback runs on that thread. Some state is process-wide
+ * (the /metrics counters, the log), so one loop per process.
+ *
+ * Errors. A function returning int returns SIO_OK (0) or a negative
+ * sio_status (sio/status.h; sio_strerror describes any of them); each
+ * declaration below lists exactly the codes it can return. A constructor
+ * returns NULL and sets *err (err must not be NULL). Nothing a peer does
+ * makes the library exit or abort, and running out of memory is an error
+ * code, not a crash. Functions returning void cannot fail in a way the
+ * caller could act on (an allocation failure there drops that work).
+ *
+ * Ownership of what you pass in.
+ *  - Option structs (sio_options, eio_options, sio_http_options,
+ *    sio_ws_options) and callback structs are copied, with every string and
+ *    array in them, by the constructor: free them when it returns. The
+ *    exception is sio_jwt_auth (sio/auth.h), used in place.
+ *  - Strings (event, room, namespace names, patterns, messages) are copied
+ *    when the library keeps them, otherwise only read during the call.
+ *  - cJSON trees given to emit, ack, broadcast and refuse functions are
+ *    read during the call, never modified or taken: the packet is encoded
+ *    before the call returns, so free them right after if you like. The
+ *    one function that takes a tree is sio_socket_set_claims (sio/auth.h).
+ *  - User data pointers (ud, sio_socket_set_data, eio_session_set_data, peer
+ *    data) are never touched by the library; freeing them is the caller's.
+ *
+ * Ownership of what you get.
+ *  - cJSON trees given to callbacks (event and ack arguments, fetchSockets
+ *    results, server-side events and answers) are borrowed: the library
+ *    frees them when the callback returns. Keep a part by detaching it
+ *    (cJSON_DetachItemFromArray: you then own and free it), or copy it with
+ *    sio_json_duplicate (cJSON_Duplicate breaks binary nodes, sio/json.h).
+ *  - Strings returned by the library (ids, names, headers, query values,
+ *    addresses) belong to it and live as long as the object they came from
+ *    (stated per function); copy what you keep longer.
+ *  - A sio_socket pointer is valid from the connection callback (or the
+ *    middleware call) until its disconnect callback returns; a socket that
+ *    never connected (refused, or gone during its middlewares) gets no
+ *    disconnect callback and is valid until the middleware returns (or, for
+ *    SIO_MW_PENDING, until sio_middleware_done). Its memory lasts until the
+ *    end of the loop iteration, so a pointer still on the stack of a
+ *    callback after the socket went (say, a sio_emit that disconnected it
+ *    for backpressure) stays safe to pass in: calls on it return SIO_ECLOSED
+ *    or do nothing. Keep socket data (sio_socket_set_data) from the
+ *    connection callback on and free it in the disconnect callback.
+ *  - A namespace lives until sio_server_free; a dynamic one removed by
+ *    cleanup_empty_namespaces until its sio_on_namespace_removed callback.
+ *
+ * Re-entrancy.
+ *  - From inside any callback, any function may be called on any object,
+ *    except those that destroy what is running: sio_server_free,
+ *    eio_server_free, sio_ws_server_free, sio_http_free, sio_loop_free and
+ *    sio_loop_run. Stop the loop (sio_loop_stop) and free after
+ *    sio_loop_run returned; sio_server_shutdown and sio_http_quiesce may be
+ *    called from callbacks (sio-server calls them from a signal callback).
+ *  - Some calls run callbacks before they return, so code after them must
+ *    not assume a socket is still connected (check the return value or
+ *    sio_socket_connected):
+ *      sio_emit, sio_emit_volatile, sio_emit_with_ack, sio_ack, the
+ *      broadcasts, eio_send: a client more than max_buffered behind is
+ *      disconnected on the spot ("backpressure"), its pending-ack callbacks
+ *      (SIO_ECLOSED) and disconnect callback run inside the call;
+ *      sio_disconnect, sio_disconnect_sockets, sio_server_shutdown,
+ *      eio_close, sio_server_free: the disconnect callbacks run inside;
+ *      sio_of: the sio_on_namespace callback runs inside for a new one;
+ *      sio_fetch_sockets, sio_server_side_emit, sio_broadcast_with_ack: the
+ *      answer callback may run inside (on a single node: always for the
+ *      first two, for the third when no client receives the broadcast).
+ *  - A callback and its own socket: an event handler may emit, ack, join,
+ *    leave and disconnect it (with or without its connection). A middleware
+ *    sees a socket that is not connected yet: it may read the handshake,
+ *    sio_refuse, attach claims; sio_emit and sio_join return SIO_ECLOSED. A
+ *    disconnect handler sees a socket that has already left its rooms and
+ *    its namespace (handshake data still answer): sio_emit, sio_ack,
+ *    sio_join return SIO_ECLOSED, sio_disconnect does nothing, broadcasts
+ *    to the others work.
+ *  - Handlers and middlewares may be replaced or added from callbacks; the
+ *    change applies from the next packet (a middleware added while a socket
+ *    runs the chain also runs for that socket).
+ */
 #ifndef SIO_SIO_H
 #define SIO_SIO_H
 
@@ -53,38 +132,50 @@ typedef struct sio_options {
                           Redis adapter's format does not depend on it. */
 } sio_options;
 
-/* An event from a client. args is a JSON array of the arguments (without the
- * event name); ack_id >= 0 when the client waits for an acknowledgement, to
- * be answered with sio_ack (now or later, while the socket lives). */
+/* An event from a client. event is borrowed (valid during the call); args, a
+ * JSON array of the arguments without the event name, is borrowed too: the
+ * handler may detach what it keeps (see "Ownership" above). ack_id >= 0 when
+ * the client waits for an acknowledgement, to be answered once with sio_ack
+ * (now or later, while the socket lives); -1 otherwise. */
 typedef void (*sio_event_cb)(sio_socket *s, const char *event, cJSON *args, int64_t ack_id,
                              void *ud);
-/* A socket joined a namespace (after every middleware accepted it). */
+/* A socket joined a namespace (after every middleware accepted it). It is
+ * connected and in its own id room: emit, join, disconnect all work here. */
 typedef void (*sio_connection_cb)(sio_socket *s, void *ud);
 /* A socket left; reason as the reference server names it ("client namespace
  * disconnect", "server namespace disconnect", "transport close", "transport
  * error", "ping timeout", "parse error", "server shutting down", "forced
- * close"), or "backpressure" (its client fell more than max-buffered behind). */
+ * close"), or "backpressure" (its client fell more than max-buffered behind).
+ * reason is a static string. The socket has left its rooms and namespace
+ * (see "Re-entrancy" above); the pointer is invalid once this returns. */
 typedef void (*sio_disconnect_cb)(sio_socket *s, const char *reason, void *ud);
-/* The answer to a server-side emit with ack: status SIO_OK with the client's
- * arguments, SIO_ETIMEDOUT (args NULL) or SIO_ECLOSED (socket gone). */
+/* The answer to a server-side emit with ack, called exactly once: status
+ * SIO_OK with the client's arguments (a JSON array, borrowed: detach what you
+ * keep), SIO_ETIMEDOUT (args NULL; the socket is still connected) or
+ * SIO_ECLOSED (args NULL; the socket is disconnecting: called just before its
+ * disconnect callback, also from sio_server_free). */
 typedef void (*sio_ack_cb)(sio_socket *s, int status, cJSON *args, void *ud);
 
 /* Middleware verdicts. */
 enum { SIO_MW_NEXT = 0, SIO_MW_REFUSE = 1, SIO_MW_PENDING = 2 };
 /* Connect middleware: sees the handshake (sio_socket_header/query/address)
- * and the CONNECT auth payload (NULL when none). Returns SIO_MW_NEXT,
- * SIO_MW_REFUSE after sio_refuse, or SIO_MW_PENDING and later calls
- * sio_middleware_done. */
+ * and the CONNECT auth payload (NULL when none; borrowed, the same tree as
+ * sio_socket_auth). Returns SIO_MW_NEXT, SIO_MW_REFUSE (after sio_refuse;
+ * without it the client gets {"message":"refused"}), or SIO_MW_PENDING and
+ * calls sio_middleware_done later, from another callback (a call made before
+ * the middleware returned is ignored). */
 typedef int (*sio_middleware)(sio_socket *s, const cJSON *auth, void *ud);
 /* Decide whether a namespace name not registered with sio_of may be created
- * (dynamic namespaces); non-zero accepts. */
+ * (dynamic namespaces); non-zero accepts. name is borrowed. */
 typedef int (*sio_nsp_match_cb)(const char *name, void *ud);
-/* A namespace was created (static or dynamic): attach handlers here. */
+/* A namespace was created (static or dynamic): attach handlers here. Runs
+ * inside the sio_of or the client CONNECT that created it. */
 typedef void (*sio_nsp_created_cb)(sio_namespace *nsp, void *ud);
 
 /* Who a broadcast reaches: sockets in any of `rooms` (every socket of the
  * namespace when NULL), minus sockets in any of `except`. Both lists end
- * with NULL. A socket's id names a room holding just that socket. */
+ * with NULL. A socket's id names a room holding just that socket. Read
+ * during the call only; a NULL target means every socket. */
 typedef struct sio_target {
     const char *const *rooms;
     const char *const *except;
@@ -92,17 +183,25 @@ typedef struct sio_target {
     int local;       /* this node only (cluster adapters) */
 } sio_target;
 
-#define SIO_ETIMEDOUT (-100)
-
 /* Fill with defaults. */
 void sio_options_init(sio_options *o);
-/* Serve Socket.IO at eio->path of the listener. NULL with *err set. */
+/* Serve Socket.IO at eio->path of the listener (eio required; o NULL: the
+ * defaults). Both are copied. NULL with *err: SIO_ENOMEM, SIO_EINVAL (an
+ * adapter factory without create), or what the adapter factory's open
+ * returned. The namespace "/" exists on return. Redis being unreachable is
+ * not an error: the links retry. */
 sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eio,
                            const sio_options *o, int *err);
 /* Disconnect every socket with "server shutting down" and close every
- * connection (clients are told: WebSocket close 1001, "1" over polling). */
+ * connection (clients are told: WebSocket close 1001, "1" over polling);
+ * the disconnect callbacks run inside. New handshakes get 503. May be
+ * called from a callback. */
 void sio_server_shutdown(sio_server *srv);
-/* Free the server (after shutdown, or abruptly). */
+/* Free the server (after shutdown, or abruptly: the remaining sockets'
+ * disconnect callbacks run inside, with "server shutting down"). Not from a
+ * callback: after sio_loop_run returned. Pending cluster requests
+ * (fetchSockets, serverSideEmit answers) are dropped without their
+ * callback. NULL is ignored. */
 void sio_server_free(sio_server *srv);
 /* Engine.IO connections currently open. */
 size_t sio_server_connections(const sio_server *srv);
@@ -111,53 +210,73 @@ eio_server *sio_server_eio(sio_server *srv);
 /* The loop. */
 sio_loop *sio_server_loop(const sio_server *srv);
 
-/* The namespace with this name ("/" is the main one), created when missing. */
+/* The namespace with this name ("/" is the main one), created when missing
+ * (name copied). NULL when name is NULL, does not start with '/', holds a
+ * ',', or memory ran out. */
 sio_namespace *sio_of(sio_server *srv, const char *name);
-/* Accept unknown namespace names for which match returns non-zero. */
+/* Accept unknown namespace names for which match returns non-zero (tried in
+ * the order added). SIO_OK, SIO_EINVAL (match NULL), SIO_ENOMEM. */
 int sio_add_dynamic(sio_server *srv, sio_nsp_match_cb match, void *ud);
-/* Accept unknown names matching a glob pattern ("/room-*", fnmatch rules). */
+/* Accept unknown names matching a glob pattern ("/room-*", fnmatch rules;
+ * copied). SIO_OK, SIO_EINVAL (pattern NULL), SIO_ENOMEM. */
 int sio_add_dynamic_pattern(sio_server *srv, const char *pattern);
-/* Called for each namespace created from now on (and dynamic ones). */
+/* Called for each namespace created from now on (and dynamic ones), not
+ * for "/" (made by sio_server_new); one callback per server, replacing the
+ * earlier one. */
 void sio_on_namespace(sio_server *srv, sio_nsp_created_cb cb, void *ud);
 /* Called when an emptied dynamic namespace is removed (cleanup_empty_namespaces),
  * from the loop after the batch in which its last socket left, just before it
  * is freed: drop what refers to it. Not called by sio_server_free. */
 void sio_on_namespace_removed(sio_server *srv, sio_nsp_created_cb cb, void *ud);
-/* Namespace name. */
+/* Namespace name, valid as long as the namespace. */
 const char *sio_nsp_name(const sio_namespace *nsp);
 /* Connected sockets in the namespace. */
 size_t sio_nsp_size(const sio_namespace *nsp);
-/* Add a middleware (run in order for each CONNECT). */
+/* Add a middleware (run in order for each CONNECT). SIO_OK, SIO_EINVAL
+ * (mw NULL), SIO_ETOOBIG (200 already), SIO_ENOMEM. */
 int sio_use(sio_namespace *nsp, sio_middleware mw, void *ud);
+/* One connection and one disconnect callback per namespace (a new one
+ * replaces the old; NULL removes it). */
 void sio_on_connection(sio_namespace *nsp, sio_connection_cb cb, void *ud);
 void sio_on_disconnect(sio_namespace *nsp, sio_disconnect_cb cb, void *ud);
-/* Handler for one event name (replaces an earlier one). */
+/* Handler for one event name (copied; replaces an earlier handler). A NULL
+ * cb drops that event (sio_on_any does not see it). SIO_OK, SIO_EINVAL
+ * (event NULL), SIO_ENOMEM. */
 int sio_on(sio_namespace *nsp, const char *event, sio_event_cb cb, void *ud);
 /* Handler for events that have no handler of their own. */
 void sio_on_any(sio_namespace *nsp, sio_event_cb cb, void *ud);
 
-/* Refuse a connect from a middleware: CONNECT_ERROR {"message","data"}; data
- * may be NULL and is copied. */
+/* Refuse a connect from a middleware: CONNECT_ERROR {"message","data"}.
+ * message (NULL: "refused") and data (may be NULL; no binary nodes) are
+ * copied. The refusal is sent when the middleware returns SIO_MW_REFUSE (or
+ * passes it to sio_middleware_done). */
 void sio_refuse(sio_socket *s, const char *message, const cJSON *data);
 /* Finish a pending middleware: SIO_MW_NEXT or SIO_MW_REFUSE. Call it exactly
  * once for every SIO_MW_PENDING, even when the client has left meanwhile (the
  * socket stays allocated until then; the verdict is then ignored). */
 void sio_middleware_done(sio_socket *s, int verdict);
 
-/* Socket id (distinct from the Engine.IO session id). */
+/* Socket id (distinct from the Engine.IO session id): 20 characters, valid
+ * as long as the socket pointer. */
 const char *sio_socket_id(const sio_socket *s);
 sio_namespace *sio_socket_nsp(const sio_socket *s);
-/* The Engine.IO session carrying this socket. */
+/* The Engine.IO session carrying this socket; NULL once it is gone. Do not
+ * eio_session_set_data on it: Socket.IO keeps its state there. */
 eio_session *sio_socket_session(const sio_socket *s);
-/* Handshake data: header (case-insensitive), query parameter, peer address. */
+/* Handshake data: header (case-insensitive), query parameter (NULL when
+ * absent), peer address. Owned by the session: valid while the socket is
+ * connected and during its disconnect callback; afterwards NULL (address
+ * ""). */
 const char *sio_socket_header(const sio_socket *s, const char *name);
 const char *sio_socket_query(const sio_socket *s, const char *key);
 const char *sio_socket_address(const sio_socket *s);
-/* The CONNECT auth payload (NULL when none). */
+/* The CONNECT auth payload (NULL when none), owned by the socket. */
 const cJSON *sio_socket_auth(const sio_socket *s);
+/* Application data (see "Ownership": free it in the disconnect callback). */
 void sio_socket_set_data(sio_socket *s, void *p);
 void *sio_socket_data(const sio_socket *s);
-/* Whether the socket is connected. */
+/* Whether the socket is connected (0 in a middleware, in its disconnect
+ * callback and after). */
 int sio_socket_connected(const sio_socket *s);
 /* Backpressure: bytes queued for the socket's client, and whether the queue
  * is below half of --max-buffered. A client more than max-buffered behind is
@@ -165,45 +284,76 @@ int sio_socket_connected(const sio_socket *s);
  * wait for the drain callback never get there. */
 size_t sio_socket_buffered(const sio_socket *s);
 int sio_socket_writable(const sio_socket *s);
-/* Called when a socket's queue empties after its client fell behind. */
+/* Called when a socket's queue empties after its client fell behind (after
+ * sio_socket_writable returned 0); from the loop, never inside another call. */
 void sio_on_drain(sio_namespace *nsp, sio_connection_cb cb, void *ud);
 
-/* Emit an event to one socket; args is a JSON array (or NULL for none). */
+/* Emit an event to one socket; args is a JSON array (or NULL for none),
+ * read only (see "Ownership"). The packet is queued; it is written at the
+ * end of the loop iteration. Returns SIO_OK; SIO_EINVAL (event NULL, or args
+ * holding a node that cannot be printed); SIO_ENOMEM; SIO_ETOOBIG (the
+ * packet, or one of its binary attachments, is over eio max_payload;
+ * nothing of it was sent, unless an attachment after the first part was the
+ * one too big); SIO_ECLOSED (the socket is not connected, or its client was
+ * more than max_buffered behind and has just been disconnected: its
+ * disconnect callback ran inside this call). */
 int sio_emit(sio_socket *s, const char *event, const cJSON *args);
-/* Emit to one socket, dropped when its transport is not ready. */
+/* Emit to one socket, dropped (SIO_OK, counted in /metrics) when its
+ * transport is not ready. The codes of sio_emit. */
 int sio_emit_volatile(sio_socket *s, const char *event, const cJSON *args);
 /* Emit and wait for the client's acknowledgement, at most timeout_ms
- * (0: no timeout); cb runs exactly once. */
+ * (0: no timeout). On SIO_OK cb runs exactly once, later (never inside this
+ * call); on any other return it never runs. The codes of sio_emit, and
+ * SIO_EINVAL for a NULL cb. */
 int sio_emit_with_ack(sio_socket *s, const char *event, const cJSON *args, uint32_t timeout_ms,
                       sio_ack_cb cb, void *ud);
-/* Acknowledge a client's event (ack_id from the event callback). */
+/* Acknowledge a client's event (ack_id from the event callback), once; args
+ * as for sio_emit. SIO_OK, SIO_EINVAL (ack_id < 0 or too large), SIO_ENOMEM,
+ * SIO_ETOOBIG, SIO_ECLOSED (as for sio_emit). */
 int sio_ack(sio_socket *s, int64_t ack_id, const cJSON *args);
 
-/* Rooms. sio_join refuses, leaving the socket as it was, with SIO_ETOOBIG
- * for a name longer than max_room_name and SIO_ELIMIT when the socket is in
- * max_rooms_per_socket rooms already (its own id room does not count;
- * joining a room it is in succeeds). */
+/* Rooms (names copied). sio_join: SIO_OK (also for a room the socket is in,
+ * and its own id room); SIO_EINVAL (room NULL); SIO_ECLOSED (not connected:
+ * in a middleware or disconnect callback, or gone); SIO_ENOMEM; and,
+ * leaving the socket as it was, SIO_ETOOBIG for a name longer than
+ * max_room_name and SIO_ELIMIT when the socket is in max_rooms_per_socket
+ * rooms already (its own id room does not count). */
 int sio_join(sio_socket *s, const char *room);
 /* How many joins of this socket sio_join refused for those limits (an app's
  * policy can disconnect a client that keeps trying). */
 size_t sio_socket_refused_joins(const sio_socket *s);
+/* SIO_OK (also when the socket was not in the room), SIO_EINVAL (room
+ * NULL), SIO_ECLOSED (not connected). */
 int sio_leave(sio_socket *s, const char *room);
-/* Whether the socket is in the room. */
+/* Whether the socket is in the room (0 when it is not connected). */
 int sio_in_room(const sio_socket *s, const char *room);
-/* Call fn for each room the socket is in (its own id first). */
+/* Call fn for each room the socket is in (its own id first; nothing when it
+ * is not connected). room is borrowed; fn must not join or leave. */
 void sio_socket_rooms(const sio_socket *s, void (*fn)(const char *room, void *ud), void *ud);
 
-/* Broadcast to the target (NULL: every socket of the namespace). The packet is
- * encoded once and the same bytes are queued for every receiver. */
+/* Broadcast to the target (NULL: every socket of the namespace; with a
+ * cluster adapter, of every node unless t->local). The packet is encoded
+ * once and the same bytes are queued for every receiver; a receiver that is
+ * closing or too far behind is skipped (the latter disconnected, inside this
+ * call). SIO_OK (whoever received it), SIO_EINVAL (event NULL, or args that
+ * cannot be printed), SIO_ENOMEM. */
 int sio_broadcast(sio_namespace *nsp, const sio_target *t, const char *event, const cJSON *args);
-/* Broadcast from a socket: like sio_broadcast, excluding the socket itself. */
+/* Broadcast from a socket: like sio_broadcast, excluding the socket itself.
+ * The codes of sio_broadcast, and SIO_ETOOBIG for more than 62 t->except
+ * rooms. */
 int sio_socket_broadcast(sio_socket *s, const sio_target *t, const char *event, const cJSON *args);
-/* Call fn for each local socket the target selects. */
+/* Call fn for each local socket the target selects. The selection is made
+ * before the first call, so fn may emit, join, leave or disconnect; a
+ * socket an earlier fn disconnected is still passed (sio_socket_connected
+ * says 0). */
 void sio_each_socket(sio_namespace *nsp, const sio_target *t, void (*fn)(sio_socket *, void *),
                      void *ud);
 
 /* Disconnect from the namespace ("server namespace disconnect"); with
- * close_connection, close the whole Engine.IO connection too. */
+ * close_connection, every socket of its connection and the Engine.IO
+ * connection too. The disconnect callbacks run inside (the socket is then
+ * invalid once the callback that called this returns). Nothing for a
+ * socket already gone. */
 void sio_disconnect(sio_socket *s, int close_connection);
 
 /* ---- Cluster-wide operations: with a Redis adapter they reach the sockets
@@ -211,32 +361,51 @@ void sio_disconnect(sio_socket *s, int close_connection);
  * without one, this node's. ---- */
 
 /* fetchSockets: cb gets a JSON array of {"id","handshake","rooms","data"}
- * (status SIO_ETIMEDOUT with what arrived when a node did not answer). */
+ * (borrowed), status SIO_OK, or SIO_ETIMEDOUT with what arrived when a node
+ * did not answer within requests_timeout_ms. On SIO_OK cb runs exactly once
+ * (inside the call on a single node or when Redis is down); otherwise never.
+ * SIO_OK, SIO_EINVAL (cb NULL), SIO_ENOMEM. */
 typedef void (*sio_fetch_cb)(sio_namespace *nsp, int status, cJSON *sockets, void *ud);
 int sio_fetch_sockets(sio_namespace *nsp, const sio_target *t, sio_fetch_cb cb, void *ud);
 /* socketsJoin / socketsLeave: the selected sockets join or leave rooms
- * (a socket at a sio_join limit skips the rooms it refuses). */
+ * (NULL-terminated, read during the call; a socket at a sio_join limit
+ * skips the rooms it refuses). The local part is always done; the codes are
+ * about reaching the other nodes: SIO_OK; with a Redis adapter also
+ * SIO_ENOMEM, SIO_ECLOSED (Redis link down: the others missed it),
+ * SIO_ETOOBIG, SIO_EIO. */
 int sio_sockets_join(sio_namespace *nsp, const sio_target *t, const char *const *rooms);
 int sio_sockets_leave(sio_namespace *nsp, const sio_target *t, const char *const *rooms);
-/* disconnectSockets. */
+/* disconnectSockets (disconnect callbacks run inside). The codes of
+ * sio_sockets_join. */
 int sio_disconnect_sockets(sio_namespace *nsp, const sio_target *t, int close_connection);
 
 /* serverSideEmit: an event for the other nodes' handlers (not clients). A
- * handler sees ack != NULL when the sender waits for an answer, and may call
- * sio_server_ack_reply once, before returning. */
+ * handler gets event and args borrowed; ack != NULL when the sender waits
+ * for an answer: it may call sio_server_ack_reply once, before returning
+ * (ack is invalid afterwards). One handler per namespace. */
 typedef struct sio_server_ack sio_server_ack;
 typedef void (*sio_server_event_cb)(sio_namespace *nsp, const char *event, cJSON *args,
                                     sio_server_ack *ack, void *ud);
 void sio_on_server_event(sio_namespace *nsp, sio_server_event_cb cb, void *ud);
+/* arg is read only. SIO_OK, SIO_EINVAL (ack NULL), SIO_ESTATE (already
+ * replied). */
 int sio_server_ack_reply(sio_server_ack *ack, const cJSON *arg);
-/* cb (optional) gets the JSON array of the other nodes' answers. */
+/* cb (optional) gets the JSON array of the other nodes' answers (borrowed),
+ * status SIO_OK or SIO_ETIMEDOUT (some node did not answer within
+ * requests_timeout_ms); on SIO_OK it runs exactly once (inside the call on a
+ * single node, with no answers), otherwise never. SIO_OK, SIO_EINVAL (event
+ * NULL), SIO_ENOMEM; without cb, with a Redis adapter, also SIO_ECLOSED
+ * (Redis link down), SIO_ETOOBIG, SIO_EIO, SIO_EINVAL (args that cannot be
+ * printed). */
 typedef void (*sio_responses_cb)(sio_namespace *nsp, int status, cJSON *responses, void *ud);
 int sio_server_side_emit(sio_namespace *nsp, const char *event, const cJSON *args,
                          sio_responses_cb cb, void *ud);
 
 /* Broadcast expecting an acknowledgement from every receiving client on every
- * node; cb runs once, with all answers (their first argument each) or, after
- * timeout_ms, SIO_ETIMEDOUT and the answers that came. */
+ * node; on SIO_OK cb runs exactly once (inside the call on a single node
+ * when no client receives it), with all answers (their first argument each, borrowed) or,
+ * after timeout_ms (0: none), SIO_ETIMEDOUT and the answers that came.
+ * SIO_OK, SIO_EINVAL (cb or event NULL), SIO_ENOMEM. */
 int sio_broadcast_with_ack(sio_namespace *nsp, const sio_target *t, const char *event,
                            const cJSON *args, uint32_t timeout_ms, sio_responses_cb cb, void *ud);
 

@@ -189,6 +189,8 @@ static void *start(const app_env *env, int *err) {
     wo.allowed_origins = env->eio->cors_origins;
     /* /ws peers get the same output bound as Socket.IO clients. */
     wo.max_buffered = env->eio->max_buffered;
+    /* --ws-deflate covers /ws peers too. */
+    wo.deflate = env->eio->ws_deflate;
     static const sio_ws_callbacks wcb = {.on_request = ws_request,
                                          .on_open = ws_open,
                                          .on_message = ws_message,

@@ -27,7 +27,7 @@ int app_join(sio_socket *s, const char *room, int64_t ack) {
             cJSON_AddItemToArray(a, cJSON_CreateString("error"));
             cJSON_AddItemToArray(a, cJSON_CreateString(r == SIO_ETOOBIG  ? "room name too long"
                                                        : r == SIO_ELIMIT ? "too many rooms"
-                                                                         : sio_status_str(r)));
+                                                                         : sio_strerror(r)));
             sio_ack(s, ack, a);
             cJSON_Delete(a);
         }

@@ -64,10 +64,10 @@ static int check_header(const cJSON *h) {
     const cJSON *alg = member(h, "alg", &n);
     /* A duplicated alg could be read differently by another parser. */
     if (n != 1 || !cJSON_IsString(alg) || strcmp(alg->valuestring, "HS256") != 0)
-        return SIO_JWT_EALG;
+        return SIO_EJWT_ALG;
     /* crit lists extensions the receiver must understand; we understand none. */
     member(h, "crit", &n);
-    if (n) return SIO_JWT_EALG;
+    if (n) return SIO_EJWT_ALG;
     return SIO_OK;
 }
 
@@ -77,16 +77,16 @@ static int check_claims(const cJSON *c, int64_t now_s, int64_t skew_s, unsigned 
     int n;
     for (int i = 0; i < 3; i++) {
         v[i] = member(c, numeric[i], &n);
-        if (n > 1 || (v[i] && !cJSON_IsNumber(v[i]))) return SIO_JWT_ECLAIMS;
+        if (n > 1 || (v[i] && !cJSON_IsNumber(v[i]))) return SIO_EJWT_CLAIMS;
     }
     const cJSON *sub = member(c, "sub", &n);
-    if (n > 1 || (sub && !cJSON_IsString(sub))) return SIO_JWT_ECLAIMS;
-    if (!v[0] && !(flags & SIO_JWT_ALLOW_NO_EXP)) return SIO_JWT_ENOEXP;
+    if (n > 1 || (sub && !cJSON_IsString(sub))) return SIO_EJWT_CLAIMS;
+    if (!v[0] && !(flags & SIO_JWT_ALLOW_NO_EXP)) return SIO_EJWT_NOEXP;
     /* In doubles: no int64 overflow whatever now_s is, and fractional
      * NumericDates compare as they should. */
     double now = (double)now_s, skew = (double)skew_s;
-    if (v[0] && v[0]->valuedouble <= now - skew) return SIO_JWT_EEXPIRED;
-    if (v[1] && v[1]->valuedouble > now + skew) return SIO_JWT_ENOTYET;
+    if (v[0] && v[0]->valuedouble <= now - skew) return SIO_EJWT_EXPIRED;
+    if (v[1] && v[1]->valuedouble > now + skew) return SIO_EJWT_NOTYET;
     return SIO_OK;
 }
 
@@ -94,7 +94,7 @@ int sio_jwt_verify(const char *token, size_t len, const uint8_t *secret, size_t 
                    int64_t now_s, int64_t skew_s, unsigned flags, cJSON **claims) {
     if (claims) *claims = NULL;
     if (!token || !secret || secret_len == 0 || secret_len > INT_MAX) return SIO_EINVAL;
-    if (len > SIO_JWT_MAX_LEN) return SIO_JWT_ETOOBIG;
+    if (len > SIO_JWT_MAX_LEN) return SIO_EJWT_TOOBIG;
     if (skew_s < 0) skew_s = 0;
     if (skew_s > SIO_JWT_MAX_SKEW) skew_s = SIO_JWT_MAX_SKEW;
 
@@ -103,71 +103,49 @@ int sio_jwt_verify(const char *token, size_t len, const uint8_t *secret, size_t 
     size_t dot[2], ndots = 0;
     for (size_t i = 0; i < len; i++) {
         if (token[i] == '.') {
-            if (ndots == 2) return SIO_JWT_EMALFORMED;
+            if (ndots == 2) return SIO_EJWT_MALFORMED;
             dot[ndots++] = i;
         }
     }
-    if (ndots != 2 || dot[0] == 0 || dot[1] == dot[0] + 1) return SIO_JWT_EMALFORMED;
+    if (ndots != 2 || dot[0] == 0 || dot[1] == dot[0] + 1) return SIO_EJWT_MALFORMED;
 
     /* The three decoded parts together are shorter than the token. */
     uint8_t dec[SIO_JWT_MAX_LEN];
     uint8_t *hdr = dec, *pay, *sig;
     size_t hlen, plen, slen;
-    if (b64_decode(token, dot[0], hdr, &hlen, B64_STRICT)) return SIO_JWT_EMALFORMED;
+    if (b64_decode(token, dot[0], hdr, &hlen, B64_STRICT)) return SIO_EJWT_MALFORMED;
     pay = hdr + hlen;
     if (b64_decode(token + dot[0] + 1, dot[1] - dot[0] - 1, pay, &plen, B64_STRICT))
-        return SIO_JWT_EMALFORMED;
+        return SIO_EJWT_MALFORMED;
     sig = pay + plen;
     if (b64_decode(token + dot[1] + 1, len - dot[1] - 1, sig, &slen, B64_STRICT))
-        return SIO_JWT_EMALFORMED;
+        return SIO_EJWT_MALFORMED;
 
     cJSON *h = parse_object(hdr, hlen);
-    if (!h) return SIO_JWT_EMALFORMED;
+    if (!h) return SIO_EJWT_MALFORMED;
     int rc = check_header(h);
     cJSON_Delete(h);
     if (rc) return rc;
 
-    if (slen != MAC_LEN) return SIO_JWT_ESIG;
+    if (slen != MAC_LEN) return SIO_EJWT_SIG;
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
     if (!HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)token, dot[1], mac,
               &mac_len) ||
         mac_len != MAC_LEN)
         return SIO_EIO;
-    rc = CRYPTO_memcmp(mac, sig, MAC_LEN) == 0 ? SIO_OK : SIO_JWT_ESIG;
+    rc = CRYPTO_memcmp(mac, sig, MAC_LEN) == 0 ? SIO_OK : SIO_EJWT_SIG;
     OPENSSL_cleanse(mac, sizeof mac);
     if (rc) return rc;
 
     cJSON *p = parse_object(pay, plen);
-    if (!p) return SIO_JWT_EMALFORMED;
+    if (!p) return SIO_EJWT_MALFORMED;
     rc = check_claims(p, now_s, skew_s, flags);
     if (rc || !claims)
         cJSON_Delete(p);
     else
         *claims = p;
     return rc;
-}
-
-const char *sio_jwt_strerror(int rc) {
-    switch (rc) {
-    case SIO_JWT_EMALFORMED:
-        return "malformed token";
-    case SIO_JWT_EALG:
-        return "algorithm not HS256";
-    case SIO_JWT_ESIG:
-        return "bad signature";
-    case SIO_JWT_EEXPIRED:
-        return "token expired";
-    case SIO_JWT_ENOTYET:
-        return "token not yet valid";
-    case SIO_JWT_ECLAIMS:
-        return "bad claims";
-    case SIO_JWT_ETOOBIG:
-        return "token too long";
-    case SIO_JWT_ENOEXP:
-        return "token without exp (never expires)";
-    }
-    return sio_status_str(rc);
 }
 
 int sio_jwt_sign_hs256(const cJSON *payload, const uint8_t *secret, size_t secret_len, sbuf *out) {

@@ -10,21 +10,11 @@
 
 #include "util/buf.h"
 
-/* Why a token was refused. Distinct from the sio_status codes, which
- * sio_jwt_verify also returns: SIO_EINVAL (NULL token, NULL or empty secret),
- * SIO_ENOMEM, SIO_EIO (the HMAC failed). */
-enum {
-    SIO_JWT_EMALFORMED = -200, /* not three base64url parts, bad base64url, header or
-                                  payload not a JSON object */
-    SIO_JWT_EALG = -201,       /* header alg missing or not exactly "HS256", or crit present */
-    SIO_JWT_ESIG = -202,       /* signature does not match (or is not 32 bytes) */
-    SIO_JWT_EEXPIRED = -203,   /* exp <= now - skew */
-    SIO_JWT_ENOTYET = -204,    /* nbf > now + skew */
-    SIO_JWT_ECLAIMS = -205,    /* exp/nbf/iat present but not numbers, sub not a string,
-                                  or one of them given twice */
-    SIO_JWT_ETOOBIG = -206,    /* token longer than SIO_JWT_MAX_LEN */
-    SIO_JWT_ENOEXP = -207,     /* no exp claim (and SIO_JWT_ALLOW_NO_EXP not given) */
-};
+/* Besides SIO_OK, sio_jwt_verify returns the refusal reasons SIO_EJWT_* of
+ * sio/status.h, SIO_EINVAL (NULL token, NULL or empty secret) and SIO_EIO
+ * (the HMAC failed). An allocation failure while parsing is reported as
+ * SIO_EJWT_MALFORMED (cJSON does not tell the two apart). */
+#include "sio/status.h"
 
 /* sio_jwt_verify flags. By default a token must carry exp: one without it,
  * once leaked, would be valid forever (the secret cannot revoke it short of
@@ -51,9 +41,6 @@ enum {
  * after the signature matched. */
 int sio_jwt_verify(const char *token, size_t len, const uint8_t *secret, size_t secret_len,
                    int64_t now_s, int64_t skew_s, unsigned flags, cJSON **claims);
-
-/* Short English description of a sio_jwt_verify result, for logs. */
-const char *sio_jwt_strerror(int rc);
 
 /* Append to out a token for payload (a JSON object) with the header
  * {"alg":"HS256","typ":"JWT"}. SIO_OK, SIO_EINVAL (payload not an object,

@@ -34,7 +34,7 @@ int sio_jwt_middleware(sio_socket *s, const cJSON *auth, void *ud) {
     if (!cfg)
         rc = SIO_EINVAL;
     else if (!token)
-        rc = SIO_JWT_EMALFORMED;
+        rc = SIO_EJWT_MALFORMED;
     else
         rc = sio_jwt_verify(token, strlen(token), cfg->secret, cfg->secret_len, now_s(),
                             cfg->skew_s, cfg->allow_no_exp ? SIO_JWT_ALLOW_NO_EXP : 0, &claims);
@@ -45,7 +45,7 @@ int sio_jwt_middleware(sio_socket *s, const cJSON *auth, void *ud) {
         return SIO_MW_REFUSE;
     }
     log_info("auth: socket %s from %s refused: %s", sio_socket_id(s), sio_socket_address(s),
-             token ? sio_jwt_strerror(rc) : "no token");
+             token ? sio_strerror(rc) : "no token");
     sio_socket_forget_claims(s); /* a refused socket holds no claims */
     sio_refuse(s, "unauthorized", NULL);
     return SIO_MW_REFUSE;

@@ -19,10 +19,15 @@ typedef struct eio_batch {
     size_t n;                             /* messages */
     size_t bytes;                         /* their payload bytes, for the metrics */
     sbuf_shared *ws_shared, *poll_shared; /* ws/poll as sent by reference, once made */
+    /* The frames for receivers that negotiated permessage-deflate, compressed
+     * once at the first of them (every one negotiates the same parameters). */
+    sbuf wsz;
+    sbuf_shared *wsz_shared;
+    int8_t wsz_state; /* 0: not made yet, 1: in wsz, -1: the same bytes as ws */
 } eio_batch;
 
 #define EIO_BATCH_INIT                                                                             \
-    { SBUF_INIT, SBUF_INIT, 0, 0, NULL, NULL }
+    { SBUF_INIT, SBUF_INIT, 0, 0, NULL, NULL, SBUF_INIT, NULL, 0 }
 
 /* Append one message (text, or binary). */
 int eio_batch_add(eio_batch *b, const uint8_t *data, size_t len, int binary);

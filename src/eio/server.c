@@ -24,6 +24,7 @@
 #include "eio/metrics.h"
 #include "util/segq.h"
 #include "ws/conn.h"
+#include "ws/deflate.h"
 #include "ws/frame.h"
 #include "ws/handshake.h"
 
@@ -37,10 +38,11 @@
 struct eio_session {
     char sid[SID_LEN + 1];
     eio_core core;
-    uint16_t refs;        /* callbacks that still hold the pointer */
-    uint8_t close_queued; /* "1" is in poll_out: the next answer ends it */
-    uint8_t want_drain;   /* a producer waits for poll_out to be taken */
-    uint8_t end_noop;     /* the client closed: a held GET is let go with "6" */
+    uint16_t refs;         /* callbacks that still hold the pointer */
+    uint8_t close_queued;  /* "1" is in poll_out: the next answer ends it */
+    uint8_t want_drain;    /* a producer waits for poll_out to be taken */
+    uint8_t end_noop;      /* the client closed: a held GET is let go with "6" */
+    uint8_t probe_deflate; /* the probe's handshake negotiated permessage-deflate */
     eio_server *srv;
     segq poll_out; /* polling payload waiting for a GET: parts joined by 0x1e */
     ws_conn *ws;   /* transport, once on WebSocket */
@@ -455,12 +457,9 @@ static void send_open(eio_session *s, sbuf *out, int binary_frame_ws) {
 /* Queue one packet in the current transport's wire format. */
 static int queue_packet(eio_session *s, eio_ptype type, const uint8_t *d, size_t n, int binary) {
     if (s->core.transport == EIO_TR_WEBSOCKET) {
-        sbuf *o = s->ws ? ws_conn_outbuf(s->ws) : NULL;
-        if (!o) return SIO_ECLOSED;
-        int r = binary ? ws_frame_append(o, WS_OP_BINARY, d, n)
-                       : ws_frame_append_prefixed(o, WS_OP_TEXT, (uint8_t)('0' + type), d, n);
-        if (r == SIO_OK) ws_conn_flush_later(s->ws);
-        return r;
+        if (!s->ws) return SIO_ECLOSED;
+        return binary ? ws_conn_send(s->ws, WS_OP_BINARY, d, n)
+                      : ws_conn_send_prefixed(s->ws, WS_OP_TEXT, (uint8_t)('0' + type), d, n);
     }
     int r = eio_payload_append(segq_tail(&s->poll_out), type, d, n, binary);
     if (r == SIO_OK && s->poll_req) http_resume(s->poll_req);
@@ -644,17 +643,16 @@ static void complete_upgrade(eio_session *s) {
     srv->m.upgrades++;
     sio_timer_stop(srv->loop, &s->ws->timer);
     ws_conn_set_owner(s->ws, &transport_handler, s);
-    sbuf *o = ws_conn_outbuf(s->ws);
     size_t parts = segq_parts(&s->poll_out);
-    for (size_t i = 0; o && i < parts; i++) {
+    for (size_t i = 0; ws_conn_is_open(s->ws) && i < parts; i++) {
         size_t len, pos = 0;
         const uint8_t *d = segq_part(&s->poll_out, i, &len);
         eio_packet p;
         while (eio_payload_next(d, len, &pos, &p, &srv->scratch) == 0) {
             if (p.binary)
-                ws_frame_append(o, WS_OP_BINARY, p.data, p.len);
+                ws_conn_send(s->ws, WS_OP_BINARY, p.data, p.len);
             else
-                ws_frame_append_prefixed(o, WS_OP_TEXT, (uint8_t)('0' + p.type), p.data, p.len);
+                ws_conn_send_prefixed(s->ws, WS_OP_TEXT, (uint8_t)('0' + p.type), p.data, p.len);
         }
     }
     segq_free(&s->poll_out);
@@ -766,6 +764,7 @@ static void probe_upgraded(int fd, const uint8_t *pre, size_t n, void *ud) {
         eio_core_probe_detached(&s->core);
         return;
     }
+    if (s->probe_deflate) ws_conn_enable_deflate(s->probe);
     ws_conn_set_timeout(s->probe, srv->o.upgrade_timeout_ms, probe_timeout);
 }
 
@@ -784,12 +783,14 @@ static void refuse_upgraded(int fd, const uint8_t *pre, size_t n, void *ud) {
 struct pending_ws {
     eio_server *srv;
     char *hs;
+    int deflate;
 };
 
 static void handshake_upgraded(int fd, const uint8_t *pre, size_t n, void *ud) {
     struct pending_ws *pw = ud;
     eio_server *srv = pw->srv;
     char *hs = pw->hs;
+    int deflate = pw->deflate;
     free(pw);
     if (fd < 0) {
         free(hs);
@@ -814,6 +815,7 @@ static void handshake_upgraded(int fd, const uint8_t *pre, size_t n, void *ud) {
         session_destroy(s);
         return;
     }
+    if (deflate) ws_conn_enable_deflate(s->ws);
     srv->n_ws++;
     send_open(s, ws_conn_outbuf(s->ws), 1);
     ws_conn_flush_later(s->ws);
@@ -959,6 +961,12 @@ static void on_request(http_req *r, void *ud) {
         respond_error(srv, r, 400, ERR_BAD_REQUEST);
         return;
     }
+    /* permessage-deflate, when enabled and offered: the 101 carries the
+     * answer and the connection is told once it exists. */
+    char ext[WS_DEFLATE_RESPONSE_MAX];
+    int deflate = is_ws && srv->o.ws_deflate && ws_handshake_deflate(r, ext);
+    const char *const ext_headers[] = {"Sec-WebSocket-Extensions", ext, NULL};
+    const char *const *ws_headers = deflate ? ext_headers : NULL;
     const char *sid = http_req_query(r, "sid");
     if (sid) {
         eio_session *s = strlen(sid) == SID_LEN ? smap_get(&srv->sessions, sid, SID_LEN) : NULL;
@@ -979,7 +987,8 @@ static void on_request(http_req *r, void *ud) {
                 return;
             }
             s->refs++;
-            http_upgrade(r, accept, NULL, probe_upgraded, s);
+            s->probe_deflate = (uint8_t)deflate;
+            http_upgrade(r, accept, ws_headers, probe_upgraded, s);
             return;
         }
         if (s->core.transport != EIO_TR_POLLING) {
@@ -1026,7 +1035,8 @@ static void on_request(http_req *r, void *ud) {
         }
         pw->srv = srv;
         pw->hs = hs;
-        http_upgrade(r, accept, NULL, handshake_upgraded, pw);
+        pw->deflate = deflate;
+        http_upgrade(r, accept, ws_headers, handshake_upgraded, pw);
         return;
     }
     eio_session *s = session_new(srv, EIO_TR_POLLING, hs);
@@ -1134,15 +1144,18 @@ sio_loop *eio_server_loop(const eio_server *srv) {
 /* A client that lets its queue pass max_buffered is dropped at once: its
  * memory is what a slow reader would otherwise grow without bound. The bound
  * is on what waits behind the message being written: the rest of a frame the
- * kernel has begun to take does not count, and a message that finds nothing
- * waiting is taken whatever its size (max_payload bounds it), so a message
- * the options allow is never by itself the reason. */
+ * kernel has begun to take does not count, and a message larger than the
+ * bound (max_payload bounds it) is taken while no more than the bound waits,
+ * so a message the options allow is never by itself the reason; what piles up
+ * behind it is. */
 static int over_budget(eio_session *s, size_t more) {
     size_t bound = s->srv->o.max_buffered;
     size_t queued = eio_session_buffered(s);
     size_t waiting = queued;
     if (s->core.transport == EIO_TR_WEBSOCKET && s->ws) waiting -= ws_conn_in_flight(s->ws);
-    if (!bound || !waiting || waiting + more <= bound) return 0;
+    /* A message larger than the bound goes in unless more than the bound
+     * already waits; a smaller one must fit in what is left. */
+    if (!bound || (more > bound ? waiting <= bound : waiting + more <= bound)) return 0;
     s->srv->m.backpressure_disconnects++;
     log_info("eio: %s has %zu bytes queued (%zu waiting); %zu more would pass --max-buffered "
              "%zu: disconnecting (backpressure)",
@@ -1222,13 +1235,16 @@ int eio_batch_add(eio_batch *b, const uint8_t *data, size_t len, int binary) {
 static void batch_unshare(eio_batch *b) {
     sbuf_shared_unref(b->ws_shared);
     sbuf_shared_unref(b->poll_shared);
-    b->ws_shared = b->poll_shared = NULL;
+    sbuf_shared_unref(b->wsz_shared);
+    b->ws_shared = b->poll_shared = b->wsz_shared = NULL;
+    b->wsz_state = 0;
 }
 
 void eio_batch_clear(eio_batch *b) {
     batch_unshare(b);
     sbuf_clear(&b->ws);
     sbuf_clear(&b->poll);
+    sbuf_clear(&b->wsz);
     b->n = 0;
     b->bytes = 0;
 }
@@ -1237,6 +1253,7 @@ void eio_batch_free(eio_batch *b) {
     batch_unshare(b);
     sbuf_free(&b->ws);
     sbuf_free(&b->poll);
+    sbuf_free(&b->wsz);
     b->n = 0;
 }
 
@@ -1248,17 +1265,33 @@ static sbuf_shared *batch_shared(const sbuf *bytes, sbuf_shared **cache) {
     return *cache;
 }
 
+/* The frames a WebSocket receiver gets: with permessage-deflate, the
+ * compressed variant, made at its first such receiver (the plain frames when
+ * nothing in the batch reaches the threshold, or compressing failed). */
+static const sbuf *batch_frames(eio_session *s, eio_batch *b) {
+    if (!ws_conn_deflates(s->ws)) return &b->ws;
+    if (!b->wsz_state) {
+        sbuf_clear(&b->wsz);
+        int r = ws_ctx_deflate_frames(s->srv->ws, b->ws.data, b->ws.len, &b->wsz);
+        b->wsz_state = r > 0 ? 1 : -1;
+        if (r <= 0) sbuf_clear(&b->wsz);
+    }
+    return b->wsz_state > 0 ? &b->wsz : &b->ws;
+}
+
 int eio_send_batch(eio_session *s, eio_batch *b) {
     if (s->core.state != EIO_ST_OPEN) return SIO_ECLOSED;
     if (!b->n) return SIO_OK;
     int ws = s->core.transport == EIO_TR_WEBSOCKET;
-    if (over_budget(s, ws ? b->ws.len : b->poll.len + 1)) return SIO_ECLOSED;
+    if (ws && !s->ws) return SIO_ECLOSED;
+    const sbuf *frames = ws ? batch_frames(s, b) : NULL;
+    if (over_budget(s, ws ? frames->len : b->poll.len + 1)) return SIO_ECLOSED;
     s->srv->m.packets_out += b->n;
     s->srv->m.bytes_out += b->bytes;
     if (ws) {
-        if (!s->ws) return SIO_ECLOSED;
-        sbuf_shared *sh = batch_shared(&b->ws, &b->ws_shared);
-        return sh ? ws_conn_send_shared(s->ws, sh) : ws_conn_send_raw(s->ws, b->ws.data, b->ws.len);
+        sbuf_shared *sh = batch_shared(frames, frames == &b->wsz ? &b->wsz_shared : &b->ws_shared);
+        return sh ? ws_conn_send_shared(s->ws, sh)
+                  : ws_conn_send_raw(s->ws, frames->data, frames->len);
     }
     segq *q = &s->poll_out;
     sbuf_shared *sh = batch_shared(&b->poll, &b->poll_shared);

@@ -1,25 +1,12 @@
 #include "sio/status.h"
 
-const char *sio_status_str(int status) {
+const char *sio_strerror(int status) {
     switch (status) {
-    case SIO_OK:
-        return "ok";
-    case SIO_ENOMEM:
-        return "out of memory";
-    case SIO_EPARSE:
-        return "parse error";
-    case SIO_ETOOBIG:
-        return "too large";
-    case SIO_EINVAL:
-        return "invalid argument";
-    case SIO_ESTATE:
-        return "invalid state";
-    case SIO_EIO:
-        return "I/O error";
-    case SIO_ECLOSED:
-        return "closed";
-    case SIO_ELIMIT:
-        return "limit reached";
+#define SIO_STATUS_CASE_(name, value, text)                                                        \
+    case name:                                                                                     \
+        return text;
+        SIO_STATUS_MAP(SIO_STATUS_CASE_)
+#undef SIO_STATUS_CASE_
     }
     return "unknown error";
 }

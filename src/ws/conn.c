@@ -13,6 +13,8 @@
 #include <wslay/wslay.h>
 
 #include "sio/status.h"
+#include "util/zcodec.h"
+#include "ws/deflate.h"
 #include "ws/frame.h"
 
 enum { ST_OPEN, ST_CLOSING, ST_LINGER, ST_DEAD };
@@ -22,6 +24,8 @@ enum { ST_OPEN, ST_CLOSING, ST_LINGER, ST_DEAD };
 #define KEEP_OUT_CAP 128
 #define MAX_POOL_RX  64
 #define FLUSH_IOV    64
+/* Compression scratch buffers larger than this are freed after use. */
+#define KEEP_Z_CAP (64 * 1024)
 
 /* Parser state that lives only while a connection has unparsed input. */
 struct ws_rx {
@@ -50,6 +54,13 @@ struct ws_ctx {
      * being parsed and what it may still read in this pass. */
     ws_conn *rx_current;
     size_t rx_budget;
+    /* permessage-deflate, borrowed for one message at a time by every
+     * connection that negotiated it (ws/deflate.h): made at the first
+     * compressed message, so a loop without one pays nothing. */
+    zcodec *z;
+    sbuf z_in;  /* a prefixed message made contiguous for the compressor */
+    sbuf z_out; /* a compressed message before it is framed */
+    sbuf z_msg; /* an inflated message while it is delivered (taken, then given back) */
 };
 
 static ssize_t rx_recv(uint8_t *buf, size_t len, int flags, void *ud) {
@@ -198,6 +209,10 @@ void ws_ctx_free(ws_ctx *ctx) {
         free(rx);
     }
     sio_loop_remove_hook(ctx->loop, flush_dirty, ctx);
+    zc_free(ctx->z);
+    sbuf_free(&ctx->z_in);
+    sbuf_free(&ctx->z_out);
+    sbuf_free(&ctx->z_msg);
     free(ctx);
 }
 
@@ -348,11 +363,78 @@ sbuf *ws_conn_outbuf(ws_conn *c) {
     return c->state == ST_OPEN ? segq_tail(&c->out) : NULL;
 }
 
+static zcodec *codec(ws_ctx *ctx) {
+    if (!ctx->z) ctx->z = zc_new(-1);
+    return ctx->z;
+}
+
+static void trim(sbuf *b) {
+    if (b->cap > KEEP_Z_CAP)
+        sbuf_free(b);
+    else
+        sbuf_clear(b);
+}
+
+/* Append one data message (the byte `prefix` first when it is >= 0, then
+ * data) to out as one frame: compressed with RSV1 when the connection
+ * negotiated it, the message reaches the threshold and deflate makes it
+ * smaller (RFC 7692 lets every message choose; incompressible bytes go as
+ * they are), else plain. Without memory for zlib it goes plain too. */
+static int append_message(ws_ctx *ctx, sbuf *out, int opcode, int prefix, const uint8_t *data,
+                          size_t len, int deflate) {
+    size_t total = len + (prefix >= 0);
+    if (deflate && opcode < WS_OP_CLOSE && total >= WS_DEFLATE_THRESHOLD && codec(ctx)) {
+        const uint8_t *in = data;
+        if (prefix >= 0) {
+            sbuf_clear(&ctx->z_in);
+            if (sbuf_putc(&ctx->z_in, (uint8_t)prefix) || sbuf_append(&ctx->z_in, data, len))
+                goto plain;
+            in = ctx->z_in.data;
+        }
+        sbuf_clear(&ctx->z_out);
+        int done =
+            zc_compress(ctx->z, ZC_RAW, in, total, &ctx->z_out) == SIO_OK && ctx->z_out.len < total;
+        int r = done ? ws_frame_append_deflated(out, opcode, ctx->z_out.data, ctx->z_out.len) : 0;
+        trim(&ctx->z_in);
+        trim(&ctx->z_out);
+        if (done) return r;
+    }
+plain:
+    return prefix >= 0 ? ws_frame_append_prefixed(out, opcode, (uint8_t)prefix, data, len)
+                       : ws_frame_append(out, opcode, data, len);
+}
+
 int ws_conn_send(ws_conn *c, int opcode, const uint8_t *data, size_t len) {
     if (c->state != ST_OPEN) return SIO_ECLOSED;
-    int r = ws_frame_append(segq_tail(&c->out), opcode, data, len);
+    int r = append_message(c->ctx, segq_tail(&c->out), opcode, -1, data, len, c->deflate);
     if (r == SIO_OK) ws_conn_flush_later(c);
     return r;
+}
+
+int ws_conn_send_prefixed(ws_conn *c, int opcode, uint8_t prefix, const uint8_t *data, size_t len) {
+    if (c->state != ST_OPEN) return SIO_ECLOSED;
+    int r = append_message(c->ctx, segq_tail(&c->out), opcode, prefix, data, len, c->deflate);
+    if (r == SIO_OK) ws_conn_flush_later(c);
+    return r;
+}
+
+int ws_ctx_deflate_frames(ws_ctx *ctx, const uint8_t *frames, size_t n, sbuf *out) {
+    int changed = 0;
+    for (size_t off = 0; off < n;) {
+        const uint8_t *p = frames + off;
+        size_t f = ws_frame_size(p, n - off);
+        if (!f || f > n - off) return SIO_EINVAL;
+        size_t hl = (p[1] & 0x7f) < 126 ? 2 : (p[1] & 0x7f) == 126 ? 4 : 10;
+        int op = p[0] & 0x0f, plain = (p[0] & 0xf0) == 0x80;
+        size_t before = out->len;
+        int r = plain && op < WS_OP_CLOSE && op != WS_OP_CONT && f - hl >= WS_DEFLATE_THRESHOLD
+                    ? append_message(ctx, out, op, -1, p + hl, f - hl, 1)
+                    : sbuf_append(out, p, f);
+        if (r) return r;
+        if (out->len - before != f || (out->data[before] & WS_RSV1)) changed++;
+        off += f;
+    }
+    return changed;
 }
 
 int ws_conn_send_raw(ws_conn *c, const uint8_t *frames, size_t len) {
@@ -373,12 +455,41 @@ static void protocol_error(ws_conn *c, uint16_t code, const char *why) {
     close_with(c, code, why, 1);
 }
 
-static void deliver(ws_conn *c, int opcode, const uint8_t *data, size_t len) {
-    if (opcode == WS_OP_TEXT && !ws_utf8_valid(data, len)) {
-        protocol_error(c, 1007, "invalid UTF-8");
-        return;
+/* Deliver a complete message; a compressed one is inflated first into the
+ * context's buffer, bounded by max_message (a few bytes can inflate to
+ * gigabytes). The buffer is taken from the context for the call: on_message
+ * may send, and compressing uses the context's other buffers. */
+static void deliver(ws_conn *c, int opcode, const uint8_t *data, size_t len, int deflated) {
+    ws_ctx *ctx = c->ctx;
+    sbuf plain = SBUF_INIT;
+    if (deflated) {
+        plain = ctx->z_msg;
+        ctx->z_msg = (sbuf)SBUF_INIT;
+        sbuf_clear(&plain);
+        int r = codec(ctx) ? zc_inflate_raw(ctx->z, data, len, c->max_message, &plain) : SIO_ENOMEM;
+        if (r != SIO_OK) {
+            sbuf_free(&plain);
+            /* As npm `ws`: too big is 1009, bytes that do not inflate 1007. */
+            if (r == SIO_ETOOBIG)
+                protocol_error(c, 1009, "message too big");
+            else if (r == SIO_EPARSE)
+                protocol_error(c, 1007, "invalid compressed data");
+            else
+                protocol_error(c, 1011, "out of memory");
+            return;
+        }
+        data = plain.data;
+        len = plain.len;
     }
-    if (c->h && c->h->on_message) c->h->on_message(c, opcode == WS_OP_BINARY, data, len);
+    if (opcode == WS_OP_TEXT && !ws_utf8_valid(data, len))
+        protocol_error(c, 1007, "invalid UTF-8");
+    else if (c->h && c->h->on_message)
+        c->h->on_message(c, opcode == WS_OP_BINARY, data, len);
+    if (!deflated) return;
+    if (!ctx->z_msg.cap && plain.cap <= KEEP_Z_CAP)
+        ctx->z_msg = plain;
+    else
+        sbuf_free(&plain);
 }
 
 static void control_frame(ws_conn *c, struct ws_rx *rx) {
@@ -420,11 +531,17 @@ static int on_chunk(ws_conn *c, struct ws_rx *rx, const struct wslay_frame_iocb 
         rx->frame_len = io->payload_length;
         rx->frame_got = 0;
         rx->ctrl_len = 0;
-        if (io->rsv) return protocol_error(c, 1002, "reserved bits set"), -1;
         if (!io->mask) return protocol_error(c, 1002, "unmasked client frame"), -1;
         int op = io->opcode;
+        /* RSV1 marks a compressed message: only where deflate was negotiated,
+         * and only on the first frame of a data message (RFC 7692 6.1). */
+        int rsv_ok = io->rsv == WSLAY_RSV_NONE ||
+                     (io->rsv == WSLAY_RSV1_BIT && c->deflate &&
+                      (op == WS_OP_TEXT || op == WS_OP_BINARY) && !c->msg_opcode);
+        if (!rsv_ok) return protocol_error(c, 1002, "reserved bits set"), -1;
         if (op == WS_OP_TEXT || op == WS_OP_BINARY) {
             if (c->msg_opcode) return protocol_error(c, 1002, "expected continuation"), -1;
+            c->msg_deflated = io->rsv == WSLAY_RSV1_BIT;
         } else if (op == WS_OP_CONT) {
             if (!c->msg_opcode) return protocol_error(c, 1002, "unexpected continuation"), -1;
         } else if (op != WS_OP_CLOSE && op != WS_OP_PING && op != WS_OP_PONG) {
@@ -450,7 +567,7 @@ static int on_chunk(ws_conn *c, struct ws_rx *rx, const struct wslay_frame_iocb 
     if (op >= 8) {
         control_frame(c, rx);
     } else if (rx->fin && op != WS_OP_CONT && !c->msg.len) {
-        deliver(c, op, io->data, io->data_length);
+        deliver(c, op, io->data, io->data_length, c->msg_deflated);
     } else {
         if (op != WS_OP_CONT) c->msg_opcode = (uint8_t)op;
         if (rx->fin) {
@@ -458,7 +575,7 @@ static int on_chunk(ws_conn *c, struct ws_rx *rx, const struct wslay_frame_iocb 
             c->msg_opcode = 0;
             sbuf m = c->msg;
             c->msg = (sbuf)SBUF_INIT;
-            deliver(c, mop, m.data, m.len);
+            deliver(c, mop, m.data, m.len, c->msg_deflated);
             sbuf_free(&m);
         }
     }

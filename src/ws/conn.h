@@ -52,8 +52,10 @@ struct ws_conn {
     uint8_t msg_opcode; /* opcode of the fragmented message in progress, or 0 */
     uint8_t dirty;
     uint8_t eof;
-    uint8_t blocked;    /* a send() met EAGAIN since the queue was last empty */
-    uint8_t want_drain; /* the owner waits for the queue to empty */
+    uint8_t blocked;      /* a send() met EAGAIN since the queue was last empty */
+    uint8_t want_drain;   /* the owner waits for the queue to empty */
+    uint8_t deflate;      /* permessage-deflate negotiated (ws/deflate.h) */
+    uint8_t msg_deflated; /* the data message being received is compressed */
 };
 
 /* Per-loop state: the pool of parser contexts and the flush list. */
@@ -67,10 +69,30 @@ size_t ws_ctx_count(const ws_ctx *ctx);
  * NULL on failure (the fd is then closed). */
 ws_conn *ws_conn_new(ws_ctx *ctx, int fd, const uint8_t *pre, size_t pre_len, uint32_t max_message,
                      const ws_handler *h, void *ud);
+/* The handshake negotiated permessage-deflate (ws/deflate.h): data messages
+ * from the threshold on go compressed, and compressed ones are accepted. The
+ * connection holds no compressor: the context's is borrowed per message.
+ * Call before the end of the loop iteration that made the connection. */
+static inline void ws_conn_enable_deflate(ws_conn *c) {
+    c->deflate = 1;
+}
+static inline int ws_conn_deflates(const ws_conn *c) {
+    return c->deflate;
+}
 /* Change the owner of a connection. */
 void ws_conn_set_owner(ws_conn *c, const ws_handler *h, void *ud);
 /* Queue one frame; SIO_ECLOSED when the connection is closing. */
 int ws_conn_send(ws_conn *c, int opcode, const uint8_t *data, size_t len);
+/* Queue one data frame whose payload is `prefix` followed by data (the
+ * Engine.IO text form, see ws_frame_append_prefixed). */
+int ws_conn_send_prefixed(ws_conn *c, int opcode, uint8_t prefix, const uint8_t *data, size_t len);
+/* For a pre-encoded broadcast to connections that negotiated deflate: append
+ * to out the frames of `frames` (whole server frames, as ws_frame_append
+ * makes them) with each data frame from the threshold on compressed, the
+ * rest copied. Every receiver with deflate can take the result (one set of
+ * parameters is ever negotiated). Returns how many frames were compressed
+ * (0: out is the same bytes) or a negative SIO_* error. */
+int ws_ctx_deflate_frames(ws_ctx *ctx, const uint8_t *frames, size_t n, sbuf *out);
 /* Queue bytes that are already whole frames (a pre-encoded broadcast). */
 int ws_conn_send_raw(ws_conn *c, const uint8_t *frames, size_t len);
 /* The same by reference: the connection holds a reference to the frames

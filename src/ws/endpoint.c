@@ -17,6 +17,7 @@
 #include "util/log.h"
 #include "util/metrics.h"
 #include "ws/conn.h"
+#include "ws/deflate.h"
 #include "ws/frame.h"
 #include "ws/handshake.h"
 
@@ -54,6 +55,7 @@ struct sio_ws_server {
     sio_ws_peer *peers;
     size_t count;
     sbuf frame;
+    sbuf framez;                       /* the broadcast frame compressed, for deflate peers */
     sio_ws_peer *shed;                 /* peers closed for backpressure, to report */
     uint64_t backpressure_disconnects; /* this server's part of /metrics */
     sio_timer report;                  /* runs their on_close outside the sender's call */
@@ -63,6 +65,7 @@ struct pending {
     sio_ws_server *srv;
     void *data;
     char addr[48];
+    int deflate;
 };
 
 void sio_ws_options_init(sio_ws_options *o) {
@@ -150,6 +153,7 @@ static void upgraded(int fd, const uint8_t *pre, size_t n, void *ud) {
         p->data = data;
         memcpy(p->addr, pd->addr, sizeof p->addr);
         p->c = ws_conn_new(s->ctx, fd, pre, n, (uint32_t)s->o.max_message, &handler, p);
+        if (p->c && pd->deflate) ws_conn_enable_deflate(p->c);
         fd = -1;
     }
     free(pd);
@@ -206,7 +210,10 @@ static void on_request(http_req *r, void *ud) {
     pd->srv = s;
     pd->data = data;
     snprintf(pd->addr, sizeof pd->addr, "%s", http_req_remote_addr(r));
-    http_upgrade(r, accept, NULL, upgraded, pd);
+    char ext[WS_DEFLATE_RESPONSE_MAX];
+    pd->deflate = s->o.deflate && ws_handshake_deflate(r, ext);
+    const char *const ext_headers[] = {"Sec-WebSocket-Extensions", ext, NULL};
+    http_upgrade(r, accept, pd->deflate ? ext_headers : NULL, upgraded, pd);
 }
 
 sio_ws_server *sio_ws_server_new(sio_loop *loop, sio_http *http, const sio_ws_options *o,
@@ -275,6 +282,7 @@ void sio_ws_server_free(sio_ws_server *s) {
     free(s->origins);
     free(s->path);
     sbuf_free(&s->frame);
+    sbuf_free(&s->framez);
     metrics_remove(sio_loop_metrics(s->loop), s);
     free(s);
 }
@@ -326,6 +334,7 @@ static int over_budget(sio_ws_peer *p, size_t more) {
 
 int sio_ws_send(sio_ws_peer *p, const void *data, size_t len, int binary) {
     if (!ws_conn_is_open(p->c)) return SIO_ECLOSED;
+    /* Counted uncompressed: the bound holds whatever deflate makes of it. */
     if (over_budget(p, ws_frame_header_len(len) + len)) return SIO_ECLOSED;
     return ws_conn_send(p->c, binary ? WS_OP_BINARY : WS_OP_TEXT, data, len);
 }
@@ -355,14 +364,35 @@ int sio_ws_broadcast(sio_ws_server *s, const void *data, size_t len, int binary,
      * a shed peer's ws_conn is no longer open and is skipped. */
     sbuf_shared *sh =
         s->frame.len >= SEGQ_SHARE_MIN ? sbuf_shared_new(s->frame.data, s->frame.len) : NULL;
+    /* Peers with permessage-deflate share one compressed copy, made at the
+     * first of them (0: not yet, 1: made, -1: the plain frame serves). */
+    sbuf_shared *shz = NULL;
+    int z = len >= WS_DEFLATE_THRESHOLD ? 0 : -1;
     for (sio_ws_peer *p = s->peers; p; p = p->next) {
-        if (p == except || !ws_conn_is_open(p->c) || over_budget(p, s->frame.len)) continue;
-        if (sh)
-            ws_conn_send_shared(p->c, sh);
+        if (p == except || !ws_conn_is_open(p->c)) continue;
+        const sbuf *f = &s->frame;
+        sbuf_shared *fsh = sh;
+        if (ws_conn_deflates(p->c) && z >= 0) {
+            if (!z) {
+                sbuf_clear(&s->framez);
+                z = ws_ctx_deflate_frames(s->ctx, s->frame.data, s->frame.len, &s->framez) > 0 ? 1
+                                                                                               : -1;
+                if (z > 0 && s->framez.len >= SEGQ_SHARE_MIN)
+                    shz = sbuf_shared_new(s->framez.data, s->framez.len);
+            }
+            if (z > 0) {
+                f = &s->framez;
+                fsh = shz;
+            }
+        }
+        if (over_budget(p, f->len)) continue;
+        if (fsh)
+            ws_conn_send_shared(p->c, fsh);
         else
-            ws_conn_send_raw(p->c, s->frame.data, s->frame.len);
+            ws_conn_send_raw(p->c, f->data, f->len);
     }
     sbuf_shared_unref(sh);
+    sbuf_shared_unref(shz);
     return SIO_OK;
 }
 

@@ -33,7 +33,7 @@ size_t ws_frame_size(const uint8_t *p, size_t n) {
  * opcode, a 7-bit length or 126/127 and a 16/64-bit one) and the payload:
  * written directly, with no encoder state to share between connections.
  * Reserves the whole frame and returns where the payload goes. */
-static uint8_t *frame_begin(sbuf *out, int opcode, uint64_t len, int *err) {
+static uint8_t *frame_begin(sbuf *out, int opcode, uint64_t len, uint8_t rsv, int *err) {
     *err = SIO_EINVAL;
     /* Control frames carry at most 125 bytes and are never fragmented. */
     if (opcode < 0 || opcode > 0xf || (opcode >= WS_OP_CLOSE && len > 125)) return NULL;
@@ -41,7 +41,7 @@ static uint8_t *frame_begin(sbuf *out, int opcode, uint64_t len, int *err) {
     size_t hl = ws_frame_header_len(len);
     if (len > SIZE_MAX - hl || sbuf_reserve(out, hl + (size_t)len)) return NULL;
     uint8_t *w = out->data + out->len;
-    *w++ = (uint8_t)(0x80 | opcode);
+    *w++ = (uint8_t)(0x80 | rsv | opcode);
     if (len < 126) {
         *w++ = (uint8_t)len;
     } else if (len < 65536) {
@@ -60,15 +60,24 @@ static uint8_t *frame_begin(sbuf *out, int opcode, uint64_t len, int *err) {
 
 int ws_frame_append(sbuf *out, int opcode, const uint8_t *data, size_t len) {
     int err;
-    uint8_t *w = frame_begin(out, opcode, len, &err);
+    uint8_t *w = frame_begin(out, opcode, len, 0, &err);
     if (w && len) memcpy(w, data, len);
     return err;
+}
+
+int ws_frame_append_deflated(sbuf *out, int opcode, const uint8_t *data, size_t len) {
+    int err;
+    /* RSV1 marks a compressed message (RFC 7692 6); never on control frames. */
+    uint8_t *w = opcode < WS_OP_CLOSE ? frame_begin(out, opcode, len, WS_RSV1, &err) : NULL;
+    if (!w) return opcode < WS_OP_CLOSE ? err : SIO_EINVAL;
+    if (len) memcpy(w, data, len);
+    return SIO_OK;
 }
 
 int ws_frame_append_prefixed(sbuf *out, int opcode, uint8_t prefix, const uint8_t *data,
                              size_t len) {
     int err;
-    uint8_t *w = len < SIZE_MAX ? frame_begin(out, opcode, (uint64_t)len + 1, &err) : NULL;
+    uint8_t *w = len < SIZE_MAX ? frame_begin(out, opcode, (uint64_t)len + 1, 0, &err) : NULL;
     if (!w) return len < SIZE_MAX ? err : SIO_ENOMEM;
     *w++ = prefix;
     if (len) memcpy(w, data, len);

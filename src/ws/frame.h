@@ -18,8 +18,14 @@ enum {
     WS_OP_PONG = 0xa,
 };
 
+/* RSV1 in a frame's first byte: the message is compressed (permessage-deflate). */
+#define WS_RSV1 0x40
+
 /* Append one complete frame (FIN set). SIO_OK or SIO_ENOMEM/SIO_EINVAL. */
 int ws_frame_append(sbuf *out, int opcode, const uint8_t *data, size_t len);
+/* The same with RSV1 set: data is a permessage-deflate message (ws/deflate.h);
+ * data opcodes only (SIO_EINVAL for control frames). */
+int ws_frame_append_deflated(sbuf *out, int opcode, const uint8_t *data, size_t len);
 /* Append a frame whose payload is a one-byte prefix followed by `data`: the
  * Engine.IO text form ("4" + message) without first copying the message. */
 int ws_frame_append_prefixed(sbuf *out, int opcode, uint8_t prefix, const uint8_t *data,

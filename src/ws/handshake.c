@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "sio/status.h"
+#include "ws/deflate.h"
 #include "ws/frame.h"
 
 /* A 16-byte nonce in base64 is 22 alphabet characters and "==". */
@@ -28,4 +29,21 @@ int ws_handshake_check(http_req *r, char accept[29]) {
         return 0;
     if (!ver || strcmp(ver, "13") != 0 || !key_ok(key)) return 0;
     return ws_accept_key(key, accept) == SIO_OK;
+}
+
+struct ext_search {
+    char *resp;
+    int found;
+};
+
+static void ext_header(const char *k, const char *v, void *ud) {
+    struct ext_search *e = ud;
+    if (!e->found && v && strcasecmp(k, "Sec-WebSocket-Extensions") == 0)
+        e->found = ws_deflate_negotiate(v, e->resp, WS_DEFLATE_RESPONSE_MAX);
+}
+
+int ws_handshake_deflate(http_req *r, char *resp) {
+    struct ext_search e = {resp, 0};
+    http_req_each_header(r, ext_header, &e);
+    return e.found;
 }

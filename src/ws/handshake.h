@@ -11,4 +11,10 @@
  * holds the Sec-WebSocket-Accept value (28 chars + NUL). */
 int ws_handshake_check(http_req *r, char accept[29]);
 
+/* Whether the request offers permessage-deflate that we accept (every
+ * Sec-WebSocket-Extensions line is looked at, first acceptable offer wins);
+ * if so resp (WS_DEFLATE_RESPONSE_MAX bytes, ws/deflate.h) holds the
+ * Sec-WebSocket-Extensions value for the 101. */
+int ws_handshake_deflate(http_req *r, char *resp);
+
 #endif

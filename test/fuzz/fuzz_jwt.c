@@ -30,9 +30,9 @@ static const uint8_t SECRET[] = "fuzz-secret";
     } while (0)
 
 static int is_result(int rc) {
-    return rc == SIO_OK || rc == SIO_JWT_EMALFORMED || rc == SIO_JWT_EALG || rc == SIO_JWT_ESIG ||
-           rc == SIO_JWT_EEXPIRED || rc == SIO_JWT_ENOTYET || rc == SIO_JWT_ECLAIMS ||
-           rc == SIO_JWT_ETOOBIG || rc == SIO_JWT_ENOEXP || rc == SIO_ENOMEM;
+    return rc == SIO_OK || rc == SIO_EJWT_MALFORMED || rc == SIO_EJWT_ALG || rc == SIO_EJWT_SIG ||
+           rc == SIO_EJWT_EXPIRED || rc == SIO_EJWT_NOTYET || rc == SIO_EJWT_CLAIMS ||
+           rc == SIO_EJWT_TOOBIG || rc == SIO_EJWT_NOEXP || rc == SIO_ENOMEM;
 }
 
 static int verify_copy(const uint8_t *p, size_t n, cJSON **claims) {
@@ -71,7 +71,7 @@ static void mode_hmac(const uint8_t *p, size_t n) {
     b64url(mac, mac_len, &tok);
     cJSON *claims = NULL;
     int rc = verify_copy(tok.data, tok.len, &claims);
-    REQUIRE(rc != SIO_JWT_ESIG);
+    REQUIRE(rc != SIO_EJWT_SIG);
     cJSON_Delete(claims);
     sbuf_free(&tok);
 }
@@ -87,8 +87,8 @@ static void mode_sign(const uint8_t *p, size_t n) {
         REQUIRE(tok.len <= SIO_JWT_MAX_LEN);
         cJSON *claims = NULL;
         rc = verify_copy(tok.data, tok.len, &claims);
-        REQUIRE(rc == SIO_OK || rc == SIO_JWT_EEXPIRED || rc == SIO_JWT_ENOTYET ||
-                rc == SIO_JWT_ECLAIMS || rc == SIO_JWT_ENOEXP || rc == SIO_ENOMEM);
+        REQUIRE(rc == SIO_OK || rc == SIO_EJWT_EXPIRED || rc == SIO_EJWT_NOTYET ||
+                rc == SIO_EJWT_CLAIMS || rc == SIO_EJWT_NOEXP || rc == SIO_ENOMEM);
         if (claims) {
             char *a = cJSON_PrintUnformatted(payload), *b = cJSON_PrintUnformatted(claims);
             REQUIRE(a && b && strcmp(a, b) == 0);

@@ -1,4 +1,4 @@
-/* libFuzzer target for the MessagePack codec (src/sio/msgpack.c).
+/* libFuzzer target for the MessagePack codec (src/socketio/msgpack.c).
  *
  * The input is one message as it would arrive from Redis. When it decodes, the tree is
  * encoded, the encoding decoded again, and both trees must print the same JSON with the
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sio/msgpack.h"
+#include "socketio/msgpack.h"
 #include "sio/json.h"
 #include "sio/status.h"
 #include "util/buf.h"

@@ -1,4 +1,4 @@
-/* libFuzzer target for the socket.io-msgpack-parser packet codec (src/sio/packet_msgpack.c).
+/* libFuzzer target for the socket.io-msgpack-parser packet codec (src/socketio/packet_msgpack.c).
  *
  * The input is one binary Engine.IO message from a client. When it decodes, the packet
  * must be one the parser's checks allow; it is encoded, the encoding decoded again, and
@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "sio/json.h"
-#include "sio/packet.h"
-#include "sio/packet_msgpack.h"
+#include "socketio/packet.h"
+#include "socketio/packet_msgpack.h"
 #include "sio/status.h"
 #include "util/buf.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "sio/json.h"
-#include "sio/packet.h"
+#include "socketio/packet.h"
 #include "sio/status.h"
 #include "util/buf.h"
 

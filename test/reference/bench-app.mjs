@@ -42,6 +42,8 @@ for (let i = 0; i < argv.length; i++) {
     }
     case "--path": opts.path = value(); break;
     case "--app": if (value() !== "bench") usage("only --app bench is offered"); break;
+    // sio-server's --ws-deflate: the reference's perMessageDeflate: true.
+    case "--ws-deflate": opts.perMessageDeflate = true; break;
     case "-h":
     case "--help":
       process.stdout.write("usage: bench-app.mjs [--host H (127.0.0.1)] [--port P (3000)] [--path P (/socket.io/)]\n");
@@ -55,7 +57,7 @@ const httpServer = http.createServer((req, res) => {
   res.writeHead(404, { "Content-Type": "text/plain" });
   res.end("Not Found");
 });
-const io = new Server(httpServer, { path: opts.path, serveClient: false });
+const io = new Server(httpServer, { path: opts.path, serveClient: false, perMessageDeflate: opts.perMessageDeflate === true });
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {

@@ -36,6 +36,7 @@ const opts = {
   pingTimeout: Number(process.env.SIO_PING_TIMEOUT || 20000),
   maxPayload: Number(process.env.SIO_MAX_PAYLOAD || 1000000),
   corsOrigins: process.env.SIO_CORS_ORIGIN ? process.env.SIO_CORS_ORIGIN.split(",") : [],
+  wsDeflate: /^(1|true)$/.test(process.env.SIO_WS_DEFLATE ?? ""),
 };
 
 const argv = process.argv.slice(2);
@@ -59,6 +60,11 @@ for (let i = 0; i < argv.length; i++) {
     case "--ping-timeout": opts.pingTimeout = numeric(name, value()); break;
     case "--max-payload": opts.maxPayload = numeric(name, value()); break;
     case "--cors-origin": opts.corsOrigins.push(value()); break;
+    case "--ws-deflate":
+      // sio-server's --ws-deflate: engine.io's perMessageDeflate (threshold 1024).
+      if (inline !== undefined && !/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
+      opts.wsDeflate = inline === undefined || /^(1|true)$/.test(inline);
+      break;
     case "--app": {
       const app = value();
       if (app !== "eio-echo") usage(`only --app eio-echo is offered by this reference, not ${app}`);
@@ -88,6 +94,7 @@ const engineOpts = {
   pingTimeout: opts.pingTimeout,
   maxHttpBufferSize: opts.maxPayload,
   transports: ["polling", "websocket"],
+  perMessageDeflate: opts.wsDeflate === true,
 };
 if (opts.corsOrigins.includes("*")) {
   // sio-server's '*': any origin, as the cors package's origin '*' (a literal

@@ -49,6 +49,7 @@ const opts = {
   app: process.env.SIO_APP || "testkit",
   cleanupEmptyNamespaces: /^(1|true)$/.test(process.env.SIO_CLEANUP_EMPTY_NAMESPACES ?? ""),
   parser: process.env.SIO_PARSER || "default",
+  wsDeflate: /^(1|true)$/.test(process.env.SIO_WS_DEFLATE ?? ""),
 };
 
 const argv = process.argv.slice(2);
@@ -78,6 +79,11 @@ for (let i = 0; i < argv.length; i++) {
       opts.cleanupEmptyNamespaces = inline === undefined || /^(1|true)$/.test(inline);
       break;
     case "--parser": opts.parser = value(); break;
+    case "--ws-deflate":
+      // sio-server's --ws-deflate: engine.io's perMessageDeflate (threshold 1024).
+      if (inline !== undefined && !/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
+      opts.wsDeflate = inline === undefined || /^(1|true)$/.test(inline);
+      break;
     case "-h":
     case "--help":
       usage();
@@ -97,6 +103,7 @@ const io = new Server(httpServer, {
   connectTimeout: opts.connectTimeout,
   cleanupEmptyChildNamespaces: opts.cleanupEmptyNamespaces,
   transports: ["polling", "websocket"],
+  perMessageDeflate: opts.wsDeflate,
   serveClient: false,
   // sio-server's --parser: npm socket.io-msgpack-parser, or socket.io's own.
   ...(opts.parser === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),

@@ -10,7 +10,7 @@
 #include "auth/jwt.h"
 #include "check.h"
 #include "sio/auth.h"
-#include "sio/internal.h"
+#include "socketio/internal.h"
 #include "sio/status.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -210,7 +210,7 @@ static void test_good_vectors(void) {
 
     c = NULL;
     /* GOOD_NOTYP has no exp: refused by default, accepted when allowed. */
-    CHECK(verify(GOOD_NOTYP) == SIO_JWT_ENOEXP);
+    CHECK(verify(GOOD_NOTYP) == SIO_EJWT_NOEXP);
     CHECK(sio_jwt_verify(GOOD_NOTYP, strlen(GOOD_NOTYP), key(), SECRET_LEN, NOW, 0,
                          SIO_JWT_ALLOW_NO_EXP, &c) == SIO_OK);
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
@@ -220,7 +220,7 @@ static void test_good_vectors(void) {
 
     /* Whitespace around the JSON texts; a fractional exp. */
     CHECK(verify_at(GOOD_SPACES, 1700003600, 0) == SIO_OK);
-    CHECK(verify_at(GOOD_SPACES, 1700003601, 0) == SIO_JWT_EEXPIRED);
+    CHECK(verify_at(GOOD_SPACES, 1700003601, 0) == SIO_EJWT_EXPIRED);
 
     /* claims may be NULL; the token need not be NUL-terminated. */
     CHECK(sio_jwt_verify(GOOD, strlen(GOOD), key(), SECRET_LEN, NOW, 0, 0, NULL) == SIO_OK);
@@ -231,51 +231,51 @@ static void test_good_vectors(void) {
 }
 
 static void test_shape(void) {
-    CHECK(verify("") == SIO_JWT_EMALFORMED);
-    CHECK(verify("abc") == SIO_JWT_EMALFORMED);
-    CHECK(verify("..") == SIO_JWT_EMALFORMED);
-    CHECK(verify("...") == SIO_JWT_EMALFORMED);
+    CHECK(verify("") == SIO_EJWT_MALFORMED);
+    CHECK(verify("abc") == SIO_EJWT_MALFORMED);
+    CHECK(verify("..") == SIO_EJWT_MALFORMED);
+    CHECK(verify("...") == SIO_EJWT_MALFORMED);
     /* Two parts: GOOD without its signature part (and without the dot). */
     char two[sizeof GOOD];
     memcpy(two, GOOD, sizeof GOOD);
     *strrchr(two, '.') = 0;
-    CHECK(verify(two) == SIO_JWT_EMALFORMED);
+    CHECK(verify(two) == SIO_EJWT_MALFORMED);
     /* Four parts. */
     char four[sizeof GOOD + 8];
     snprintf(four, sizeof four, "%s.abcd", GOOD);
-    CHECK(verify(four) == SIO_JWT_EMALFORMED);
+    CHECK(verify(four) == SIO_EJWT_MALFORMED);
     snprintf(four, sizeof four, "%s.", GOOD);
-    CHECK(verify(four) == SIO_JWT_EMALFORMED);
+    CHECK(verify(four) == SIO_EJWT_MALFORMED);
     /* Empty header or payload. */
-    CHECK(verify_replaced(GOOD, 0, "") == SIO_JWT_EMALFORMED);
-    CHECK(verify_replaced(GOOD, 1, "") == SIO_JWT_EMALFORMED);
+    CHECK(verify_replaced(GOOD, 0, "") == SIO_EJWT_MALFORMED);
+    CHECK(verify_replaced(GOOD, 1, "") == SIO_EJWT_MALFORMED);
     /* A leading or trailing dot makes four parts or an empty one. */
     char lead[sizeof GOOD + 1] = ".";
     strcat(lead, GOOD);
-    CHECK(verify(lead) == SIO_JWT_EMALFORMED);
+    CHECK(verify(lead) == SIO_EJWT_MALFORMED);
 }
 
 static void test_base64url(void) {
     /* Padding is refused, wherever it is. */
     char pad[sizeof GOOD + 4];
     snprintf(pad, sizeof pad, "%s=", GOOD);
-    CHECK(verify(pad) == SIO_JWT_EMALFORMED);
-    CHECK(verify_replaced(GOOD, 1, "eyJzdWIiOiJhbGljZSJ9==") == SIO_JWT_EMALFORMED);
-    CHECK(verify_replaced(GOOD, 0, "eyJhbGciOiJIUzI1NiJ9=") == SIO_JWT_EMALFORMED);
+    CHECK(verify(pad) == SIO_EJWT_MALFORMED);
+    CHECK(verify_replaced(GOOD, 1, "eyJzdWIiOiJhbGljZSJ9==") == SIO_EJWT_MALFORMED);
+    CHECK(verify_replaced(GOOD, 0, "eyJhbGciOiJIUzI1NiJ9=") == SIO_EJWT_MALFORMED);
     /* Standard-base64 characters, spaces and other bytes are not in the alphabet. */
     const char *bad[] = {"+", "/", " ", "\t", "\n", "*", "%", "\x80", "\xff"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char *t = replace_part(GOOD, 1, "eyJzdWIiOiJhbGljZSJ9");
         char *p = strchr(t, '.') + 5;
         *p = bad[i][0];
-        CHECK(verify(t) == SIO_JWT_EMALFORMED);
+        CHECK(verify(t) == SIO_EJWT_MALFORMED);
         free(t);
     }
     /* The same payload in standard base64 (it has a '/' where base64url has '_'). */
-    CHECK(verify_replaced(GOOD, 1, "eyJzdWIiOiI/In0") == SIO_JWT_EMALFORMED);
+    CHECK(verify_replaced(GOOD, 1, "eyJzdWIiOiI/In0") == SIO_EJWT_MALFORMED);
     /* A part whose length is 1 modulo 4 cannot be base64. */
-    CHECK(verify_replaced(GOOD, 1, "eyJzdWIiOiJhbGljZSJ9A") == SIO_JWT_EMALFORMED);
-    CHECK(verify_replaced(GOOD, 0, "e") == SIO_JWT_EMALFORMED);
+    CHECK(verify_replaced(GOOD, 1, "eyJzdWIiOiJhbGljZSJ9A") == SIO_EJWT_MALFORMED);
+    CHECK(verify_replaced(GOOD, 0, "e") == SIO_EJWT_MALFORMED);
     /* Non-canonical trailing bits: GOOD's signature ends with 's' (44, low
      * bits 00); 't' decodes to the same bytes plus a stray bit. */
     size_t n = strlen(GOOD);
@@ -283,51 +283,51 @@ static void test_base64url(void) {
     char nc[sizeof GOOD];
     memcpy(nc, GOOD, sizeof GOOD);
     nc[n - 1] = 't';
-    CHECK(verify(nc) == SIO_JWT_EMALFORMED);
+    CHECK(verify(nc) == SIO_EJWT_MALFORMED);
     /* Same for a 2-character tail: "eQ" is "y", "eR" is not canonical. */
-    CHECK(verify_replaced(GOOD, 1, "eyJzdWIiOiJhbGljZSJ9eR") == SIO_JWT_EMALFORMED);
+    CHECK(verify_replaced(GOOD, 1, "eyJzdWIiOiJhbGljZSJ9eR") == SIO_EJWT_MALFORMED);
 
     /* NUL bytes inside the given length. */
     char nul[sizeof GOOD];
     memcpy(nul, GOOD, sizeof GOOD);
     nul[40] = 0;
     CHECK(sio_jwt_verify(nul, sizeof GOOD - 1, key(), SECRET_LEN, NOW, 0, 0, NULL) ==
-          SIO_JWT_EMALFORMED);
+          SIO_EJWT_MALFORMED);
     CHECK(sio_jwt_verify(GOOD, sizeof GOOD, key(), SECRET_LEN, NOW, 0, 0, NULL) ==
-          SIO_JWT_EMALFORMED); /* the terminating NUL counted in */
+          SIO_EJWT_MALFORMED); /* the terminating NUL counted in */
 }
 
 static void test_not_objects(void) {
-    CHECK(verify(HEADER_NOT_JSON) == SIO_JWT_EMALFORMED);
-    CHECK(verify(HEADER_ARRAY) == SIO_JWT_EMALFORMED);
-    CHECK(verify(PAYLOAD_ARRAY) == SIO_JWT_EMALFORMED);
-    CHECK(verify(PAYLOAD_STRING) == SIO_JWT_EMALFORMED);
-    CHECK(verify(PAYLOAD_TRAILING) == SIO_JWT_EMALFORMED);
-    CHECK(verify(PAYLOAD_NUL) == SIO_JWT_EMALFORMED);
+    CHECK(verify(HEADER_NOT_JSON) == SIO_EJWT_MALFORMED);
+    CHECK(verify(HEADER_ARRAY) == SIO_EJWT_MALFORMED);
+    CHECK(verify(PAYLOAD_ARRAY) == SIO_EJWT_MALFORMED);
+    CHECK(verify(PAYLOAD_STRING) == SIO_EJWT_MALFORMED);
+    CHECK(verify(PAYLOAD_TRAILING) == SIO_EJWT_MALFORMED);
+    CHECK(verify(PAYLOAD_NUL) == SIO_EJWT_MALFORMED);
 }
 
 static void test_alg(void) {
-    CHECK(verify(NONE_NOSIG) == SIO_JWT_EALG);
-    CHECK(verify(NONE_SIG) == SIO_JWT_EALG);
-    CHECK(verify(HS512) == SIO_JWT_EALG);
-    CHECK(verify(HS512_AS_256) == SIO_JWT_EALG);
-    CHECK(verify(RS256) == SIO_JWT_EALG);
-    CHECK(verify(LOWER) == SIO_JWT_EALG);
-    CHECK(verify(NO_ALG) == SIO_JWT_EALG);
-    CHECK(verify(ALG_NUMBER) == SIO_JWT_EALG);
-    CHECK(verify(DUP_ALG) == SIO_JWT_EALG);
-    CHECK(verify(CRIT) == SIO_JWT_EALG);
+    CHECK(verify(NONE_NOSIG) == SIO_EJWT_ALG);
+    CHECK(verify(NONE_SIG) == SIO_EJWT_ALG);
+    CHECK(verify(HS512) == SIO_EJWT_ALG);
+    CHECK(verify(HS512_AS_256) == SIO_EJWT_ALG);
+    CHECK(verify(RS256) == SIO_EJWT_ALG);
+    CHECK(verify(LOWER) == SIO_EJWT_ALG);
+    CHECK(verify(NO_ALG) == SIO_EJWT_ALG);
+    CHECK(verify(ALG_NUMBER) == SIO_EJWT_ALG);
+    CHECK(verify(DUP_ALG) == SIO_EJWT_ALG);
+    CHECK(verify(CRIT) == SIO_EJWT_ALG);
     /* GOOD's payload and signature under a "none" header. */
-    CHECK(verify_replaced(GOOD, 0, "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0") == SIO_JWT_EALG);
+    CHECK(verify_replaced(GOOD, 0, "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0") == SIO_EJWT_ALG);
 }
 
 static void test_signature(void) {
-    CHECK(verify(WRONG_SECRET) == SIO_JWT_ESIG);
+    CHECK(verify(WRONG_SECRET) == SIO_EJWT_SIG);
     const uint8_t other[] = "sio-unit-test-secret-32-bytes-ok!";
     CHECK(sio_jwt_verify(GOOD, strlen(GOOD), other, sizeof other - 1, NOW, 0, 0, NULL) ==
-          SIO_JWT_ESIG);
+          SIO_EJWT_SIG);
     CHECK(sio_jwt_verify(GOOD, strlen(GOOD), key(), SECRET_LEN - 1, NOW, 0, 0, NULL) ==
-          SIO_JWT_ESIG);
+          SIO_EJWT_SIG);
 
     /* Flip each of the 256 signature bits: base64url characters carry 6
      * bits each, the last one 4 (its 2 low bits are padding). */
@@ -340,7 +340,7 @@ static void test_signature(void) {
             memcpy(t, GOOD, sizeof GOOD);
             t[i] = ALPHABET[val(t[i]) ^ (1 << bit)];
             flipped++;
-            refused += verify(t) == SIO_JWT_ESIG;
+            refused += verify(t) == SIO_EJWT_SIG;
         }
     }
     CHECK(flipped == 256);
@@ -350,45 +350,45 @@ static void test_signature(void) {
     char t[sizeof GOOD + 100];
     memcpy(t, GOOD, sizeof GOOD);
     t[n - 3] = 0; /* 40 characters: 30 bytes */
-    CHECK(verify(t) == SIO_JWT_ESIG);
+    CHECK(verify(t) == SIO_EJWT_SIG);
     memcpy(t, GOOD, sizeof GOOD);
     t[n - 1] = 0; /* 42 characters: 31 bytes, with stray bits */
     CHECK(verify(t) != SIO_OK);
     t[s0] = 0; /* empty */
-    CHECK(verify(t) == SIO_JWT_ESIG);
+    CHECK(verify(t) == SIO_EJWT_SIG);
     snprintf(t, sizeof t, "%sAAAA", GOOD); /* 47 characters: 35 bytes */
-    CHECK(verify(t) == SIO_JWT_ESIG);
+    CHECK(verify(t) == SIO_EJWT_SIG);
     /* HS256 header with an HS512-sized signature. */
     const char *sig512 = strrchr(HS512, '.') + 1;
-    CHECK(verify_replaced(GOOD, 2, sig512) == SIO_JWT_ESIG);
+    CHECK(verify_replaced(GOOD, 2, sig512) == SIO_EJWT_SIG);
     /* A valid signature for a different payload. */
-    CHECK(verify_replaced(GOOD, 2, strrchr(WRONG_SECRET, '.') + 1) == SIO_JWT_ESIG);
+    CHECK(verify_replaced(GOOD, 2, strrchr(WRONG_SECRET, '.') + 1) == SIO_EJWT_SIG);
     char *swapped = replace_part(GOOD, 1, "eyJzdWIiOiJtYWxsb3J5In0"); /* {"sub":"mallory"} */
-    CHECK(verify(swapped) == SIO_JWT_ESIG);
+    CHECK(verify(swapped) == SIO_EJWT_SIG);
     free(swapped);
 }
 
 static void test_claim_types(void) {
-    CHECK(verify(EXP_STRING) == SIO_JWT_ECLAIMS);
-    CHECK(verify(NBF_NULL) == SIO_JWT_ECLAIMS);
-    CHECK(verify(IAT_BOOL) == SIO_JWT_ECLAIMS);
-    CHECK(verify(SUB_NUMBER) == SIO_JWT_ECLAIMS);
-    CHECK(verify(DUP_EXP) == SIO_JWT_ECLAIMS);
+    CHECK(verify(EXP_STRING) == SIO_EJWT_CLAIMS);
+    CHECK(verify(NBF_NULL) == SIO_EJWT_CLAIMS);
+    CHECK(verify(IAT_BOOL) == SIO_EJWT_CLAIMS);
+    CHECK(verify(SUB_NUMBER) == SIO_EJWT_CLAIMS);
+    CHECK(verify(DUP_EXP) == SIO_EJWT_CLAIMS);
     char *t = mint("{\"exp\":[1]}");
-    CHECK(t && verify(t) == SIO_JWT_ECLAIMS);
+    CHECK(t && verify(t) == SIO_EJWT_CLAIMS);
     free(t);
     t = mint("{\"nbf\":{}}");
-    CHECK(t && verify(t) == SIO_JWT_ECLAIMS);
+    CHECK(t && verify(t) == SIO_EJWT_CLAIMS);
     free(t);
     /* Other claims may be anything; names are case-sensitive ("Exp" is no
      * exp: refused by default for the missing exp, accepted when allowed). */
     t = mint("{\"Exp\":\"x\",\"aud\":[\"a\",\"b\"],\"jti\":null}");
-    CHECK(t && verify(t) == SIO_JWT_ENOEXP);
+    CHECK(t && verify(t) == SIO_EJWT_NOEXP);
     CHECK(t && verify_lax(t) == SIO_OK);
     free(t);
     /* A wrongly typed claim is reported as such, not as a missing exp. */
     t = mint("{\"nbf\":\"soon\"}");
-    CHECK(t && verify(t) == SIO_JWT_ECLAIMS);
+    CHECK(t && verify(t) == SIO_EJWT_CLAIMS);
     free(t);
 }
 
@@ -403,48 +403,48 @@ static void test_times(void) {
     } while (0)
     /* exp: refused when exp <= now - skew. */
     AT("{\"exp\":%lld%.0lld}", now + 1, 0, now, 0, SIO_OK);
-    AT("{\"exp\":%lld%.0lld}", now, 0, now, 0, SIO_JWT_EEXPIRED);
-    AT("{\"exp\":%lld%.0lld}", now - 3600, 0, now, 0, SIO_JWT_EEXPIRED);
-    AT("{\"exp\":%lld%.0lld}", now - 61, 0, now, 60, SIO_JWT_EEXPIRED); /* beyond skew */
-    AT("{\"exp\":%lld%.0lld}", now - 60, 0, now, 60, SIO_JWT_EEXPIRED);
+    AT("{\"exp\":%lld%.0lld}", now, 0, now, 0, SIO_EJWT_EXPIRED);
+    AT("{\"exp\":%lld%.0lld}", now - 3600, 0, now, 0, SIO_EJWT_EXPIRED);
+    AT("{\"exp\":%lld%.0lld}", now - 61, 0, now, 60, SIO_EJWT_EXPIRED); /* beyond skew */
+    AT("{\"exp\":%lld%.0lld}", now - 60, 0, now, 60, SIO_EJWT_EXPIRED);
     AT("{\"exp\":%lld%.0lld}", now - 59, 0, now, 60, SIO_OK); /* within skew */
     AT("{\"exp\":%lld%.0lld}", now - 30, 0, now, 60, SIO_OK);
     AT("{\"exp\":%lld%.0lld}", now - 5, 0, now, 10, SIO_OK);
-    AT("{\"exp\":%lld%.0lld}", now - 11, 0, now, 10, SIO_JWT_EEXPIRED);
+    AT("{\"exp\":%lld%.0lld}", now - 11, 0, now, 10, SIO_EJWT_EXPIRED);
     /* The skew is clamped to 0..60. */
-    AT("{\"exp\":%lld%.0lld}", now - 61, 0, now, 3600, SIO_JWT_EEXPIRED);
+    AT("{\"exp\":%lld%.0lld}", now - 61, 0, now, 3600, SIO_EJWT_EXPIRED);
     AT("{\"exp\":%lld%.0lld}", now - 59, 0, now, 3600, SIO_OK);
     AT("{\"exp\":%lld%.0lld}", now + 1, 0, now, -5, SIO_OK);
-    AT("{\"exp\":%lld%.0lld}", now, 0, now, INT64_MIN, SIO_JWT_EEXPIRED);
-    AT("{\"exp\":%lld%.0lld}", now - 61, 0, now, INT64_MAX, SIO_JWT_EEXPIRED);
+    AT("{\"exp\":%lld%.0lld}", now, 0, now, INT64_MIN, SIO_EJWT_EXPIRED);
+    AT("{\"exp\":%lld%.0lld}", now - 61, 0, now, INT64_MAX, SIO_EJWT_EXPIRED);
     /* nbf: refused when nbf > now + skew. */
     AT("{\"nbf\":%lld%.0lld}", now, 0, now, 0, SIO_OK);
-    AT("{\"nbf\":%lld%.0lld}", now + 1, 0, now, 0, SIO_JWT_ENOTYET);
-    AT("{\"nbf\":%lld%.0lld}", now + 61, 0, now, 60, SIO_JWT_ENOTYET); /* beyond skew */
+    AT("{\"nbf\":%lld%.0lld}", now + 1, 0, now, 0, SIO_EJWT_NOTYET);
+    AT("{\"nbf\":%lld%.0lld}", now + 61, 0, now, 60, SIO_EJWT_NOTYET); /* beyond skew */
     AT("{\"nbf\":%lld%.0lld}", now + 60, 0, now, 60, SIO_OK);          /* within skew */
     AT("{\"nbf\":%lld%.0lld}", now + 30, 0, now, 60, SIO_OK);
-    AT("{\"nbf\":%lld%.0lld}", now + 61, 0, now, 3600, SIO_JWT_ENOTYET);
+    AT("{\"nbf\":%lld%.0lld}", now + 61, 0, now, 3600, SIO_EJWT_NOTYET);
     AT("{\"nbf\":%lld%.0lld}", now - 100000, 0, now, 0, SIO_OK);
     /* Both: a window. */
     AT("{\"nbf\":%lld,\"exp\":%lld}", now - 10, now + 10, now, 0, SIO_OK);
-    AT("{\"nbf\":%lld,\"exp\":%lld}", now - 10, now + 10, now + 10, 0, SIO_JWT_EEXPIRED);
-    AT("{\"nbf\":%lld,\"exp\":%lld}", now - 10, now + 10, now - 11, 0, SIO_JWT_ENOTYET);
+    AT("{\"nbf\":%lld,\"exp\":%lld}", now - 10, now + 10, now + 10, 0, SIO_EJWT_EXPIRED);
+    AT("{\"nbf\":%lld,\"exp\":%lld}", now - 10, now + 10, now - 11, 0, SIO_EJWT_NOTYET);
     /* iat is only type-checked, even in the future. */
     AT("{\"iat\":%lld%.0lld}", now + 100000, 0, now, 0, SIO_OK);
     /* Extreme clocks and dates do not overflow. */
-    AT("{\"exp\":%lld%.0lld}", now, 0, INT64_MAX, 60, SIO_JWT_EEXPIRED);
+    AT("{\"exp\":%lld%.0lld}", now, 0, INT64_MAX, 60, SIO_EJWT_EXPIRED);
     AT("{\"exp\":%lld%.0lld}", now, 0, INT64_MIN, 60, SIO_OK);
-    AT("{\"nbf\":%lld%.0lld}", now, 0, INT64_MIN, 60, SIO_JWT_ENOTYET);
+    AT("{\"nbf\":%lld%.0lld}", now, 0, INT64_MIN, 60, SIO_EJWT_NOTYET);
     AT("{\"exp\":%lld%.0lld}", INT64_MAX, 0, now, 60, SIO_OK);
 #undef AT
     CHECK(verify(EXP_HUGE) == SIO_OK);
     CHECK(verify_at(EXP_HUGE, INT64_MAX, 60) == SIO_OK);
-    CHECK(verify(EXP_NEG_HUGE) == SIO_JWT_EEXPIRED);
+    CHECK(verify(EXP_NEG_HUGE) == SIO_EJWT_EXPIRED);
     /* GOOD itself: iat 1700000000, exp 1700003600. */
     CHECK(verify_at(GOOD, 1700003599, 0) == SIO_OK);
-    CHECK(verify_at(GOOD, 1700003600, 0) == SIO_JWT_EEXPIRED);
+    CHECK(verify_at(GOOD, 1700003600, 0) == SIO_EJWT_EXPIRED);
     CHECK(verify_at(GOOD, 1700003600 + 59, 60) == SIO_OK);
-    CHECK(verify_at(GOOD, 1700003600 + 60, 60) == SIO_JWT_EEXPIRED);
+    CHECK(verify_at(GOOD, 1700003600 + 60, 60) == SIO_EJWT_EXPIRED);
 }
 
 static void test_no_exp(void) {
@@ -454,19 +454,19 @@ static void test_no_exp(void) {
                               "{\"nbf\":1}", "{\"exp\":null}"};
     for (size_t i = 0; i < sizeof payloads / sizeof *payloads; i++) {
         char *t = mint(payloads[i]);
-        int want_lax = i == 4 ? SIO_JWT_ECLAIMS : SIO_OK; /* null is not a NumericDate */
-        CHECK(t && verify(t) == (i == 4 ? SIO_JWT_ECLAIMS : SIO_JWT_ENOEXP));
+        int want_lax = i == 4 ? SIO_EJWT_CLAIMS : SIO_OK; /* null is not a NumericDate */
+        CHECK(t && verify(t) == (i == 4 ? SIO_EJWT_CLAIMS : SIO_EJWT_NOEXP));
         CHECK(t && verify_lax(t) == want_lax);
         free(t);
     }
     /* A not-yet-valid token without exp, allowed: its nbf still counts. */
     char *t = mintf("{\"nbf\":%lld%.0lld}", (long long)NOW + 100, 0);
-    CHECK(t && verify_lax(t) == SIO_JWT_ENOTYET);
+    CHECK(t && verify_lax(t) == SIO_EJWT_NOTYET);
     free(t);
     /* The flag changes nothing for a token that has exp. */
     CHECK(verify_lax_at(GOOD, 1700003599, 0) == SIO_OK);
-    CHECK(verify_lax_at(GOOD, 1700003600, 0) == SIO_JWT_EEXPIRED);
-    CHECK(strstr(sio_jwt_strerror(SIO_JWT_ENOEXP), "exp") != NULL);
+    CHECK(verify_lax_at(GOOD, 1700003600, 0) == SIO_EJWT_EXPIRED);
+    CHECK(strstr(sio_strerror(SIO_EJWT_NOEXP), "exp") != NULL);
 }
 
 static void test_limits(void) {
@@ -477,9 +477,9 @@ static void test_limits(void) {
     big[100] = '.';
     big[200] = '.';
     big[n] = 0;
-    CHECK(verify(big) == SIO_JWT_ETOOBIG);
+    CHECK(verify(big) == SIO_EJWT_TOOBIG);
     CHECK(sio_jwt_verify(big, SIO_JWT_MAX_LEN + 1, key(), SECRET_LEN, NOW, 0, 0, NULL) ==
-          SIO_JWT_ETOOBIG);
+          SIO_EJWT_TOOBIG);
     free(big);
 
     /* A valid token of exactly 8192 bytes is accepted; the signer refuses to
@@ -527,21 +527,10 @@ static void test_args(void) {
     cJSON *c = (cJSON *)&c;
     CHECK(sio_jwt_verify(GOOD, strlen(GOOD), key(), 0, NOW, 0, 0, &c) == SIO_EINVAL && c == NULL);
 
-    int codes[] = {SIO_JWT_EMALFORMED, SIO_JWT_EALG,    SIO_JWT_ESIG,    SIO_JWT_EEXPIRED,
-                   SIO_JWT_ENOTYET,    SIO_JWT_ECLAIMS, SIO_JWT_ETOOBIG, SIO_JWT_ENOEXP};
-    size_t nc = sizeof codes / sizeof *codes;
-    for (size_t i = 0; i < nc; i++) {
-        CHECK(codes[i] < 0 && codes[i] != SIO_ETIMEDOUT &&
-              strcmp(sio_status_str(codes[i]), sio_jwt_strerror(codes[i])));
-        for (size_t j = 0; j < i; j++) {
-            CHECK(codes[i] != codes[j]);
-            CHECK(strcmp(sio_jwt_strerror(codes[i]), sio_jwt_strerror(codes[j])) != 0);
-        }
-        for (int st = SIO_OK; st >= SIO_ELIMIT; st--)
-            CHECK(codes[i] != st);
-    }
-    CHECK(strcmp(sio_jwt_strerror(SIO_ENOMEM), sio_status_str(SIO_ENOMEM)) == 0);
-    CHECK(strcmp(sio_jwt_strerror(SIO_OK), "ok") == 0);
+    /* The refusal reasons are sio_status codes of their own (test_status
+     * checks that every code is distinct and described). */
+    cJSON *claims = (cJSON *)&claims;
+    CHECK(sio_jwt_check(NULL, GOOD, &claims) == SIO_EINVAL && claims == NULL);
 }
 
 static void test_sign(void) {
@@ -691,7 +680,7 @@ static void test_middleware(void) {
     CHECK(sio_jwt_subject(s) && strcmp(sio_jwt_subject(s), "carol") == 0);
     /* sio_jwt_check (the /ws endpoint's) follows the same setting. */
     cJSON *cl = (cJSON *)&cl;
-    CHECK(sio_jwt_check(&cfg, noexp, &cl) == SIO_JWT_ENOEXP && cl == NULL);
+    CHECK(sio_jwt_check(&cfg, noexp, &cl) == SIO_EJWT_NOEXP && cl == NULL);
     CHECK(sio_jwt_check(&lax, noexp, &cl) == SIO_OK && cl != NULL);
     cJSON_Delete(cl);
 

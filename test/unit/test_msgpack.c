@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sio/msgpack.h"
+#include "socketio/msgpack.h"
 #include "check.h"
 #include "sio/json.h"
 #include "sio/status.h"

@@ -7,7 +7,7 @@
 
 #include "check.h"
 #include "sio/json.h"
-#include "sio/packet.h"
+#include "socketio/packet.h"
 #include "sio/status.h"
 #include "util/buf.h"
 

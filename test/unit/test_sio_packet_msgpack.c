@@ -8,8 +8,8 @@
 
 #include "check.h"
 #include "sio/json.h"
-#include "sio/packet.h"
-#include "sio/packet_msgpack.h"
+#include "socketio/packet.h"
+#include "socketio/packet_msgpack.h"
 #include "sio/status.h"
 #include "util/buf.h"
 

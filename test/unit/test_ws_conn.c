@@ -15,7 +15,9 @@
 #include "sio/loop.h"
 #include "sio/status.h"
 #include "util/buf.h"
+#include "util/zcodec.h"
 #include "ws/conn.h"
+#include "ws/deflate.h"
 #include "ws/frame.h"
 
 #define MAXMSG (4u << 20)
@@ -134,6 +136,9 @@ static void peer_pump(peer *p) {
     sio_loop_mod(loop, &p->io, (p->eof ? 0 : EPOLLIN) | (p->pending.len ? EPOLLOUT : 0));
 }
 
+/* Connections opened while this is set negotiated permessage-deflate. */
+static int peer_deflate;
+
 static void peer_open_pre(peer *p, uint32_t max_message, const uint8_t *pre, size_t pre_len) {
     memset(p, 0, sizeof *p);
     int sv[2];
@@ -147,6 +152,7 @@ static void peer_open_pre(peer *p, uint32_t max_message, const uint8_t *pre, siz
     p->registered = 1;
     p->c = ws_conn_new(ctx, sv[1], pre, pre_len, max_message, &handler, p);
     CHECK(p->c != NULL);
+    if (p->c && peer_deflate) ws_conn_enable_deflate(p->c);
 }
 
 static void peer_open(peer *p, uint32_t max_message) {
@@ -1437,6 +1443,173 @@ static void test_bugs(void) {
     }
 }
 
+/* ---- permessage-deflate ---- */
+
+/* Text that compresses well: a few words repeated in varying order. */
+static void words(sbuf *out, size_t n) {
+    static const char *const w[] = {"socket ", "engine ", "deflate ", "message ", "frame "};
+    while (out->len < n)
+        sbuf_puts(out, w[rnd() % 5]);
+    out->len = n;
+}
+
+/* Inflate the i-th server frame of p->in, which must carry RSV1. */
+static int server_frame_inflates_to(const peer *p, int i, const sbuf *want, zcodec *z) {
+    sframe f[8];
+    int n = frames(p, f, 8);
+    if (i >= n || f[i].rsv != 4) {
+        fprintf(stderr, "  frame %d: %d frames, rsv %d\n", i, n, i < n ? f[i].rsv : -1);
+        return 0;
+    }
+    sbuf d = SBUF_INIT;
+    int ok = zc_inflate_raw(z, f[i].data, f[i].len, MAXMSG, &d) == SIO_OK && d.len == want->len &&
+             memcmp(d.data, want->data, d.len) == 0;
+    sbuf_free(&d);
+    return ok;
+}
+
+static void test_deflate(void) {
+    zcodec *z = zc_new(-1);
+    sbuf text = SBUF_INIT, c = SBUF_INIT, f = SBUF_INIT;
+    words(&text, 20000);
+    CHECK(zc_compress(z, ZC_RAW, text.data, text.len, &c) == SIO_OK);
+    CHECK(c.len < text.len / 3);
+    peer_deflate = 1;
+
+    /* A compressed text is delivered inflated; the echo goes compressed. */
+    {
+        peer p;
+        peer_open(&p, MAXMSG);
+        p.action = ACT_ECHO;
+        cframe(&f, 1, 4, WS_OP_TEXT, 1, c.data, c.len);
+        peer_send(&p, &f);
+        CHECK(wait_msgs(&p, 1));
+        CHECK(msg_is(&p, 0, text.data, text.len));
+        CHECK(wait_frames(&p, 1));
+        CHECK(server_frame_inflates_to(&p, 0, &text, z));
+        /* Below the threshold: plain, RSV1 clear. */
+        sbuf_clear(&f);
+        cframe(&f, 1, 0, WS_OP_TEXT, 1, text.data, WS_DEFLATE_THRESHOLD - 1);
+        peer_send(&p, &f);
+        CHECK(wait_msgs(&p, 2));
+        CHECK(wait_frames(&p, 2));
+        sframe fr[2];
+        frames(&p, fr, 2);
+        CHECK(fr[1].rsv == 0 && fr[1].len == WS_DEFLATE_THRESHOLD - 1);
+        /* Fragmented: RSV1 on the first frame only. */
+        sbuf_clear(&f);
+        cframe(&f, 0, 4, WS_OP_TEXT, 1, c.data, 100);
+        cframe(&f, 0, 0, WS_OP_CONT, 1, c.data + 100, 1000);
+        cframe(&f, 1, 0, WS_OP_CONT, 1, c.data + 1100, c.len - 1100);
+        peer_send(&p, &f);
+        CHECK(wait_msgs(&p, 3));
+        CHECK(msg_is(&p, 0, text.data, text.len));
+        CHECK(wait_frames(&p, 3));
+        CHECK(server_frame_inflates_to(&p, 2, &text, z));
+        /* Incompressible bytes above the threshold go as they are. */
+        uint8_t rnd_bytes[4096];
+        for (size_t i = 0; i < sizeof rnd_bytes; i++)
+            rnd_bytes[i] = (uint8_t)rnd();
+        sbuf_clear(&p.in);
+        CHECK(ws_conn_send(p.c, WS_OP_BINARY, rnd_bytes, sizeof rnd_bytes) == SIO_OK);
+        CHECK(wait_frames(&p, 1));
+        frames(&p, fr, 1);
+        CHECK(fr[0].rsv == 0 && fr[0].len == sizeof rnd_bytes);
+        /* The prefixed form (Engine.IO's "4" + message) compresses as one. */
+        sbuf_clear(&p.in);
+        CHECK(ws_conn_send_prefixed(p.c, WS_OP_TEXT, '4', text.data, text.len) == SIO_OK);
+        CHECK(wait_frames(&p, 1));
+        sbuf want = SBUF_INIT;
+        sbuf_putc(&want, '4');
+        sbuf_append(&want, text.data, text.len);
+        CHECK(server_frame_inflates_to(&p, 0, &want, z));
+        sbuf_free(&want);
+        /* Control frames never carry RSV1. */
+        sbuf_clear(&p.in);
+        sbuf_clear(&f);
+        cframe(&f, 1, 0, WS_OP_PING, 1, "ping", 4);
+        peer_send(&p, &f);
+        CHECK(wait_frames(&p, 1));
+        frames(&p, fr, 1);
+        CHECK(fr[0].opcode == WS_OP_PONG && fr[0].rsv == 0);
+        peer_free(&p);
+        CHECK(wait_count(0));
+    }
+
+    /* Broadcast frames: compressed once into a variant for deflate receivers. */
+    {
+        sbuf plain = SBUF_INIT, out = SBUF_INIT;
+        ws_frame_append(&plain, WS_OP_TEXT, (const uint8_t *)"small", 5);
+        ws_frame_append_prefixed(&plain, WS_OP_TEXT, '4', text.data, text.len);
+        ws_frame_append(&plain, WS_OP_PING, NULL, 0);
+        CHECK(ws_ctx_deflate_frames(ctx, plain.data, plain.len, &out) == 1);
+        CHECK(out.len < plain.len / 2);
+        sframe fr[3];
+        CHECK(frame_at(out.data, out.len, &fr[0]) && fr[0].rsv == 0 && fr[0].len == 5);
+        CHECK(frame_at(out.data + fr[0].size, out.len - fr[0].size, &fr[1]) && fr[1].rsv == 4);
+        size_t o2 = fr[0].size + fr[1].size;
+        CHECK(frame_at(out.data + o2, out.len - o2, &fr[2]) && fr[2].opcode == WS_OP_PING &&
+              fr[2].size == out.len - o2);
+        sbuf d = SBUF_INIT;
+        CHECK(zc_inflate_raw(z, fr[1].data, fr[1].len, MAXMSG, &d) == SIO_OK);
+        CHECK(d.len == text.len + 1 && d.data[0] == '4' &&
+              !memcmp(d.data + 1, text.data, text.len));
+        sbuf_clear(&out);
+        CHECK(ws_ctx_deflate_frames(ctx, plain.data, 7, &out) == 0); /* the small one alone */
+        CHECK(out.len == 7 && !memcmp(out.data, plain.data, 7));
+        sbuf_clear(&out);
+        CHECK(ws_ctx_deflate_frames(ctx, plain.data, 9, &out) == SIO_EINVAL); /* cut frame */
+        sbuf_free(&d);
+        sbuf_free(&plain);
+        sbuf_free(&out);
+    }
+
+    /* What a peer with deflate may not send. */
+    sbuf_clear(&f);
+    cframe(&f, 0, 0, WS_OP_TEXT, 1, "ab", 2);
+    cframe(&f, 1, 4, WS_OP_CONT, 1, c.data, c.len);
+    CHECK(fails_with(&f, MAXMSG, 1002, 0, "RSV1 on a continuation"));
+    sbuf_clear(&f);
+    cframe(&f, 1, 4, WS_OP_PING, 1, "", 0);
+    CHECK(fails_with(&f, MAXMSG, 1002, 0, "RSV1 on a ping"));
+    for (int rsv = 1; rsv <= 3; rsv++) {
+        sbuf_clear(&f);
+        cframe(&f, 1, rsv, WS_OP_TEXT, 1, "rsv", 3);
+        CHECK(fails_with(&f, MAXMSG, 1002, 0, "RSV2/RSV3"));
+    }
+    /* A small frame that inflates past max_message: 1009, as npm ws. */
+    {
+        size_t n = 2000000;
+        uint8_t *zeros = calloc(1, n);
+        sbuf bomb = SBUF_INIT;
+        CHECK(zc_compress(z, ZC_RAW, zeros, n, &bomb) == SIO_OK);
+        CHECK(bomb.len < 4096);
+        sbuf_clear(&f);
+        cframe(&f, 1, 4, WS_OP_BINARY, 1, bomb.data, bomb.len);
+        CHECK(fails_with(&f, 1000000, 1009, 0, "inflates past max_message"));
+        free(zeros);
+        sbuf_free(&bomb);
+    }
+    /* Bytes that are not deflate data: 1007, as npm ws. */
+    sbuf_clear(&f);
+    cframe(&f, 1, 4, WS_OP_TEXT, 1, "ÿÿÿÿ garbage", 12);
+    CHECK(fails_with(&f, MAXMSG, 1007, 0, "not deflate data"));
+    /* Inflated text is still checked for UTF-8. */
+    {
+        sbuf bad = SBUF_INIT;
+        CHECK(zc_compress(z, ZC_RAW, (const uint8_t *)"ok \xff", 4, &bad) == SIO_OK);
+        sbuf_clear(&f);
+        cframe(&f, 1, 4, WS_OP_TEXT, 1, bad.data, bad.len);
+        CHECK(fails_with(&f, MAXMSG, 1007, 0, "inflated invalid UTF-8"));
+        sbuf_free(&bad);
+    }
+    peer_deflate = 0;
+    zc_free(z);
+    sbuf_free(&text);
+    sbuf_free(&c);
+    sbuf_free(&f);
+}
+
 int main(void) {
     /* The crash tests fork first, before this process has a loop to share. */
     test_bugs();
@@ -1454,6 +1627,7 @@ int main(void) {
     test_send();
     test_pre();
     test_handlers();
+    test_deflate();
     CHECK(ws_ctx_count(ctx) == 0);
     CHECK(timeouts == 0);
     free_loop();

@@ -2,6 +2,7 @@
 import crypto from "node:crypto";
 import http from "node:http";
 import net from "node:net";
+import zlib from "node:zlib";
 
 export const SEP = "\x1e";
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -117,8 +118,11 @@ export function post(server, sid, body, { headers = {}, timeout } = {}) {
  *   {status: 101, headers, ws: WsConn}
  * or, when the server refuses, {status, headers, text} (read until the server
  * closes or Content-Length bytes arrived).
+ * `deflate: true` offers permessage-deflate as npm `ws` does; when the 101
+ * accepts it, ws.deflate is set (compressed messages are inflated, and come
+ * with compressed: true).
  */
-export function wsConnect(server, path, { headers = {}, timeout = 10_000 } = {}) {
+export function wsConnect(server, path, { headers = {}, timeout = 10_000, deflate = false } = {}) {
   const key = crypto.randomBytes(16).toString("base64");
   const defaults = {
     Host: `127.0.0.1:${server.port}`,
@@ -126,6 +130,7 @@ export function wsConnect(server, path, { headers = {}, timeout = 10_000 } = {})
     Connection: "Upgrade",
     "Sec-WebSocket-Key": key,
     "Sec-WebSocket-Version": "13",
+    ...(deflate ? { "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits" } : {}),
   };
   const all = { ...defaults, ...headers };
   let head = `GET ${path} HTTP/1.1\r\n`;
@@ -167,7 +172,11 @@ export function wsConnect(server, path, { headers = {}, timeout = 10_000 } = {})
         if (parsed.status === 101) {
           const expect = crypto.createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
           if (hdrs["sec-websocket-accept"] !== expect) return finish(new Error(`bad Sec-WebSocket-Accept ${hdrs["sec-websocket-accept"]}, want ${expect}`));
-          const ws = new WsConn(sock, parsed.rest);
+          const ext = hdrs["sec-websocket-extensions"] ?? "";
+          const ws = new WsConn(sock, parsed.rest, {
+            deflate: /^permessage-deflate\b/.test(ext),
+            contextTakeover: !/\bserver_no_context_takeover\b/.test(ext),
+          });
           return finish(null, { status: 101, headers: hdrs, ws });
         }
       }
@@ -197,8 +206,13 @@ export function wsConnect(server, path, { headers = {}, timeout = 10_000 } = {})
 }
 
 export class WsConn {
-  constructor(sock, initial) {
+  constructor(sock, initial, { deflate = false, contextTakeover = false } = {}) {
     this.sock = sock;
+    this.deflate = deflate;
+    // Without server_no_context_takeover a server message may refer back to
+    // earlier ones: the last 32 KiB inflated serve as the next dictionary.
+    this.window = contextTakeover ? Buffer.alloc(0) : null;
+    this.frameLog = []; // {opcode, rsv, len} of every frame received
     this.buf = Buffer.alloc(0);
     this.messages = [];
     this.waiters = [];
@@ -218,6 +232,7 @@ export class WsConn {
       const b0 = this.buf[0];
       const b1 = this.buf[1];
       const fin = (b0 & 0x80) !== 0;
+      const rsv = b0 & 0x70;
       const opcode = b0 & 0x0f;
       const masked = (b1 & 0x80) !== 0;
       let len = b1 & 0x7f;
@@ -241,12 +256,14 @@ export class WsConn {
       let payload = Buffer.from(this.buf.subarray(off, off + len));
       this.buf = this.buf.subarray(off + len);
       if (mask) for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3];
-      this._onFrame(fin, opcode, payload, masked);
+      this._onFrame(fin, opcode, payload, masked, rsv);
     }
   }
 
-  _onFrame(fin, opcode, payload, masked) {
+  _onFrame(fin, opcode, payload, masked, rsv = 0) {
+    this.frameLog.push({ opcode, rsv, len: payload.length });
     if (masked) this.protocolError = "server sent a masked frame";
+    if (rsv & ~(this.deflate && opcode < 8 ? 0x40 : 0)) this.protocolError = `unexpected RSV bits ${rsv}`;
     if (opcode === 0x9) return this._writeFrame(0xa, payload); // ping -> pong
     if (opcode === 0xa) return;
     if (opcode === 0x8) {
@@ -260,13 +277,19 @@ export class WsConn {
       if (!this.fragments) return;
       this.fragments.parts.push(payload);
     } else {
-      this.fragments = { opcode, parts: [payload] };
+      this.fragments = { opcode, parts: [payload], compressed: (rsv & 0x40) !== 0 };
     }
     if (!fin) return;
-    const { opcode: op, parts } = this.fragments;
+    const { opcode: op, parts, compressed } = this.fragments;
     this.fragments = null;
-    const data = Buffer.concat(parts);
-    this._push(op === 0x1 ? { binary: false, data: data.toString("utf8") } : { binary: true, data });
+    let data = Buffer.concat(parts);
+    if (compressed) {
+      const opts = { finishFlush: zlib.constants.Z_SYNC_FLUSH, ...(this.window?.length ? { dictionary: this.window } : {}) };
+      data = zlib.inflateRawSync(Buffer.concat([data, Buffer.from([0, 0, 0xff, 0xff])]), opts);
+    }
+    if (this.window && this.deflate) this.window = Buffer.concat([this.window, data]).subarray(-32768);
+    const extra = compressed ? { compressed: true } : {};
+    this._push(op === 0x1 ? { binary: false, data: data.toString("utf8"), ...extra } : { binary: true, data, ...extra });
   }
 
   _push(msg) {
@@ -285,7 +308,7 @@ export class WsConn {
     }
   }
 
-  _writeFrame(opcode, payload, fin = true) {
+  _writeFrame(opcode, payload, fin = true, rsv = 0) {
     if (this.sock.destroyed || !this.sock.writable) return;
     const len = payload.length;
     let header;
@@ -301,7 +324,7 @@ export class WsConn {
       header[1] = 0x80 | 127;
       header.writeBigUInt64BE(BigInt(len), 2);
     }
-    header[0] = (fin ? 0x80 : 0) | opcode;
+    header[0] = (fin ? 0x80 : 0) | rsv | opcode;
     const mask = crypto.randomBytes(4);
     const masked = Buffer.from(payload);
     for (let i = 0; i < masked.length; i++) masked[i] ^= mask[i & 3];
@@ -312,6 +335,14 @@ export class WsConn {
   send(data) {
     if (typeof data === "string") this._writeFrame(0x1, Buffer.from(data, "utf8"));
     else this._writeFrame(0x2, Buffer.from(data));
+  }
+
+  /** Sends a message compressed (RSV1; permessage-deflate), or `raw` bytes as if they were. */
+  sendCompressed(data, { raw } = {}) {
+    const b = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data);
+    let z = raw ?? zlib.deflateRawSync(b, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    if (!raw && z.length >= 4 && z.subarray(-4).equals(Buffer.from([0, 0, 0xff, 0xff]))) z = z.subarray(0, -4);
+    this._writeFrame(typeof data === "string" ? 0x1 : 0x2, z, true, 0x40);
   }
 
   /** Sends one text message split over several frames. */

@@ -6,7 +6,7 @@
  *
  * Binary values are MessagePack bin (ext type 0 from browsers' ArrayBuffers) inside `data`;
  * there are no attachments and no BINARY_EVENT / BINARY_ACK types. The values themselves go
- * through sio/msgpack.h, which speaks notepack's dialect. */
+ * through socketio/msgpack.h, which speaks notepack's dialect. */
 #ifndef SIO_PACKET_MSGPACK_H
 #define SIO_PACKET_MSGPACK_H
 
@@ -15,7 +15,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "sio/packet.h"
+#include "socketio/packet.h"
 #include "util/buf.h"
 
 /* Decode one binary message into a new packet in *out (caller frees with sio_packet_free),
@@ -36,7 +36,7 @@ int sio_packet_decode_msgpack(const uint8_t *p, size_t n, sio_packet **out);
  * its "Invalid namespace" CONNECT_ERROR; no decoder can tell, so that one is not copied.)
  * BINARY_EVENT / BINARY_ACK are written as EVENT / ACK: binary nodes in `data` become bin
  * values in place. SIO_EINVAL for a type above BINARY_ACK, an id above SIO_ACK_ID_MAX, or
- * a tree sio/msgpack.h cannot encode; `out` is left as it was on error. */
+ * a tree socketio/msgpack.h cannot encode; `out` is left as it was on error. */
 int sio_packet_encode_msgpack(sio_pkt_type type, const char *nsp, int64_t id, const cJSON *data,
                               sbuf *out);
 

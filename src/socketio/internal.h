@@ -1,12 +1,12 @@
-/* Socket.IO server internals of the protocol code (sio/). Not part of the
- * public API: adapters (adapter/) reach sockets and namespaces through
+/* Socket.IO server internals of the protocol code (socketio/). Not part of
+ * the public API: adapters (adapter/) reach sockets and namespaces through
  * include/sio/adapter.h only. */
 #ifndef SIO_SIO_INTERNAL_H
 #define SIO_SIO_INTERNAL_H
 
 #include "eio/batch.h"
 #include "sio/adapter.h"
-#include "sio/packet.h"
+#include "socketio/packet.h"
 #include "sio/sio.h"
 #include "util/buf.h"
 #include "util/map.h"

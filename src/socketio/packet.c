@@ -1,4 +1,4 @@
-#include "sio/packet.h"
+#include "socketio/packet.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* MessagePack codec in notepack.io's dialect; see msgpack.h for the mapping of types.
  * Neither direction recurses: both walk the tree with an explicit stack on the heap. */
-#include "sio/msgpack.h"
+#include "socketio/msgpack.h"
 
 #include <math.h>
 #include <stdio.h>

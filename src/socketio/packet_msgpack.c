@@ -1,13 +1,13 @@
 /* socket.io-msgpack-parser packets; see packet_msgpack.h. The values go through the
- * MessagePack codec of sio/msgpack.h: this file only checks and builds the packet map. */
-#include "sio/packet_msgpack.h"
+ * MessagePack codec of socketio/msgpack.h: this file only checks and builds the packet map. */
+#include "socketio/packet_msgpack.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sio/json.h"
-#include "sio/msgpack.h"
+#include "socketio/msgpack.h"
 #include "sio/status.h"
 
 /* ---- decoder ---- */

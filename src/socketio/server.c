@@ -1,6 +1,6 @@
 /* Socket.IO v5 protocol on Engine.IO sessions: one sio_client per Engine.IO
  * session multiplexes sockets, one per namespace. Packets are decoded with the
- * sans-I/O codec (sio/packet.c); rooms and broadcasts go through the
+ * sans-I/O codec (socketio/packet.c); rooms and broadcasts go through the
  * namespace's adapter. */
 #include <fnmatch.h>
 #include <stdio.h>
@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "sio/auth.h"
-#include "sio/internal.h"
-#include "sio/packet_msgpack.h"
+#include "socketio/internal.h"
+#include "socketio/packet_msgpack.h"
 #include "util/id.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -258,6 +258,7 @@ sio_socket *sio_nsp_next_socket(const sio_namespace *n, size_t *pos) {
 }
 
 int sio_use(sio_namespace *n, sio_middleware mw, void *ud) {
+    if (!mw) return SIO_EINVAL;
     if (n->n_mws >= 200) return SIO_ETOOBIG;
     struct mw *v = realloc(n->mws, (n->n_mws + 1) * sizeof *v);
     if (!v) return SIO_ENOMEM;
@@ -280,6 +281,7 @@ void sio_on_any(sio_namespace *n, sio_event_cb cb, void *ud) {
 }
 
 int sio_on(sio_namespace *n, const char *event, sio_event_cb cb, void *ud) {
+    if (!event) return SIO_EINVAL;
     for (size_t i = 0; i < n->n_handlers; i++) {
         if (strcmp(n->handlers[i].event, event) == 0) {
             n->handlers[i].cb = cb;
@@ -685,7 +687,7 @@ static void on_message(eio_session *es, const uint8_t *data, size_t len, int bin
         }
     }
     if (rc != SIO_OK) {
-        log_debug("sio: %s from %s", sio_status_str(rc), eio_session_id(es));
+        log_debug("sio: %s from %s", sio_strerror(rc), eio_session_id(es));
         client_fail(c, "parse error");
         return;
     }
@@ -791,6 +793,7 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
         goto fail;
     srv->adapter_open = 1;
     static const eio_callbacks cbs = {NULL, on_open, on_message, on_close, on_drain};
+    *err = SIO_ENOMEM; /* open set SIO_OK */
     if (!sio_of(srv, "/")) goto fail;
     srv->eio = eio_server_new(loop, http, eo, &cbs, srv, err);
     if (!srv->eio) goto fail;
@@ -843,6 +846,7 @@ sio_loop *sio_server_loop(const sio_server *srv) {
 /* ---------- emitting ---------- */
 
 int sio_emit(sio_socket *s, const char *event, const cJSON *args) {
+    if (!event) return SIO_EINVAL;
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     sio_server *srv = s->nsp->srv;
     int r = encode(srv, SIO_PKT_EVENT, s->nsp->name, -1, event, args);
@@ -850,6 +854,7 @@ int sio_emit(sio_socket *s, const char *event, const cJSON *args) {
 }
 
 int sio_emit_volatile(sio_socket *s, const char *event, const cJSON *args) {
+    if (!event) return SIO_EINVAL;
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     if (!eio_session_ready(s->client->es)) {
         s->nsp->srv->volatile_dropped++;
@@ -879,8 +884,8 @@ static int64_t next_ack_id(sio_namespace *n) {
 
 int sio_emit_with_ack(sio_socket *s, const char *event, const cJSON *args, uint32_t timeout_ms,
                       sio_ack_cb cb, void *ud) {
+    if (!cb || !event) return SIO_EINVAL;
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
-    if (!cb) return SIO_EINVAL;
     sio_server *srv = s->nsp->srv;
     struct pending_ack *a = calloc(1, sizeof *a);
     if (!a) return SIO_ENOMEM;
@@ -909,6 +914,7 @@ int sio_ack(sio_socket *s, int64_t ack_id, const cJSON *args) {
 }
 
 int sio_broadcast(sio_namespace *n, const sio_target *t, const char *event, const cJSON *args) {
+    if (!event) return SIO_EINVAL;
     sio_server *srv = n->srv;
     int r = encode(srv, SIO_PKT_EVENT, n->name, -1, event, args);
     if (r == SIO_OK) r = encoded_batch(srv);
@@ -922,8 +928,10 @@ int sio_socket_broadcast(sio_socket *s, const sio_target *t, const char *event, 
     const char *except[64];
     size_t k = 0;
     if (t && t->except)
-        for (const char *const *e = t->except; *e && k < 62; e++)
+        for (const char *const *e = t->except; *e; e++) {
+            if (k == 62) return SIO_ETOOBIG; /* rather than reach some it should skip */
             except[k++] = *e;
+        }
     except[k++] = s->id;
     except[k] = NULL;
     sio_target tt = {t ? t->rooms : NULL, except, t ? t->is_volatile : 0, t ? t->local : 0};
@@ -952,7 +960,7 @@ int sio_join(sio_socket *s, const char *room) {
         r = SIO_ELIMIT;
     if (r == SIO_OK) return a->ops->join(a, s, room);
     if (s->refused_joins < UINT32_MAX) s->refused_joins++;
-    log_debug("sio: join refused for %s in %s: %s", s->id, s->nsp->name, sio_status_str(r));
+    log_debug("sio: join refused for %s in %s: %s", s->id, s->nsp->name, sio_strerror(r));
     return r;
 }
 
@@ -962,6 +970,7 @@ size_t sio_socket_refused_joins(const sio_socket *s) {
 
 int sio_leave(sio_socket *s, const char *room) {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
+    if (!room) return SIO_EINVAL;
     s->nsp->adapter->ops->leave(s->nsp->adapter, s, room);
     return SIO_OK;
 }
