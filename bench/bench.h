@@ -51,6 +51,7 @@ uint64_t hist_pct(const hist *h, double pct); /* value (ns) at percentile 0..100
 
 /* Server figures read from /proc/PID. Return -1 when unavailable. */
 long proc_rss_kib(int pid);
+long proc_hwm_kib(int pid);        /* VmHWM: peak RSS of the process so far */
 long long proc_cpu_ticks(int pid); /* utime + stime, /proc/PID/stat */
 long long proc_sched_ns(int pid);  /* sum of /proc/PID/task/ * /schedstat run time */
 long proc_fd_count(int pid);       /* open file descriptors */
@@ -74,24 +75,28 @@ typedef struct config {
     char path[256]; /* Engine.IO path, ends with '/' */
     int server_pid; /* 0: no server figures */
     int threads;
-    uint32_t sessions;     /* idle: N; echo/poll-echo: clients; fanout: receivers */
-    uint32_t messages;     /* fanout: M */
-    uint32_t payload;      /* fanout payload object size (bytes) */
-    uint32_t concurrency;  /* handshakes in flight (idle, fanout, echo) / sessions in flight
-                              (connect-rate) */
-    double duration;       /* echo / connect-rate measured window (s) */
-    double warmup;         /* before the measured window (s) */
-    double settle;         /* idle: wait before reading RSS (s) */
-    double hold;           /* idle: hold all sessions this long (s) */
-    double timeout;        /* bound on each waiting phase (s) */
-    double rate;           /* fanout: sender messages per second (0: back to back) */
-    bool sio;              /* Socket.IO CONNECT after the Engine.IO handshake */
-    const char *join;      /* room to join (idle), NULL: none */
-    const char *room;      /* fanout room */
-    uint32_t cookie_bytes; /* extra Cookie header of this size on every request */
-    char *cookie_hdr;      /* "Cookie: bench=aaa...\r\n" or "" */
-    uint32_t prewarm;      /* idle: sessions opened and closed before the baseline */
-    uint32_t sources;      /* source addresses 127.0.0.1..N (ephemeral port space) */
+    uint32_t sessions;           /* idle: N; echo/poll-echo: clients; fanout: receivers */
+    uint32_t messages;           /* fanout: M */
+    uint32_t payload;            /* fanout payload object size (bytes) */
+    uint32_t echo_bytes;         /* echo / poll-echo: length of the echoed string */
+    const char *accept_encoding; /* poll GETs send it; coded answers are decoded */
+    uint32_t concurrency;        /* handshakes in flight (idle, fanout, echo) / sessions in flight
+                                    (connect-rate) */
+    double duration;             /* echo / connect-rate measured window (s) */
+    double warmup;               /* before the measured window (s) */
+    double settle;               /* idle: wait before reading RSS (s) */
+    double hold;                 /* idle: hold all sessions this long (s) */
+    double timeout;              /* bound on each waiting phase (s) */
+    double rate;                 /* fanout: sender messages per second (0: back to back) */
+    double poll_share;           /* fanout: share of receivers on long-polling (0..1) */
+    bool upgrade;                /* connect-rate: start on long-polling, upgrade to WebSocket */
+    bool sio;                    /* Socket.IO CONNECT after the Engine.IO handshake */
+    const char *join;            /* room to join (idle), NULL: none */
+    const char *room;            /* fanout room */
+    uint32_t cookie_bytes;       /* extra Cookie header of this size on every request */
+    char *cookie_hdr;            /* "Cookie: bench=aaa...\r\n" or "" */
+    uint32_t prewarm;            /* idle: sessions opened and closed before the baseline */
+    uint32_t sources;            /* source addresses 127.0.0.1..N (ephemeral port space) */
     bool quiet;
     bool deflate; /* offer permessage-deflate, as npm ws and browsers do */
 } config;
@@ -143,12 +148,16 @@ typedef struct session {
     uint32_t idx; /* global index (receivers 0..R-1, sender R) */
     uint8_t state;
     uint8_t polling;
-    uint8_t sender;  /* fanout sender */
-    uint8_t waiting; /* echo: an ack is outstanding */
-    uint8_t counted; /* connect-rate: CONNECT ack counted */
-    conn c;          /* WebSocket, or long-polling GET */
-    conn *post;      /* long-polling POST connection */
-    bbuf pq;         /* long-polling: packets waiting for a POST */
+    uint8_t sender;       /* fanout sender */
+    uint8_t waiting;      /* echo: an ack is outstanding */
+    uint8_t counted;      /* connect-rate: CONNECT ack counted */
+    conn c;               /* WebSocket, or long-polling GET */
+    uint8_t upgrading;    /* --upgrade: WebSocket probe under way */
+    uint8_t upgraded;     /* --upgrade: "5" sent, the WebSocket is the transport */
+    uint8_t want_upgrade; /* --upgrade: "3probe" seen, waiting for the held GET */
+    conn *post;           /* long-polling POST connection */
+    conn *up;             /* --upgrade: the WebSocket probe, then the transport */
+    bbuf pq;              /* long-polling: packets waiting for a POST */
     char sid[32];
     uint32_t next_id;
     uint32_t ack_id;   /* the ack we are waiting for */
@@ -180,6 +189,9 @@ typedef struct counters {
     counter pings;       /* Engine.IO pings answered */
     counter reconnects;  /* HTTP: the server closed a keep-alive socket */
     counter retries;     /* HTTP: a request resent on a fresh socket */
+    counter coded;       /* HTTP: GET answers that came gzip/deflate-coded */
+    counter wire_bytes;  /* HTTP: GET answer bodies as received */
+    counter body_bytes;  /* HTTP: the same, decoded */
     counter resets;      /* connect-rate: the server did not close within 1 s */
     counter last_recv;   /* fanout: time (ns) of the latest delivery */
     counter first_send;  /* fanout: time (ns) of the first message sent */
@@ -198,6 +210,8 @@ typedef struct worker {
     uint8_t *rbuf; /* recv scratch */
     size_t rcap;
     bbuf wtmp; /* frame building */
+    bbuf etmp; /* echo messages */
+    bbuf ztmp; /* HTTP: a de-chunked / inflated body */
     void *inf; /* permessage-deflate without context takeover: one inflater, reset per message */
     bbuf zout; /* an inflated message */
     uint64_t rng;

@@ -59,8 +59,16 @@ static void usage(FILE *f) {
           "  --warmup S           before the measured window (2; fanout: after joins, 1)\n"
           "  --messages M         fanout: messages (200)\n"
           "  --payload B          fanout: payload object size in bytes, 16..8000 (64)\n"
+          "  --echo-bytes B       echo, poll-echo: length of the echoed string (32..65536; 32)\n"
+          "  --accept-encoding V  long-polling GETs send Accept-Encoding: V; gzip/deflate\n"
+          "                       answers (chunked or not) are decoded and checked (none)\n"
           "  --room NAME          fanout: room (r)\n"
           "  --rate N             fanout: sender messages per second (0: back to back)\n"
+          "  --poll-share F       fanout: this share (0..1) of the receivers use long-polling,\n"
+          "                       spread evenly over them (0)\n"
+          "  --upgrade            connect-rate: start on long-polling and upgrade to\n"
+          "                       WebSocket as engine.io-client does (CONNECT over polling,\n"
+          "                       probe, wait for the held GET, \"5\"); done at \"5\"\n"
           "  --cookie-bytes N     add a Cookie header of N bytes to every request (0)\n"
           "  --deflate            offer permessage-deflate in WebSocket handshakes, as npm ws\n"
           "                       and browsers do, and inflate what the server compresses\n"
@@ -176,6 +184,7 @@ int main(int argc, char **argv) {
     cfg->threads = 1;
     cfg->messages = 200;
     cfg->payload = 64;
+    cfg->echo_bytes = 32;
     cfg->room = "r";
     cfg->duration = 10;
     cfg->settle = 3;
@@ -213,8 +222,18 @@ int main(int argc, char **argv) {
             i++;
             continue;
         }
+        if (!strcmp(a, "--accept-encoding")) {
+            if (!v || !*v || strpbrk(v, "\r\n")) return bad("bad --accept-encoding", v);
+            cfg->accept_encoding = v;
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--sio")) {
             cfg->sio = true;
+            continue;
+        }
+        if (!strcmp(a, "--upgrade")) {
+            cfg->upgrade = true;
             continue;
         }
         if (!strcmp(a, "--eio-only")) {
@@ -242,7 +261,9 @@ int main(int argc, char **argv) {
         NUMOPT("--warmup", 0, 3600, warmup = d)
         NUMOPT("--messages", 1, 1e8, cfg->messages = (uint32_t)d)
         NUMOPT("--payload", 16, 8000, cfg->payload = (uint32_t)d)
+        NUMOPT("--echo-bytes", 32, 65536, cfg->echo_bytes = (uint32_t)d)
         NUMOPT("--rate", 0, 1e9, cfg->rate = d)
+        NUMOPT("--poll-share", 0, 1, cfg->poll_share = d)
         NUMOPT("--cookie-bytes", 0, 1 << 20, cfg->cookie_bytes = (uint32_t)d)
         NUMOPT("--timeout", 1, 36000, cfg->timeout = d)
         NUMOPT("--sources", 1, 64, sources = d)
@@ -259,6 +280,10 @@ int main(int argc, char **argv) {
     if (ur < 0) return bad("--url must look like http://127.0.0.1:PORT[/path/]", cfg->url);
     if (!cfg->path[0]) strcpy(cfg->path, "/socket.io/");
     if (cfg->join && !cfg->sio) return bad("--join needs --sio", NULL);
+    if (cfg->poll_share > 0 && cfg->scenario != SC_FANOUT)
+        return bad("--poll-share is for fanout", NULL);
+    if (cfg->upgrade && (cfg->scenario != SC_CONNECT_RATE || eio_only))
+        return bad("--upgrade is for connect-rate with Socket.IO", NULL);
 
     switch (cfg->scenario) {
     case SC_IDLE:
@@ -281,11 +306,15 @@ int main(int argc, char **argv) {
         cfg->concurrency = concurrency > 0 ? (uint32_t)concurrency : 16;
     else
         cfg->concurrency = concurrency > 0 ? (uint32_t)concurrency : 256;
+    /* Long-polling receivers of a fanout: receiver i polls when the running
+     * share crosses an integer, which spreads them evenly. */
+    uint32_t npoll = (uint32_t)(cfg->sessions * cfg->poll_share);
     /* One source address per 8,000 connections (see conn_connect). */
-    cfg->sources = sources > 0 ? (uint32_t)sources
-                   : cfg->scenario == SC_CONNECT_RATE
-                       ? 1
-                       : (cfg->sessions * (cfg->scenario == SC_POLL_ECHO ? 2u : 1u) + 7999) / 8000;
+    cfg->sources =
+        sources > 0 ? (uint32_t)sources
+        : cfg->scenario == SC_CONNECT_RATE
+            ? 1
+            : (cfg->sessions * (cfg->scenario == SC_POLL_ECHO ? 2u : 1u) + npoll + 7999) / 8000;
     cfg->warmup = warmup >= 0 ? warmup : cfg->scenario == SC_FANOUT ? 1 : 2;
     if (cfg->scenario == SC_FANOUT &&
         (uint64_t)cfg->sessions * ((cfg->messages + 7) / 8) > (512ull << 20))
@@ -302,7 +331,10 @@ int main(int argc, char **argv) {
     /* File descriptors: one per session (two with long-polling) plus a few. */
     uint64_t conns =
         cfg->scenario == SC_CONNECT_RATE ? CR_SLOTS * cfg->concurrency : cfg->sessions + 1;
-    uint64_t need = conns * (cfg->scenario == SC_POLL_ECHO ? 2 : 1) + 32 + (uint64_t)cfg->threads;
+    uint64_t need = conns * (cfg->scenario == SC_POLL_ECHO ? 2
+                             : cfg->upgrade                ? 3
+                                                           : 1) +
+                    npoll + 32 + (uint64_t)cfg->threads;
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
@@ -349,8 +381,11 @@ int main(int argc, char **argv) {
             s->w = w;
             s->c.fd = -1;
             s->c.s = s;
-            s->polling = cfg->scenario == SC_POLL_ECHO;
             s->idx = (i == 0 && extra && j == mine) ? total : idx++;
+            s->polling = cfg->scenario == SC_POLL_ECHO || cfg->upgrade;
+            if (cfg->poll_share > 0 && s->idx < total)
+                s->polling = (uint32_t)((s->idx + 1) * cfg->poll_share) !=
+                             (uint32_t)(s->idx * cfg->poll_share);
         }
         if (i == 0 && extra) {
             b->sender = &w->sess[mine];

@@ -245,8 +245,9 @@ static const char *cookie_header(const config *cfg) {
     return cfg->cookie_hdr;
 }
 
-/* offer: ask for permessage-deflate (with --deflate). */
-static void ws_upgrade_request(worker *w, bbuf *out, bool offer) {
+/* sid: upgrade an existing long-polling session (NULL: a new session);
+ * offer: ask for permessage-deflate (with --deflate). */
+static void ws_upgrade_request(worker *w, bbuf *out, const char *sid, bool offer) {
     const config *cfg = &w->b->cfg;
     uint8_t raw[16];
     uint64_t a = xrand(&w->rng), b2 = xrand(&w->rng);
@@ -255,10 +256,10 @@ static void ws_upgrade_request(worker *w, bbuf *out, bool offer) {
     char key[32];
     b64_encode(raw, 16, key);
     bb_printf(out,
-              "GET %s?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
-              "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-              "%s%s\r\n",
-              cfg->path, cfg->host, key, cookie_header(cfg),
+              "GET %s?EIO=4&transport=websocket%s%s HTTP/1.1\r\nHost: %s\r\n"
+              "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+              "Sec-WebSocket-Version: 13\r\n%s%s\r\n",
+              cfg->path, sid ? "&sid=" : "", sid ? sid : "", cfg->host, key, cookie_header(cfg),
               offer ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
                     : "");
 }
@@ -291,7 +292,7 @@ int prewarm_session(worker *w) {
     bbuf out = {0}, in = {0};
     int rc = -1;
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) goto done;
-    ws_upgrade_request(w, &out, false); /* its reader does not inflate */
+    ws_upgrade_request(w, &out, NULL, false); /* its reader does not inflate */
     size_t want = 1; /* "sid" occurrences: the open packet, then the CONNECT ack */
     bool sent_connect = false;
     for (;;) {
@@ -348,11 +349,13 @@ static void poll_get(worker *w, session *s) {
     bbuf *b = &w->wtmp;
     b->len = 0;
     if (s->sid[0])
-        bb_printf(b, "GET %s?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
-                  cfg->path, s->sid, cfg->host, cookie_header(cfg));
+        bb_printf(b, "GET %s?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\n", cfg->path,
+                  s->sid, cfg->host);
     else
-        bb_printf(b, "GET %s?EIO=4&transport=polling HTTP/1.1\r\nHost: %s\r\n%s\r\n", cfg->path,
-                  cfg->host, cookie_header(cfg));
+        bb_printf(b, "GET %s?EIO=4&transport=polling HTTP/1.1\r\nHost: %s\r\n", cfg->path,
+                  cfg->host);
+    if (cfg->accept_encoding) bb_printf(b, "Accept-Encoding: %s\r\n", cfg->accept_encoding);
+    bb_printf(b, "%s\r\n", cookie_header(cfg));
     http_request(w, c, b->p, b->len);
 }
 
@@ -374,30 +377,65 @@ static void poll_post(worker *w, session *s) {
 
 /* ---- Engine.IO / Socket.IO sending ---------------------------------------------------- */
 
+/* The session's WebSocket: its own, or the one it upgraded to. */
+static conn *session_ws(session *s) {
+    return s->upgraded && s->up ? s->up : &s->c;
+}
+
 /* Sends one Engine.IO text packet on the session's transport. */
 static void eio_send(worker *w, session *s, const char *p, size_t n) {
-    if (s->polling) {
+    if (s->polling && !s->upgraded) {
         if (s->pq.len) bb_append(&s->pq, "\x1e", 1);
         bb_append(&s->pq, p, n);
         poll_post(w, s);
     } else {
-        ws_send(w, &s->c, 1, p, n);
+        ws_send(w, session_ws(s), 1, p, n);
     }
 }
 
-static void echo_string(const session *s, char out[33]) {
-    snprintf(out, 33, "%010u-%010u-%s", s->idx, s->seq, ECHO_FILL);
+/* What follows the echo's "<idx>-<seq>-": "abcdefghij" (the whole fill at
+ * the default 32 bytes), then text-like words, so that a big echo compresses
+ * about as a chat message or JSON does (to ~30 % with gzip), not as a run of
+ * one pattern would (to 3 %, and cheaply). */
+static char echo_fill[65536];
+static pthread_once_t echo_fill_once = PTHREAD_ONCE_INIT;
+
+static void echo_fill_init(void) {
+    /* Nothing a JSON string would escape. */
+    static const char *const words[] = {"socket", "io",   "event", "room", "ack", "message",
+                                        " ",      ",",    "'",     ":",    "{",   "}",
+                                        "42",     "user", "0",     "7"};
+    memcpy(echo_fill, ECHO_FILL, 10);
+    uint32_t x = 1;
+    for (size_t i = 10; i < sizeof echo_fill;) {
+        x = x * 1103515245u + 12345u;
+        const char *wd = words[(x >> 16) % (sizeof words / sizeof *words)];
+        for (size_t k = 0; wd[k] && i < sizeof echo_fill; k++)
+            echo_fill[i++] = wd[k];
+    }
+}
+
+/* The echoed string, cfg->echo_bytes characters. */
+static void echo_string(const worker *w, const session *s, bbuf *out) {
+    pthread_once(&echo_fill_once, echo_fill_init);
+    size_t n = w->b->cfg.echo_bytes;
+    bb_reserve(out, n + 1);
+    int k = snprintf((char *)out->p + out->len, 23, "%010u-%010u-", s->idx, s->seq);
+    memcpy(out->p + out->len + k, echo_fill, n - (size_t)k);
+    out->len += n;
 }
 
 static void send_echo(worker *w, session *s) {
-    char str[33], msg[96];
-    echo_string(s, str);
+    bbuf *b = &w->etmp;
+    b->len = 0;
     s->ack_id = s->next_id++;
-    int n = snprintf(msg, sizeof msg, "42%u[\"echo\",\"%s\"]", s->ack_id, str);
+    bb_printf(b, "42%u[\"echo\",\"", s->ack_id);
+    echo_string(w, s, b);
+    bb_append(b, "\"]", 2);
     s->waiting = 1;
     CNT_ADD(w->k.sent, 1);
     s->t_start = now_ns();
-    eio_send(w, s, msg, (size_t)n);
+    eio_send(w, s, (const char *)b->p, b->len);
 }
 
 /* ---- session lifecycle -------------------------------------------------------------- */
@@ -410,6 +448,7 @@ static void session_reset(session *s) {
     s->next_id = 0;
     s->seq = 0;
     s->pq.len = 0;
+    s->upgrading = s->upgraded = s->want_upgrade = 0;
 }
 
 void session_close(session *s, bool drop_ok) {
@@ -426,6 +465,10 @@ void session_close(session *s, bool drop_ok) {
     if (s->post) {
         conn_close(w, s->post, false);
         bb_free(&s->post->req);
+    }
+    if (s->up) {
+        conn_close(w, s->up, false);
+        bb_free(&s->up->req);
     }
     bb_free(&s->c.req);
     bb_free(&s->pq);
@@ -472,7 +515,7 @@ static void session_start(worker *w, session *s) {
         return;
     }
     (void)cfg;
-    ws_upgrade_request(w, &s->c.out, cfg->deflate);
+    ws_upgrade_request(w, &s->c.out, NULL, cfg->deflate);
     if (conn_connect(w, &s->c) < 0) session_fail(w, s, "connect: %s", strerror(errno));
 }
 
@@ -494,12 +537,13 @@ static void session_ready(worker *w, session *s) {
             hist_add(&w->lat, t - s->t_start);
         /* Goodbye as socket.io-client says it: Socket.IO DISCONNECT, then a
          * WebSocket close; the server closes the TCP connection first. */
-        if (b->cfg.sio) ws_send(w, &s->c, 1, "41", 2);
-        if (s->c.fd >= 0) ws_send(w, &s->c, 8, "\x03\xe8", 2);
+        conn *wc = session_ws(s);
+        if (b->cfg.sio) ws_send(w, wc, 1, "41", 2);
+        if (wc->fd >= 0) ws_send(w, wc, 8, "\x03\xe8", 2);
         if (s->state != SS_READY) break;
         CNT_ADD(w->k.live, (uint64_t)-1);
         s->state = SS_CLOSING;
-        s->c.state = CS_CLOSING;
+        wc->state = CS_CLOSING;
         s->deadline = t + CLOSE_WAIT_NS;
         w->last_sweep = 0; /* start a new one at the end of this loop pass */
         break;
@@ -507,6 +551,42 @@ static void session_ready(worker *w, session *s) {
     default:
         break;
     }
+}
+
+/* ---- upgrade (connect-rate --upgrade), as engine.io-client does it --------------------------- */
+
+/* After the CONNECT ack on polling: open a WebSocket with the sid; "2probe"
+ * goes once it is upgraded (ws_input). */
+static void upgrade_start(worker *w, session *s) {
+    if (!s->up) {
+        s->up = xcalloc(1, sizeof *s->up);
+        s->up->fd = -1;
+    }
+    s->up->s = s;
+    s->up->is_http = 0;
+    s->upgrading = 1;
+    ws_upgrade_request(w, &s->up->out, s->sid, w->b->cfg.deflate);
+    if (conn_connect(w, s->up) < 0) session_fail(w, s, "connect: %s", strerror(errno));
+}
+
+/* "5" on the WebSocket: the session is upgraded; the polling sockets go. */
+static void upgrade_finish(worker *w, session *s) {
+    s->upgrading = s->want_upgrade = 0;
+    s->upgraded = 1;
+    ws_send(w, s->up, 1, "5", 1);
+    if (s->up->fd < 0) return;
+    conn_close(w, &s->c, false);
+    if (s->post) conn_close(w, s->post, false);
+    session_ready(w, s);
+}
+
+/* "3probe": pause polling (wait for the held GET, which the server lets go
+ * with a noop) and then send "5". */
+static void upgrade_probed(worker *w, session *s) {
+    if (s->c.busy)
+        s->want_upgrade = 1;
+    else
+        upgrade_finish(w, s);
 }
 
 /* ---- receiving ---------------------------------------------------------------------- */
@@ -540,10 +620,12 @@ static void on_ack(worker *w, session *s, uint32_t id, const char *p, size_t n) 
     if ((cfg->scenario == SC_ECHO || cfg->scenario == SC_POLL_ECHO) && s->waiting &&
         id == s->ack_id) {
         uint64_t t = now_ns();
-        char str[33];
-        echo_string(s, str);
-        if (n != 36 || p[0] != '[' || p[1] != '"' || memcmp(p + 2, str, 32) != 0 || p[34] != '"' ||
-            p[35] != ']')
+        bbuf *str = &w->etmp;
+        str->len = 0;
+        echo_string(w, s, str);
+        size_t eb = str->len;
+        if (n != eb + 4 || p[0] != '[' || p[1] != '"' || memcmp(p + 2, str->p, eb) != 0 ||
+            p[eb + 2] != '"' || p[eb + 3] != ']')
             worker_error(w, "echo ack %u: unexpected %.*s", id, (int)(n > 60 ? 60 : n), p);
         if (atomic_load_explicit(&w->b->measuring, memory_order_relaxed))
             hist_add(&w->lat, t - s->t_start);
@@ -611,6 +693,8 @@ static void sio_packet(worker *w, session *s, const char *p, size_t n) {
             int m = snprintf(msg, sizeof msg, "42%u[\"join\",\"%s\"]", s->ack_id, cfg->room);
             s->state = SS_JOIN_WAIT;
             eio_send(w, s, msg, (size_t)m);
+        } else if (cfg->upgrade && s->polling && !s->upgraded) {
+            if (!s->upgrading) upgrade_start(w, s);
         } else {
             session_ready(w, s);
         }
@@ -678,6 +762,8 @@ static void eio_packet(worker *w, session *s, const char *p, size_t n) {
         eio_send(w, s, "3", 1);
         return;
     case '3':
+        if (s->upgrading && n == 6 && memcmp(p, "3probe", 6) == 0) upgrade_probed(w, s);
+        return;
     case '6':
         return;
     case '4':
@@ -712,6 +798,7 @@ static long ws_input(worker *w, conn *c, uint8_t *d, size_t n) {
          * this connection's messages need their own inflate stream. */
         c->z_keep = memmem(d, off, "permessage-deflate", 18) &&
                     !memmem(d, off, "server_no_context_takeover", 26);
+        if (s->upgrading && c == s->up && ws_send(w, c, 1, "2probe", 6) < 0) return -1;
     }
     while (off < n) {
         size_t avail = n - off;
@@ -815,7 +902,51 @@ static void http_response(worker *w, conn *c, int status, const char *body, size
         if (s->state == SS_DEAD || s->state == SS_FREE) return;
         p = sep ? sep + 1 : end;
     }
+    if (s->want_upgrade) {
+        upgrade_finish(w, s); /* the held GET came back: polling is paused */
+        return;
+    }
     poll_get(w, s);
+}
+
+/* A chunked body at p (avail bytes): its decoded bytes appended to out and
+ * the bytes it spans (trailers included), 0 when incomplete, -1 when bad. */
+static long dechunk(const uint8_t *p, size_t avail, bbuf *out) {
+    size_t off = 0;
+    for (;;) {
+        const uint8_t *eol = memmem(p + off, avail - off, "\r\n", 2);
+        if (!eol) return 0;
+        char *end;
+        unsigned long long len = strtoull((const char *)p + off, &end, 16);
+        if (end == (const char *)p + off) return -1;
+        off = (size_t)(eol - p) + 2;
+        if (len == 0) {
+            const uint8_t *fin = memmem(p + off - 2, avail - (off - 2), "\r\n\r\n", 4);
+            return fin ? (long)(fin - p) + 4 : 0;
+        }
+        if (avail - off < len + 2) return 0;
+        bb_append(out, p + off, (size_t)len);
+        off += (size_t)len + 2;
+    }
+}
+
+/* gzip or zlib data (inflate detects which) into out; false when bad. */
+static bool inflate_body(const uint8_t *in, size_t n, bbuf *out) {
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 32) != Z_OK) return false;
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    int rc;
+    do {
+        bb_reserve(out, 65536);
+        z.next_out = out->p + out->len;
+        z.avail_out = 65536;
+        rc = inflate(&z, Z_NO_FLUSH);
+        out->len += 65536 - z.avail_out;
+    } while (rc == Z_OK);
+    inflateEnd(&z);
+    return rc == Z_STREAM_END;
 }
 
 /* Returns bytes consumed, or -1 when the connection is gone. */
@@ -844,6 +975,7 @@ static long http_input(worker *w, conn *c, uint8_t *d, size_t n) {
         }
         int status = atoi((char *)b + 9);
         long long clen = -1;
+        bool chunked = false, coded = false;
         bool close_after = memcmp(b, "HTTP/1.0", 8) == 0;
         for (uint8_t *l = memmem(b, hl, "\r\n", 2) + 2; l < e;) {
             uint8_t *eol = memmem(l, (size_t)(e + 2 - l), "\r\n", 2);
@@ -851,8 +983,18 @@ static long http_input(worker *w, conn *c, uint8_t *d, size_t n) {
             if (ll > 15 && strncasecmp((char *)l, "content-length:", 15) == 0)
                 clen = strtoll((char *)l + 15, NULL, 10);
             else if (ll > 18 && strncasecmp((char *)l, "transfer-encoding:", 18) == 0) {
-                session_fail(w, s, "chunked HTTP responses are not supported");
-                return -1;
+                /* Node streams its compressed answers chunked. */
+                if (!memmem(l, ll, "chunked", 7)) {
+                    session_fail(w, s, "unsupported Transfer-Encoding %.*s", (int)ll, (char *)l);
+                    return -1;
+                }
+                chunked = true;
+            } else if (ll > 17 && strncasecmp((char *)l, "content-encoding:", 17) == 0) {
+                if (!w->b->cfg.accept_encoding) {
+                    session_fail(w, s, "a coded answer although no Accept-Encoding was sent");
+                    return -1;
+                }
+                coded = true;
             } else if (ll > 11 && strncasecmp((char *)l, "connection:", 11) == 0) {
                 const char *v = (char *)l + 11;
                 while (*v == ' ')
@@ -862,11 +1004,47 @@ static long http_input(worker *w, conn *c, uint8_t *d, size_t n) {
             }
             l = eol + 2;
         }
-        if (clen < 0) {
-            session_fail(w, s, "HTTP response without Content-Length (status %d)", status);
-            return -1;
+        const char *body = (char *)b + hl;
+        size_t blen;
+        if (chunked) {
+            w->ztmp.len = 0;
+            long span = dechunk(b + hl, avail - hl, &w->ztmp);
+            if (span < 0) {
+                session_fail(w, s, "bad chunked body");
+                return -1;
+            }
+            if (span == 0) break;
+            clen = span;
+            body = (char *)w->ztmp.p;
+            blen = w->ztmp.len;
+        } else {
+            if (clen < 0) {
+                session_fail(w, s, "HTTP response without Content-Length (status %d)", status);
+                return -1;
+            }
+            if (avail < hl + (size_t)clen) break;
+            blen = (size_t)clen;
         }
-        if (avail < hl + (size_t)clen) break;
+        if (!c->is_post) CNT_ADD(w->k.wire_bytes, blen);
+        if (coded) {
+            /* A de-chunked body sits in ztmp: inflate it from there. */
+            bbuf raw = {0};
+            if (chunked) {
+                raw = w->ztmp;
+                w->ztmp = (bbuf){0};
+            }
+            w->ztmp.len = 0;
+            bool good = inflate_body((const uint8_t *)body, blen, &w->ztmp);
+            bb_free(&raw);
+            if (!good) {
+                session_fail(w, s, "a coded answer that does not inflate");
+                return -1;
+            }
+            body = (char *)w->ztmp.p;
+            blen = w->ztmp.len;
+            CNT_ADD(w->k.coded, 1);
+        }
+        if (!c->is_post) CNT_ADD(w->k.body_bytes, blen);
         off += hl + (size_t)clen;
         c->busy = 0;
         c->served++;
@@ -877,7 +1055,7 @@ static long http_input(worker *w, conn *c, uint8_t *d, size_t n) {
             CNT_ADD(w->k.reconnects, 1);
             conn_close(w, c, false);
         }
-        http_response(w, c, status, (char *)b + hl, (size_t)clen);
+        http_response(w, c, status, body, blen);
         if (close_after || c->fd < 0) return -1;
     }
     return (long)off;
@@ -1028,12 +1206,18 @@ void worker_free(worker *w) {
             bb_free(&s->post->req);
             free(s->post);
         }
+        if (s->up) {
+            bb_free(&s->up->req);
+            free(s->up);
+        }
         bb_free(&s->c.req);
         bb_free(&s->pq);
     }
     free(w->sess);
     free(w->rbuf);
     bb_free(&w->wtmp);
+    bb_free(&w->etmp);
+    bb_free(&w->ztmp);
     if (w->ep >= 0) close(w->ep);
 }
 
@@ -1061,7 +1245,7 @@ static void worker_tick(worker *w) {
             if (s->state == SS_CLOSING && now > s->deadline) {
                 /* The server did not close: reset the connection ourselves. */
                 CNT_ADD(w->k.resets, 1);
-                conn_close(w, &s->c, true);
+                conn_close(w, session_ws(s), true);
                 session_close(s, true);
             }
             if (ph == PH_RUN && (s->state == SS_FREE || s->state == SS_DEAD) && w->opening < conc)

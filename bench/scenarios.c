@@ -388,7 +388,14 @@ static int sc_echo(bench *b) {
                  (unsigned long long)SUM(b, reconnects), (unsigned long long)SUM(b, retries));
         jint(&r, "http_reconnects", (long long)SUM(b, reconnects));
         jint(&r, "http_retries", (long long)SUM(b, retries));
+        uint64_t wire = SUM(b, wire_bytes), body = SUM(b, body_bytes);
+        rep_line(&r, "GET answers coded / bytes on the wire / decoded", "%llu / %llu / %llu",
+                 (unsigned long long)SUM(b, coded), (unsigned long long)wire,
+                 (unsigned long long)body);
+        jint(&r, "http_coded_answers", (long long)SUM(b, coded));
+        jnum(&r, "http_wire_ratio", body ? (double)wire / (double)body : 0, 3);
     }
+    jint(&r, "echo_bytes", cfg->echo_bytes);
     rep_common_errors(&r, b);
     ok = ok && acks > 0 && SUM(b, errors) == 0 && SUM(b, dropped) == 0 && !server_gone;
     char title[128];
@@ -411,8 +418,12 @@ static int sc_fanout(bench *b) {
     bool ok = opened && est == b->total;
     snap s0 = {0}, s1 = {0};
     bool complete = false;
+    long rss_ready = -1, rss_peak = -1, hwm = -1;
+    uint64_t next_sample = 0;
     if (ok) {
         run_for(b, cfg->warmup);
+        rss_ready = proc_rss_kib(cfg->server_pid);
+        rss_peak = rss_ready;
         s0 = take(b);
         set_phase(b, PH_RUN);
         /* Until every receiver has every message, or nothing moved for 5 s after
@@ -421,6 +432,11 @@ static int sc_fanout(bench *b) {
         uint64_t last_n = 0, last_change = now_ns();
         while (!(complete = fanout_done(b))) {
             if (!pump(b, 5) || now_ns() > end) break;
+            if (now_ns() >= next_sample) { /* RSS every 20 ms: the burst's peak */
+                long v = proc_rss_kib(cfg->server_pid);
+                if (v > rss_peak) rss_peak = v;
+                next_sample = now_ns() + 20000000ull;
+            }
             uint64_t n = SUM(b, deliveries) + SUM(b, sent);
             if (n != last_n) {
                 last_n = n;
@@ -430,6 +446,9 @@ static int sc_fanout(bench *b) {
             }
         }
         s1 = take(b);
+        long v = proc_rss_kib(cfg->server_pid);
+        if (v > rss_peak) rss_peak = v;
+        hwm = proc_hwm_kib(cfg->server_pid);
         run_for(b, 0.3); /* late duplicates */
     }
     stop_threads(b);
@@ -444,8 +463,12 @@ static int sc_fanout(bench *b) {
             session *s = &b->w[i].sess[j];
             if (!s->sender && s->got != cfg->messages) incomplete++;
         }
-    rep_line(&r, "receivers", "%u in room \"%s\" (%llu sessions connected)", cfg->sessions,
-             cfg->room, (unsigned long long)est);
+    uint32_t npoll = 0;
+    for (int i = 0; i < b->nw; i++)
+        for (uint32_t j = 0; j < b->w[i].nsess; j++)
+            npoll += b->w[i].sess[j].polling;
+    rep_line(&r, "receivers", "%u in room \"%s\", %u on long-polling (%llu sessions connected)",
+             cfg->sessions, cfg->room, npoll, (unsigned long long)est);
     rep_line(&r, "messages", "%llu of %u sent, %u B payload, %s", (unsigned long long)sent,
              cfg->messages, cfg->payload, cfg->rate > 0 ? "rate-limited" : "back to back");
     if (ok) {
@@ -456,8 +479,17 @@ static int sc_fanout(bench *b) {
         rep_line(&r, "lost / duplicated", "%llu / %llu (%u receivers incomplete)",
                  (unsigned long long)(expect - got), (unsigned long long)dups, incomplete);
         rep_cpu(&r, &s0, &s1, (double)got, "delivery");
+        rep_line(&r, "server RSS", "%ld KiB ready, %ld KiB peak sampled, VmHWM %ld KiB", rss_ready,
+                 rss_peak, hwm);
     }
     jint(&r, "receivers", cfg->sessions);
+    jint(&r, "polling_receivers", npoll);
+    jnum(&r, "rate", cfg->rate, 1);
+    jopt(&r, "rss_ready_kib", rss_ready);
+    jopt(&r, "rss_peak_kib", rss_peak);
+    jopt(&r, "vm_hwm_kib", hwm);
+    jnum(&r, "rss_peak_mib", rss_peak >= 0 ? (double)rss_peak / 1024 : NAN, 2);
+    jnum(&r, "vm_hwm_mib", hwm >= 0 ? (double)hwm / 1024 : NAN, 2);
     jint(&r, "messages", cfg->messages);
     jint(&r, "payload", cfg->payload);
     jint(&r, "deliveries", (long long)got);
@@ -495,7 +527,10 @@ static int sc_connect_rate(bench *b) {
     double wall = (double)(s1.t - s0.t) / 1e9, n = (double)(c1 - c0);
     rep_line(&r, "sessions in flight", "%u", cfg->concurrency);
     rep_line(&r, "new sessions/s", "%.0f (%.0f in %.2f s, %s)", n / wall, n, wall,
-             cfg->sio ? "handshake to Socket.IO CONNECT ack" : "Engine.IO handshake only");
+             cfg->upgrade ? "polling handshake, CONNECT ack, upgrade to WebSocket"
+             : cfg->sio   ? "WebSocket handshake to Socket.IO CONNECT ack"
+                          : "Engine.IO handshake only");
+    jstr(&r, "mode", cfg->upgrade ? "polling+upgrade" : cfg->sio ? "websocket" : "eio");
     rep_line(&r, "handshake p50 / p99", "%.3f / %.3f ms", hist_pct(&h, 50) / 1e6,
              hist_pct(&h, 99) / 1e6);
     rep_cpu(&r, &s0, &s1, n, "session");

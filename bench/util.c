@@ -146,21 +146,30 @@ uint64_t hist_pct(const hist *h, double pct) {
 
 /* ---- /proc ------------------------------------------------------------------ */
 
-long proc_rss_kib(int pid) {
+static long proc_status_kib(int pid, const char *key) {
     if (pid <= 0) return -1;
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", pid);
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     long kib = -1;
+    size_t kl = strlen(key);
     while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kib = strtol(line + 6, NULL, 10);
+        if (strncmp(line, key, kl) == 0) {
+            kib = strtol(line + kl, NULL, 10);
             break;
         }
     }
     fclose(f);
     return kib;
+}
+
+long proc_rss_kib(int pid) {
+    return proc_status_kib(pid, "VmRSS:");
+}
+
+long proc_hwm_kib(int pid) {
+    return proc_status_kib(pid, "VmHWM:");
 }
 
 long long proc_cpu_ticks(int pid) {

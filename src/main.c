@@ -182,6 +182,10 @@ static const struct opt opts[] = {
     OPTION("ws-deflate", "SIO_WS_DEFLATE", OPT_FLAG, eio.ws_deflate, 0, 1, "",
            "WebSocket permessage-deflate for clients that offer it, messages from 1024 bytes "
            "(default off)"),
+    OPTION("http-compression-threshold", "SIO_HTTP_COMPRESSION_THRESHOLD", OPT_SIZE,
+           eio.http_compression_threshold, 0, U32_MAX, "BYTES",
+           "gzip/deflate long-polling answers and static files of at least this size when the "
+           "client accepts it (default 1024; 0: never)"),
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
@@ -428,7 +432,7 @@ int main(int argc, char **argv) {
                       /* The demo page's policy; a --static site of one's own
                        * sets its own (e.g. in the proxy): it may need inline
                        * scripts. */
-                      c.static_dir ? NULL : web_demo_csp};
+                      c.static_dir ? NULL : web_demo_csp, c.eio.http_compression_threshold};
     app_assets_resolve(&assets, c.static_dir, c.client_dir, &wo);
     web *site = web_install(http, &wo, &err);
     if (!site) {

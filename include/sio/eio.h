@@ -54,6 +54,11 @@ typedef struct eio_options {
      * default 0 (off, as the reference's perMessageDeflate). Messages from
      * 1024 bytes on are compressed; no compressor is kept per session. */
     int ws_deflate;
+
+    /* Long-polling answers of at least this many bytes are sent gzip- or
+     * deflate-coded when the client's Accept-Encoding asks (the reference's
+     * httpCompression.threshold); default 1024; 0: never. */
+    size_t http_compression_threshold;
 } eio_options;
 
 typedef struct eio_callbacks {

@@ -4,14 +4,18 @@
  * followed; no component may start with '.', be empty or hold a backslash;
  * FIFOs and devices are refused without blocking), GET and HEAD only (405
  * otherwise), ETag / Last-Modified revalidation (304), X-Content-Type-Options
- * nosniff; anything else is 404, the same as a missing file.
+ * nosniff; anything else is 404, the same as a missing file. Text files can
+ * be sent gzip/deflate-coded to clients that take it, compressed once and
+ * kept (at most 8 MiB of variants per route, least recently used dropped).
  *
- *   sio_http_dir site = {"/srv/www", NULL, "/", NULL, NULL};
+ *   sio_http_dir site = {"/srv/www", NULL, "/", NULL, NULL, 1024};
  *   sio_http_files *f = sio_http_serve_dir(http, "/", &site, &err);
  *   ...
  *   sio_http_files_free(f);   // before sio_http_free */
 #ifndef SIO_HTTP_H
 #define SIO_HTTP_H
+
+#include <stddef.h>
 
 #include "sio/eio.h"
 #include "sio/export.h"
@@ -28,6 +32,10 @@ typedef struct sio_http_dir {
     /* NULL-terminated names (after strip) that may be served, nothing else
      * (404); NULL: any file under root. */
     const char *const *only;
+    /* Text files of at least this many bytes go gzip/deflate-coded to
+     * clients whose Accept-Encoding takes it (own ETag, Vary:
+     * Accept-Encoding); 0: never. */
+    size_t compression_threshold;
 } sio_http_dir;
 
 typedef struct sio_http_files sio_http_files;

@@ -37,8 +37,12 @@ static void setup(sio_namespace *n) {
 }
 
 static void echo(eio_session *s, const uint8_t *data, size_t len, int binary, void *ud) {
-    eio_session_established(s); /* as in eio-echo: the first message shows a real client */
     eio_send(s, data, len, binary);
+}
+
+/* As in eio-echo: a bare Engine.IO echo has no handshake of its own. */
+static void echo_open(eio_session *s, void *ud) {
+    eio_session_established(s);
 }
 
 static void stop(void *app);
@@ -55,7 +59,7 @@ static void *start(const app_env *env, int *err) {
     setup(sio_of(c->sio, "/custom"));
     eio_options eo = *env->eio;
     eo.path = "/engine.io/";
-    static const eio_callbacks cbs = {.on_message = echo};
+    static const eio_callbacks cbs = {.on_open = echo_open, .on_message = echo};
     c->eio = eio_server_new(env->loop, env->http, &eo, &cbs, NULL, err);
     if (!c->eio) {
         stop(c);

@@ -4,16 +4,20 @@
 
 #include "app/app.h"
 
-/* A client that sends a message is real (echo clients exist to send);
- * until then the session is half-open: a flood of bare handshakes is shed
- * like Socket.IO's, and every client that speaks is served as before. */
 static void on_message(eio_session *s, const uint8_t *data, size_t len, int binary, void *ud) {
-    eio_session_established(s);
     eio_send(s, data, len, binary);
 }
 
+/* A bare Engine.IO echo has no handshake of its own after the transport's:
+ * a session is established when it opens (an idle client that only answers
+ * pings is a real one). Apps with a handshake of their own call
+ * eio_session_established when it completes, as the Socket.IO layer does. */
+static void on_open(eio_session *s, void *ud) {
+    eio_session_established(s);
+}
+
 static void *start(const app_env *env, int *err) {
-    static const eio_callbacks cbs = {.on_message = on_message};
+    static const eio_callbacks cbs = {.on_open = on_open, .on_message = on_message};
     return eio_server_new(env->loop, env->http, env->eio, &cbs, NULL, err);
 }
 

@@ -26,7 +26,8 @@ web *web_install(sio_http *http, const web_options *o, int *err) {
     if (!w) return NULL;
     *err = SIO_OK;
     if (o->static_dir) {
-        sio_http_dir site = {o->static_dir, "no-cache", "/", o->html_csp, NULL};
+        sio_http_dir site = {o->static_dir, "no-cache", "/",
+                             o->html_csp,   NULL,       o->compression_threshold};
         w->site = sio_http_serve_dir(http, "/", &site, err);
     }
     if (*err == SIO_OK && o->client_dir && o->eio_path) {
@@ -41,7 +42,8 @@ web *web_install(sio_http *http, const web_options *o, int *err) {
             "socket.io.esm.min.js", "socket.io.esm.min.js.map", NULL};
         char prefix[256];
         snprintf(prefix, sizeof prefix, "%ssocket.io.", o->eio_path);
-        sio_http_dir client = {o->client_dir, "public, max-age=0", o->eio_path, NULL, files};
+        sio_http_dir client = {o->client_dir, "public, max-age=0",     o->eio_path, NULL,
+                               files,         o->compression_threshold};
         w->client = sio_http_serve_dir(http, prefix, &client, err);
     }
     if (*err != SIO_OK) {

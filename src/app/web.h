@@ -8,11 +8,14 @@
 #include "sio/eio.h"
 
 typedef struct web_options {
-    const char *static_dir; /* NULL: no static site */
-    const char *client_dir; /* socket.io-client/dist; NULL: not served */
-    const char *eio_path;   /* "/socket.io/" */
-    const char *html_csp;   /* Content-Security-Policy of the static site's
-                               HTML pages; NULL: none */
+    const char *static_dir;       /* NULL: no static site */
+    const char *client_dir;       /* socket.io-client/dist; NULL: not served */
+    const char *eio_path;         /* "/socket.io/" */
+    const char *html_csp;         /* Content-Security-Policy of the static site's
+                                     HTML pages; NULL: none */
+    size_t compression_threshold; /* text files of at least this size are sent
+                                     gzip/deflate-coded to clients that take it,
+                                     compressed once; 0: never */
 } web_options;
 
 /* The Content-Security-Policy fitting the demo page (js-client/). */

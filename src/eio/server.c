@@ -12,6 +12,7 @@
 
 #include "eio/batch.h"
 #include "eio/packet.h"
+#include "eio/poll_z.h"
 #include "eio/session.h"
 #include "http/server.h"
 #include "sio/eio.h"
@@ -75,6 +76,7 @@ struct eio_server {
     uint8_t closing; /* eio_server_close_all ran: no new sessions */
     /* Sessions not yet established, oldest first. */
     fifo half_open;
+    poll_z pz; /* compressed polling answers (eio/poll_z.h) */
 };
 
 struct addr_count {
@@ -151,6 +153,7 @@ void eio_options_init(eio_options *o) {
     o->allow_upgrades = 1;
     o->max_buffered = 1 << 20;
     o->max_half_open_per_address = 1000;
+    o->http_compression_threshold = 1024;
 }
 
 /* ---------- CORS and errors ---------- */
@@ -208,6 +211,25 @@ static void respond_text(eio_server *srv, http_req *r, unsigned status, const ch
     const char *h[12];
     cors_headers(srv, r, h);
     http_respond(r, status, ctype, body, strlen(body), h);
+}
+
+/* The headers of a polling answer (GET and POST): CORS, and, as the
+ * reference, Cache-Control: no-store so no cache between keeps a session's
+ * packets. h has room for 12 entries. */
+static void poll_headers(const eio_server *srv, http_req *r, const char **h) {
+    cors_headers(srv, r, h);
+    size_t n = 0;
+    while (h[n])
+        n++;
+    h[n++] = "Cache-Control";
+    h[n++] = "no-store";
+    h[n] = NULL;
+}
+
+static void respond_poll_text(eio_server *srv, http_req *r, const char *ctype, const char *body) {
+    const char *h[12];
+    poll_headers(srv, r, h);
+    http_respond(r, 200, ctype, body, strlen(body), h);
 }
 
 static void respond_preflight(eio_server *srv, http_req *r) {
@@ -480,10 +502,40 @@ static void poll_release(void *p) {
     free(p);
 }
 
+static void poll_unref(void *p) {
+    sbuf_shared_unref(p);
+}
+
+/* An answer of at least the threshold, coded as Accept-Encoding asks (see
+ * eio/poll_z.h). Headers as the reference's: Content-Encoding, no Vary (its
+ * polling answers are never cached); ours keep a Content-Length where it
+ * streams chunked, which no client tells apart. 1 when it answered. */
+static int poll_respond_coded(eio_session *s, http_req *r, const char **h) {
+    eio_server *srv = s->srv;
+    size_t threshold = srv->o.http_compression_threshold;
+    if (!threshold || poll_len(s) < threshold) return 0;
+    int coding = http_req_coding(r);
+    sbuf_shared *body;
+    if (coding < 0 || poll_z_encode(&srv->pz, http_server_zcodec(srv->http), coding, &s->poll_out,
+                                    &record_separator, &body) != SIO_OK)
+        return 0;
+    segq_free(&s->poll_out);
+    size_t n = 0;
+    while (h[n])
+        n++;
+    h[n++] = "Content-Encoding";
+    h[n++] = zc_coding_name(coding);
+    h[n] = NULL;
+    struct iovec v = {body->data, body->len};
+    http_respond_iov(r, 200, poll_ctype, &v, 1, poll_unref, body, h);
+    return 1;
+}
+
 /* Hand the whole queue to the response: a lone buffer as it is, several
  * parts as a gathered body that holds the shared broadcasts until sent. */
-static void poll_respond(eio_session *s, http_req *r, const char *const *h) {
+static void poll_respond(eio_session *s, http_req *r, const char **h) {
     segq *q = &s->poll_out;
+    if (poll_respond_coded(s, r, h)) return;
     if (!q->n) {
         sbuf out = *segq_tail(q);
         *segq_tail(q) = (sbuf)SBUF_INIT;
@@ -515,7 +567,7 @@ static void poll_answer(eio_session *s, http_req *r) {
     }
     if (!segq_len(&s->poll_out)) eio_payload_append(tail, EIO_NOOP, NULL, 0, 0);
     const char *h[12];
-    cors_headers(s->srv, r, h);
+    poll_headers(s->srv, r, h);
     poll_respond(s, r, h);
     if (s->core.state == EIO_ST_OPEN && s->want_drain) {
         s->want_drain = 0;
@@ -537,7 +589,7 @@ static void poll_on_resume(http_req *r, void *ud) {
     s->poll_req = NULL;
     if (s->core.state == EIO_ST_CLOSED) {
         if (s->end_noop)
-            respond_text(s->srv, r, 200, poll_ctype, "6");
+            respond_poll_text(s->srv, r, poll_ctype, "6");
         else
             respond_error(s->srv, r, 400, ERR_UNKNOWN_SID);
         maybe_free(s);
@@ -867,7 +919,7 @@ static void poll_post(eio_session *s, http_req *r) {
         handle_packet(s, EIO_SRC_TRANSPORT, rc == SIO_OK ? &p : NULL);
         if (rc != SIO_OK) break;
     }
-    respond_text(srv, r, 200, "text/html", "ok");
+    respond_poll_text(srv, r, "text/html", "ok");
 }
 
 /* Make room at capacity: close the session that has been half-open longest
@@ -1064,6 +1116,7 @@ eio_server *eio_server_new(sio_loop *loop, sio_http *http, const eio_options *op
     srv->cb = *cbs;
     srv->ud = ud;
     srv->half_open = (fifo)FIFO_INIT(eio_session, half_open);
+    srv->pz = (poll_z)POLL_Z_INIT;
     srv->path = strdup(opts->path ? opts->path : "/socket.io/");
     srv->ws = ws_ctx_new(loop);
     if (!srv->path || !srv->ws) goto fail;
@@ -1116,6 +1169,7 @@ void eio_server_free(eio_server *srv) {
         session_destroy(slot->val);
     smap_free(&srv->sessions);
     fifo_free(&srv->half_open);
+    poll_z_free(&srv->pz);
     pos = 0;
     while ((slot = smap_next(&srv->per_address, &pos)))
         free(slot->val);

@@ -5,6 +5,7 @@
 
 #include "http/server.h"
 #include "http/static.h"
+#include "http/zcache.h"
 #include "sio/http.h"
 #include "sio/status.h"
 
@@ -14,7 +15,8 @@ struct sio_http_files {
     char *cache_control;
     char *strip;
     char *html_csp;
-    char **only; /* NULL-terminated, or NULL */
+    char **only;     /* NULL-terminated, or NULL */
+    http_zcache *zc; /* compressed variants; NULL: none */
 };
 
 static void on_request(http_req *r, void *ud) {
@@ -32,7 +34,7 @@ static void on_request(http_req *r, void *ud) {
         http_respond(r, 404, "text/plain", "Not Found", 9, NULL);
         return;
     }
-    http_serve_file(r, f->root, rel, f->cache_control, f->html_csp);
+    http_serve_file(r, f->root, rel, f->cache_control, f->html_csp, f->zc);
 }
 
 /* A copy of s, or NULL for NULL; *ok cleared when out of memory. */
@@ -66,6 +68,7 @@ sio_http_files *sio_http_serve_dir(sio_http *http, const char *prefix, const sio
         for (size_t i = 0; f->only && i < n; i++)
             f->only[i] = dup_opt(d->only[i], &ok);
     }
+    if (d->compression_threshold && !(f->zc = http_zcache_new(d->compression_threshold))) ok = 0;
     if (ok && (*err = http_server_route(http, prefix, on_request, f, 0)) == SIO_OK) {
         f->http = http;
         return f;
@@ -84,5 +87,6 @@ void sio_http_files_free(sio_http_files *f) {
     free(f->cache_control);
     free(f->strip);
     free(f->html_csp);
+    http_zcache_free(f->zc);
     free(f);
 }

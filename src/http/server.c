@@ -62,6 +62,7 @@ struct http_server {
     char *trusted; /* ",a,b," for a quick substring test */
     struct conn_track *tracks;
     sio_timer sweep;
+    zcodec *z; /* content codings; see http_server_zcodec */
 };
 
 enum { RQ_NEW, RQ_BODY, RQ_DISPATCHED, RQ_SUSPENDED, RQ_RESUMED, RQ_ABORTED, RQ_DONE };
@@ -481,6 +482,12 @@ size_t http_server_suspended(const http_server *s) {
     return s->n_suspended;
 }
 
+zcodec *http_server_zcodec(http_server *s) {
+    /* zlib's default level (6), as Node's zlib and so the reference. */
+    if (!s->z) s->z = zc_new(-1);
+    return s->z;
+}
+
 int http_server_route(http_server *s, const char *prefix, http_handler h, void *ud,
                       size_t max_body) {
     if (s->n_routes == MAX_ROUTES) return SIO_ENOMEM;
@@ -537,6 +544,7 @@ void http_server_free(http_server *s) {
     for (size_t i = 0; i < s->n_routes; i++)
         free(s->routes[i].prefix);
     free(s->trusted);
+    zc_free(s->z);
     free(s);
 }
 
@@ -588,6 +596,14 @@ const uint8_t *http_req_body(const http_req *r, size_t *len) {
 
 int http_req_body_too_large(const http_req *r) {
     return r->too_large;
+}
+
+http_server *http_req_server(const http_req *r) {
+    return r->srv;
+}
+
+int http_req_coding(const http_req *r) {
+    return zc_pick_encoding(http_req_header(r, "Accept-Encoding"));
 }
 
 static int is_trusted(const http_server *s, const char *a, size_t n) {

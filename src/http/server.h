@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include "sio/loop.h"
+#include "util/zcodec.h"
 
 typedef struct http_server http_server;
 typedef struct http_req http_req;
@@ -71,6 +72,11 @@ void http_server_quiesce(http_server *s);
 void http_server_free(http_server *s);
 /* Number of requests currently suspended. */
 size_t http_server_suspended(const http_server *s);
+/* The listener's compressor for content codings, made on first use (NULL
+ * when out of memory): one per listener, i.e. per event loop, borrowed by
+ * whatever answers on it (long-polling, static files) for one body at a
+ * time. A deflate state is ~270 KiB: never one per request or session. */
+zcodec *http_server_zcodec(http_server *s);
 
 http_method http_req_method(const http_req *r);
 const char *http_req_method_str(const http_req *r);
@@ -88,6 +94,11 @@ const uint8_t *http_req_body(const http_req *r, size_t *len);
 /* Whether a comma-separated header value holds token (case-insensitive). */
 int http_header_has_token(const char *value, const char *token);
 int http_req_body_too_large(const http_req *r);
+/* The listener the request came in on. */
+http_server *http_req_server(const http_req *r);
+/* The content coding the request's Accept-Encoding prefers among those the
+ * server offers (zc_pick_encoding): ZC_GZIP, ZC_DEFLATE, or -1 for none. */
+int http_req_coding(const http_req *r);
 /* The client's address ("127.0.0.1"): the peer's, or, when the peer is a
  * trusted proxy, the right-most X-Forwarded-For entry that is not one (else
  * X-Real-IP). "" when unknown. */

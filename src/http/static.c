@@ -118,8 +118,18 @@ static int etag_listed(const char *list, const char *etag) {
     return 0;
 }
 
+/* Text compresses; images and archives are compressed already. */
+static int compressible(const char *ctype) {
+    return strncmp(ctype, "text/", 5) == 0 || strncmp(ctype, "application/javascript", 22) == 0 ||
+           strncmp(ctype, "application/json", 16) == 0 || strcmp(ctype, "image/svg+xml") == 0;
+}
+
+static void unref_body(void *p) {
+    sbuf_shared_unref(p);
+}
+
 void http_serve_file(http_req *r, const char *root, const char *rel, const char *cache_control,
-                     const char *html_csp) {
+                     const char *html_csp, http_zcache *zc) {
     http_method m = http_req_method(r);
     if (m != HTTP_GET && m != HTTP_HEAD) {
         static const char *const h[] = {"Allow", "GET, HEAD", NULL};
@@ -137,16 +147,28 @@ void http_serve_file(http_req *r, const char *root, const char *rel, const char 
     }
     const char *ctype = http_content_type(rel);
     int html = strncmp(ctype, "text/html", 9) == 0;
-    char etag[64], modified[40];
-    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_size,
-             (unsigned long long)st.st_mtime);
+    /* A compressed variant is another representation: its own ETag (RFC
+     * 9110 8.8.3), and every answer for the file says that it varies. */
+    int varies = zc && http_zcache_threshold(zc) &&
+                 (uint64_t)st.st_size >= http_zcache_threshold(zc) && compressible(ctype);
+    int coding = varies ? http_req_coding(r) : -1;
+    sbuf_shared *coded = NULL;
+    if (coding >= 0) {
+        char key[PATH_MAX * 2];
+        snprintf(key, sizeof key, "%s/%s", root, rel);
+        coded = http_zcache_get(zc, http_server_zcodec(http_req_server(r)), key, &st, fd, coding);
+    }
+    char etag[80], modified[40];
+    snprintf(etag, sizeof etag, "\"%llx-%llx%s%s\"", (unsigned long long)st.st_size,
+             (unsigned long long)st.st_mtime, coded ? "-" : "",
+             coded ? zc_coding_name(coding) : "");
     struct tm tm;
     time_t mtime = st.st_mtime;
     if (!gmtime_r(&mtime, &tm) ||
         !strftime(modified, sizeof modified, "%a, %d %b %Y %H:%M:%S GMT", &tm))
         modified[0] = 0;
     /* Why each header: see "Static files" in README.md. */
-    const char *h[16];
+    const char *h[20];
     size_t n = 0;
     h[n++] = "ETag";
     h[n++] = etag;
@@ -158,6 +180,10 @@ void http_serve_file(http_req *r, const char *root, const char *rel, const char 
     h[n++] = cache_control ? cache_control : "no-cache";
     h[n++] = "Referrer-Policy";
     h[n++] = "no-referrer";
+    if (varies) {
+        h[n++] = "Vary";
+        h[n++] = "Accept-Encoding";
+    }
     if (html) {
         h[n++] = "X-Frame-Options";
         h[n++] = "DENY";
@@ -173,7 +199,17 @@ void http_serve_file(http_req *r, const char *root, const char *rel, const char 
     const char *ims = http_req_header(r, "If-Modified-Since");
     if (inm ? etag_listed(inm, etag) : (ims && modified[0] && strcmp(ims, modified) == 0)) {
         close(fd);
+        sbuf_shared_unref(coded);
         http_respond(r, 304, NULL, "", 0, h);
+        return;
+    }
+    if (coded) {
+        close(fd);
+        h[n++] = "Content-Encoding";
+        h[n++] = zc_coding_name(coding);
+        h[n] = NULL;
+        struct iovec v = {coded->data, coded->len};
+        http_respond_iov(r, 200, ctype, &v, 1, unref_body, coded, h);
         return;
     }
     http_respond_fd(r, 200, ctype, fd, (uint64_t)st.st_size, h);

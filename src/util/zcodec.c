@@ -41,6 +41,11 @@ static z_stream *deflater(zcodec *z, zc_format f) {
 }
 
 int zc_compress(zcodec *z, zc_format f, const uint8_t *in, size_t n, sbuf *out) {
+    struct iovec v = {(void *)in, n};
+    return zc_compress_iov(z, f, &v, 1, out);
+}
+
+int zc_compress_iov(zcodec *z, zc_format f, const struct iovec *iov, size_t niov, sbuf *out) {
     if (f < 0 || f >= ZC_N_FORMATS) return SIO_EINVAL;
     z_stream *s = deflater(z, f);
     if (!s) return SIO_ENOMEM;
@@ -48,29 +53,36 @@ int zc_compress(zcodec *z, zc_format f, const uint8_t *in, size_t n, sbuf *out) 
     /* permessage-deflate ends a message with a sync flush and drops its
      * empty stored block (00 00 ff ff); the others finish the stream. */
     int flush = f == ZC_RAW ? Z_SYNC_FLUSH : Z_FINISH;
-    s->next_in = (Bytef *)in;
     int rc = Z_OK;
-    size_t left = n;
-    for (;;) {
-        uInt chunk = left > (1u << 30) ? 1u << 30 : (uInt)left;
-        s->avail_in = chunk;
-        int fl = left == chunk ? flush : Z_NO_FLUSH;
-        do {
-            size_t want = deflateBound(s, chunk) + 16;
-            if (sbuf_reserve(out, want)) {
-                rc = Z_MEM_ERROR;
-                goto done;
-            }
-            s->next_out = out->data + out->len;
-            s->avail_out =
-                (uInt)(out->cap - out->len > UINT32_MAX ? UINT32_MAX : out->cap - out->len);
-            uInt before = s->avail_out;
-            rc = deflate(s, fl);
-            out->len += before - s->avail_out;
-            if (rc == Z_STREAM_ERROR) goto done;
-        } while (s->avail_out == 0 || (fl == Z_FINISH && rc != Z_STREAM_END));
-        left -= chunk;
-        if (!left) break;
+    size_t last = niov;
+    while (last > 0 && iov[last - 1].iov_len == 0)
+        last--;
+    /* No input at all still ends the stream (a gzip member of nothing). */
+    for (size_t i = 0; i < (last ? last : 1); i++) {
+        const uint8_t *in = last ? iov[i].iov_base : NULL;
+        size_t left = last ? iov[i].iov_len : 0;
+        s->next_in = (Bytef *)in;
+        for (;;) {
+            uInt chunk = left > (1u << 30) ? 1u << 30 : (uInt)left;
+            s->avail_in = chunk;
+            int fl = left == chunk && i + 1 >= last ? flush : Z_NO_FLUSH;
+            do {
+                size_t want = deflateBound(s, chunk) + 16;
+                if (sbuf_reserve(out, want)) {
+                    rc = Z_MEM_ERROR;
+                    goto done;
+                }
+                s->next_out = out->data + out->len;
+                s->avail_out =
+                    (uInt)(out->cap - out->len > UINT32_MAX ? UINT32_MAX : out->cap - out->len);
+                uInt before = s->avail_out;
+                rc = deflate(s, fl);
+                out->len += before - s->avail_out;
+                if (rc == Z_STREAM_ERROR) goto done;
+            } while (s->avail_out == 0 || (fl == Z_FINISH && rc != Z_STREAM_END));
+            left -= chunk;
+            if (!left) break;
+        }
     }
     rc = Z_OK;
 done:
@@ -83,6 +95,10 @@ done:
         memcmp(out->data + out->len - 4, "\x00\x00\xff\xff", 4) == 0)
         out->len -= 4;
     return SIO_OK;
+}
+
+const char *zc_coding_name(int f) {
+    return f == ZC_GZIP ? "gzip" : f == ZC_DEFLATE ? "deflate" : NULL;
 }
 
 /* Inflate n bytes into out; *ended when the stream's final block was seen. */

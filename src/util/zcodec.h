@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "util/buf.h"
 
@@ -30,6 +31,8 @@ void zc_free(zcodec *z);
 
 /* Append the compressed form of n bytes to out. SIO_OK or SIO_ENOMEM. */
 int zc_compress(zcodec *z, zc_format f, const uint8_t *in, size_t n, sbuf *out);
+/* The same for the bytes of iov[0..n) in order, as one message. */
+int zc_compress_iov(zcodec *z, zc_format f, const struct iovec *iov, size_t n, sbuf *out);
 
 /* Append the inflated form of a permessage-deflate message (raw deflate
  * without its 00 00 ff ff tail) to out, refusing to produce more than max
@@ -41,5 +44,7 @@ int zc_inflate_raw(zcodec *z, const uint8_t *in, size_t n, size_t max, sbuf *out
  * does (npm `accepts`: the client's q-values, gzip before deflate on a tie):
  * ZC_GZIP, ZC_DEFLATE, or -1 for none. */
 int zc_pick_encoding(const char *accept_encoding);
+/* Its Content-Encoding token: "gzip", "deflate", or NULL for any other value. */
+const char *zc_coding_name(int format);
 
 #endif

@@ -238,3 +238,17 @@ describe("heartbeat over polling (--ping-interval 300 --ping-timeout 200)", () =
     await assertSessionGone(ctx.server, sid);
   });
 });
+
+describe("long-polling answers are not cached", () => {
+  const ctx = useEchoServer();
+  it("GET and POST answers carry Cache-Control: no-store, as the reference's", async () => {
+    const { sid } = await handshake(ctx.server);
+    const p = await post(ctx.server, sid, "4x");
+    assert.equal(p.status, 200);
+    assert.equal(p.headers["cache-control"], "no-store");
+    const g = await poll(ctx.server, sid);
+    assert.equal(g.status, 200);
+    assert.equal(g.headers["cache-control"], "no-store");
+    await post(ctx.server, sid, "1");
+  });
+});

@@ -6,7 +6,7 @@
 //
 //   node test/reference/eio-echo.mjs [--host 127.0.0.1] [--port 3000] [--path /socket.io/]
 //        [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES]
-//        [--cors-origin ORIGIN]... [--app eio-echo]
+//        [--cors-origin ORIGIN]... [--http-compression-threshold BYTES] [--app eio-echo]
 //
 // With one or more --cors-origin, polling answers carry CORS headers for those
 // origins (with credentials), and a handshake (polling or WebSocket) whose Origin
@@ -23,7 +23,7 @@ function usage(msg) {
   if (msg) process.stderr.write(`eio-echo: ${msg}\n`);
   process.stderr.write(
     "usage: eio-echo.mjs [--host H] [--port P] [--path P] [--ping-interval MS] " +
-      "[--ping-timeout MS] [--max-payload BYTES] [--cors-origin ORIGIN]... [--app eio-echo]\n",
+      "[--ping-timeout MS] [--max-payload BYTES] [--cors-origin ORIGIN]... [--http-compression-threshold BYTES] [--app eio-echo]\n",
   );
   process.exit(2);
 }
@@ -37,6 +37,8 @@ const opts = {
   maxPayload: Number(process.env.SIO_MAX_PAYLOAD || 1000000),
   corsOrigins: process.env.SIO_CORS_ORIGIN ? process.env.SIO_CORS_ORIGIN.split(",") : [],
   wsDeflate: /^(1|true)$/.test(process.env.SIO_WS_DEFLATE ?? ""),
+  // engine.io's httpCompression.threshold (its default 1024); 0: httpCompression off.
+  httpCompressionThreshold: Number(process.env.SIO_HTTP_COMPRESSION_THRESHOLD ?? 1024),
 };
 
 const argv = process.argv.slice(2);
@@ -65,6 +67,7 @@ for (let i = 0; i < argv.length; i++) {
       if (inline !== undefined && !/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
       opts.wsDeflate = inline === undefined || /^(1|true)$/.test(inline);
       break;
+    case "--http-compression-threshold": opts.httpCompressionThreshold = numeric(name, value()); break;
     case "--app": {
       const app = value();
       if (app !== "eio-echo") usage(`only --app eio-echo is offered by this reference, not ${app}`);
@@ -81,6 +84,8 @@ for (let i = 0; i < argv.length; i++) {
           "  --ping-timeout MS    (SIO_PING_TIMEOUT, default 20000)\n" +
           "  --max-payload BYTES  (SIO_MAX_PAYLOAD, default 1000000)\n" +
           "  --cors-origin ORIGIN allowed origin, repeatable (SIO_CORS_ORIGIN, comma-separated)\n" +
+          "  --http-compression-threshold BYTES  httpCompression.threshold; 0: off\n" +
+          "                       (SIO_HTTP_COMPRESSION_THRESHOLD, default 1024)\n" +
           "  --app eio-echo       the only app of this reference\n",
       );
       process.exit(0);
@@ -95,6 +100,7 @@ const engineOpts = {
   maxHttpBufferSize: opts.maxPayload,
   transports: ["polling", "websocket"],
   perMessageDeflate: opts.wsDeflate === true,
+  httpCompression: opts.httpCompressionThreshold ? { threshold: opts.httpCompressionThreshold } : false,
 };
 if (opts.corsOrigins.includes("*")) {
   // sio-server's '*': any origin, as the cors package's origin '*' (a literal

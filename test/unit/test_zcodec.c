@@ -2,30 +2,11 @@
  * itself, the inflate bound, garbage, and Accept-Encoding negotiation. */
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "check.h"
+#include "plain_inflate.h"
 #include "sio/status.h"
 #include "util/zcodec.h"
-
-/* Decode gzip or zlib data with zlib directly (windowBits 15+32: either). */
-static int plain_inflate(const uint8_t *in, size_t n, sbuf *out) {
-    z_stream s;
-    memset(&s, 0, sizeof s);
-    if (inflateInit2(&s, 15 + 32) != Z_OK) return -1;
-    s.next_in = (Bytef *)in;
-    s.avail_in = (uInt)n;
-    int rc;
-    do {
-        sbuf_reserve(out, 65536);
-        s.next_out = out->data + out->len;
-        s.avail_out = 65536;
-        rc = inflate(&s, Z_NO_FLUSH);
-        out->len += 65536 - s.avail_out;
-    } while (rc == Z_OK);
-    inflateEnd(&s);
-    return rc == Z_STREAM_END ? 0 : -1;
-}
 
 static uint8_t *sample(size_t n, unsigned seed) {
     uint8_t *p = malloc(n ? n : 1);
@@ -127,6 +108,32 @@ static void test_bounds(zcodec *z) {
     sbuf_free(&e);
 }
 
+/* A gathered message compresses to what its bytes in one piece decode to,
+ * empty pieces anywhere included; the names go in Content-Encoding. */
+static void test_iov(zcodec *z) {
+    uint8_t *in = sample(9000, 7);
+    static const uint8_t sep = 0x1e;
+    struct iovec v[] = {
+        {in, 3000}, {(void *)&sep, 1}, {in + 3000, 0}, {in + 3000, 6000}, {(void *)&sep, 0}};
+    for (int f = ZC_GZIP; f <= ZC_DEFLATE; f++) {
+        sbuf c = SBUF_INIT, d = SBUF_INIT;
+        CHECK(zc_compress_iov(z, (zc_format)f, v, 5, &c) == SIO_OK);
+        CHECK(plain_inflate(c.data, c.len, &d) == 0);
+        CHECK(d.len == 9001 && memcmp(d.data, in, 3000) == 0 && d.data[3000] == 0x1e &&
+              memcmp(d.data + 3001, in + 3000, 6000) == 0);
+        sbuf_clear(&c);
+        sbuf_clear(&d);
+        CHECK(zc_compress_iov(z, (zc_format)f, v + 2, 1, &c) == SIO_OK); /* nothing */
+        CHECK(plain_inflate(c.data, c.len, &d) == 0 && d.len == 0);
+        sbuf_free(&c);
+        sbuf_free(&d);
+    }
+    CHECK(strcmp(zc_coding_name(ZC_GZIP), "gzip") == 0);
+    CHECK(strcmp(zc_coding_name(ZC_DEFLATE), "deflate") == 0);
+    CHECK(zc_coding_name(ZC_RAW) == NULL && zc_coding_name(-1) == NULL);
+    free(in);
+}
+
 static void test_pick(void) {
     CHECK(zc_pick_encoding(NULL) == -1);
     CHECK(zc_pick_encoding("") == -1);
@@ -151,6 +158,7 @@ int main(void) {
     test_http_codings(z);
     test_permessage_deflate(z);
     test_bounds(z);
+    test_iov(z);
     test_pick();
     zc_free(z);
     zc_free(NULL);
