@@ -1,7 +1,8 @@
-/* The chat of chat.c on several nodes: with sio_options.redis_url every
- * broadcast and room reaches the clients of every node connected to the same
- * Redis (sio-server nodes and Node.js socket.io servers with
- * @socket.io/redis-adapter alike). Public API only (<sio/sio.h>).
+/* The chat of chat.c on several nodes: with the Redis adapter as
+ * sio_options.adapter every broadcast and room reaches the clients of every
+ * node connected to the same Redis (sio-server nodes and Node.js socket.io
+ * servers with @socket.io/redis-adapter alike). Public API only (<sio/sio.h>,
+ * <sio/redis.h>).
  *   usage: chat_redis PORT REDIS_URL     e.g. chat_redis 3001 redis://127.0.0.1:6379
  * Events: "message" TEXT to everyone; "join" ROOM; "to" ROOM TEXT, a "message"
  * to that room; "who", acknowledged with the number of sockets on all nodes. */
@@ -13,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <sio/redis.h>
 #include <sio/sio.h>
 
 static void ack_ok(sio_socket *s, int64_t ack_id) {
@@ -90,7 +92,14 @@ int main(int argc, char **argv) {
     eio_options_init(&eio);
     sio_options opts;
     sio_options_init(&opts);
-    opts.redis_url = argv[2]; /* the whole difference with a single node */
+    /* The whole difference with a single node: the adapter. */
+    sio_redis_options redis_opts = {argv[2], NULL};
+    sio_adapter_factory redis;
+    if (sio_redis_adapter(&redis, &redis_opts) != SIO_OK) {
+        fprintf(stderr, "chat_redis: invalid Redis URL %s\n", argv[2]);
+        return 2;
+    }
+    opts.adapter = &redis;
     sio_server *io = sio_server_new(loop, listener, &eio, &opts, &err);
     if (!io) {
         fprintf(stderr, "chat_redis: %s\n", sio_strerror(err));

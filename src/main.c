@@ -1,36 +1,40 @@
 /* sio-server: parses options (command line over environment), starts the
- * HTTP listener and the chosen app on one event loop, and shuts down
- * gracefully on SIGINT/SIGTERM. */
+ * HTTP listener and the chosen app on one event loop, and hands them to the
+ * runtime (sio/runtime.h: signals, graceful shutdown, /metrics, /healthz). */
 #include <errno.h>
 #include <limits.h>
-#include <malloc.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include "app/app.h"
 #include "app/assets.h"
 #include "app/web.h"
 #include "sio/eio.h"
 #include "sio/loop.h"
+#include "sio/redis.h"
+#include "sio/runtime.h"
 #include "sio/sio.h"
 #include "sio/status.h"
+#include "sio/log.h"
 #include "util/cidr.h"
-#include "util/log.h"
-#include "util/metrics.h"
 
 #define MAX_ORIGINS 32
+
+/* A repeatable option's values. */
+struct str_list {
+    const char *v[MAX_ORIGINS + 1]; /* NULL-terminated after parsing; strdup'ed */
+    size_t n;
+};
 
 struct config {
     sio_http_options http;
     eio_options eio;
     sio_options sio;
+    sio_redis_options redis; /* --redis: the Redis adapter's factory reads it */
+    sio_adapter_factory redis_factory;
     const char *app;
     const char *static_dir;
     const char *jwt_secret;
@@ -38,139 +42,61 @@ struct config {
     const char *client_dir;
     const char *metrics_allow;
     int jwt_allow_no_exp;
-    const char *origins[MAX_ORIGINS + 1];
-    size_t n_origins;
-    unsigned shutdown_timeout_ms;
+    int log_level;
+    uint32_t max_connections; /* 0: not given (sessions and HTTP connections both follow it) */
+    const char *transports;   /* --transports, into eio.transports after parsing */
+    struct str_list origins;
+    uint32_t shutdown_timeout_ms;
 };
 
-/* OPT_FLAG: a switch; "--name" alone turns it on, "--name=0" and the
- * environment take 1/0, true/false, yes/no, on/off. */
-enum opt_kind { OPT_STR, OPT_UINT, OPT_PORT, OPT_ORIGIN, OPT_LEVEL, OPT_FLAG };
+/* What an option's value is, and so how it is parsed and stored at its
+ * offset in struct config:
+ *   OPT_STR     const char *: any non-empty string (and valid(), when set)
+ *   OPT_U32     uint32_t, OPT_SIZE size_t, OPT_INT int: a decimal in [min, max]
+ *   OPT_FLAG    int 0/1: "--name" alone turns it on, "--name=0" and the
+ *               environment take 1/0, true/false, yes/no, on/off
+ *   OPT_CHOICE  int: the index of the value in choices[]
+ *   OPT_LIST    struct str_list: repeatable; the environment's is comma-separated,
+ *               and the command line's replace it */
+enum opt_kind { OPT_STR, OPT_U32, OPT_SIZE, OPT_INT, OPT_FLAG, OPT_CHOICE, OPT_LIST };
 
 struct opt {
     const char *name;
     const char *env;
     enum opt_kind kind;
-    const char *arg;
+    size_t off;             /* where the value goes: AT(field of struct config) */
+    unsigned long min, max; /* numbers: the accepted range, beyond it the value is invalid */
+    const char *arg;        /* the value's name in --help */
     const char *help;
+    int (*valid)(const char *v); /* OPT_STR: 0 when v is acceptable (optional) */
+    const char *const *choices;  /* OPT_CHOICE: NULL-terminated */
 };
 
-static const struct opt opts[] = {
-    {"host", "SIO_HOST", OPT_STR, "ADDR", "address to listen on (default 0.0.0.0)"},
-    {"port", "SIO_PORT", OPT_PORT, "N", "TCP port (default 3000; 0 picks a free one)"},
-    {"path", "SIO_PATH", OPT_STR, "PATH", "Engine.IO path (default /socket.io/)"},
-    {"ping-interval", "SIO_PING_INTERVAL", OPT_UINT, "MS", "heartbeat interval (default 25000)"},
-    {"ping-timeout", "SIO_PING_TIMEOUT", OPT_UINT, "MS",
-     "close a session whose pong is this late (default 20000)"},
-    {"upgrade-timeout", "SIO_UPGRADE_TIMEOUT", OPT_UINT, "MS",
-     "abandon an unfinished polling->WebSocket upgrade (default 10000)"},
-    {"max-payload", "SIO_MAX_PAYLOAD", OPT_UINT, "BYTES",
-     "largest message or POST body (default 1000000)"},
-    {"max-connections", "SIO_MAX_CONNECTIONS", OPT_UINT, "N",
-     "sessions at once; beyond, the oldest half-open session is shed, else 503 (default: as "
-     "many as the open-file limit allows)"},
-    {"cors-origin", "SIO_CORS_ORIGIN", OPT_ORIGIN, "ORIGIN",
-     "allowed browser origin, repeatable (env: comma-separated); '*' allows any"},
-    {"trust-proxy", "SIO_TRUST_PROXY", OPT_STR, "ADDRS",
-     "comma-separated proxy addresses (e.g. 127.0.0.1) whose X-Forwarded-For gives the client"},
-    {"connect-timeout", "SIO_CONNECT_TIMEOUT", OPT_UINT, "MS",
-     "close a connection that joins no namespace in time (default 45000)"},
-    {"max-attachments", "SIO_MAX_ATTACHMENTS", OPT_UINT, "N",
-     "binary attachments allowed in one packet (default 64)"},
-    {"redis", "SIO_REDIS_URL", OPT_STR, "URL",
-     "share rooms and broadcasts through Redis (redis://host:port[/db]); default: this node only"},
-    {"redis-key", "SIO_REDIS_KEY", OPT_STR, "PREFIX",
-     "Redis channel prefix, as @socket.io/redis-adapter's key (default socket.io)"},
-    {"static", "SIO_STATIC", OPT_STR, "DIR",
-     "serve this directory at / (default: the demo page, share/sio-server/js-client)"},
-    {"client-dir", "SIO_CLIENT_DIR", OPT_STR, "DIR",
-     "serve socket.io-client's browser bundle from here at <path>socket.io.js (default: "
-     "share/sio-server/client)"},
-    {"jwt-secret", "SIO_JWT_SECRET", OPT_STR, "SECRET",
-     "require HS256 JWTs signed with SECRET (chat app: Socket.IO auth.token or ?token=, /ws "
-     "?token=)"},
-    {"max-buffered", "SIO_MAX_BUFFERED", OPT_UINT, "BYTES",
-     "bytes queued per client before it is disconnected (backpressure; default 1048576)"},
-    {"max-handshake-rate", "SIO_MAX_HANDSHAKE_RATE", OPT_UINT, "N",
-     "new sessions per second, beyond: 503 + Retry-After (default 0: no cap)"},
-    {"max-per-address", "SIO_MAX_PER_ADDRESS", OPT_UINT, "N",
-     "sessions per client address, beyond: 429 (default 0: no cap; mind proxies)"},
-    {"max-half-open-per-address", "SIO_MAX_HALF_OPEN_PER_ADDRESS", OPT_UINT, "N",
-     "sessions per client address that joined no namespace yet, beyond: 429 (default 1000; "
-     "0: no cap)"},
-    {"app", "SIO_APP", OPT_STR, "NAME", "application to run (default chat)"},
-    {"log-level", "SIO_LOG_LEVEL", OPT_LEVEL, "LEVEL", "debug, info, warn, error or off"},
-    {"log-file", "SIO_LOG_FILE", OPT_STR, "PATH",
-     "append logs to this file instead of stderr; SIGHUP reopens it (rotation)"},
-    {"shutdown-timeout", "SIO_SHUTDOWN_TIMEOUT", OPT_UINT, "MS",
-     "on SIGTERM, wait this long for clients to be told (default 10000)"},
-    {"max-rooms-per-socket", "SIO_MAX_ROOMS_PER_SOCKET", OPT_UINT, "N",
-     "rooms a socket may join besides its own (default 256; 0: no cap)"},
-    {"max-room-name", "SIO_MAX_ROOM_NAME", OPT_UINT, "BYTES",
-     "longest room name a socket may join (default 256; 0: no cap)"},
-    {"cleanup-empty-namespaces", "SIO_CLEANUP_EMPTY_NAMESPACES", OPT_FLAG, "",
-     "remove a dynamic namespace when its last socket leaves (default off)"},
-    {"parser", "SIO_PARSER", OPT_STR, "NAME",
-     "Socket.IO packet format: default (socket.io-parser) or msgpack (socket.io-msgpack-parser)"},
-    {"metrics-allow", "SIO_METRICS_ALLOW", OPT_STR, "ADDRS",
-     "client addresses or CIDRs (comma-separated, IPv4/IPv6) allowed /metrics (default "
-     "127.0.0.0/8,::1)"},
-    {"jwt-allow-no-exp", "SIO_JWT_ALLOW_NO_EXP", OPT_FLAG, "",
-     "accept JWTs without an exp claim (default: refused, a token must expire)"},
-    {"ws-deflate", "SIO_WS_DEFLATE", OPT_FLAG, "",
-     "WebSocket permessage-deflate for clients that offer it, messages from 1024 bytes "
-     "(default off)"},
-    {"http-compression-threshold", "SIO_HTTP_COMPRESSION_THRESHOLD", OPT_UINT, "BYTES",
-     "gzip/deflate long-polling answers and static files of at least this size when the "
-     "client accepts it (default 1024; 0: never)"},
-    {"transports", "SIO_TRANSPORTS", OPT_STR, "LIST",
-     "transports clients may use: polling,websocket (default both), or one of them"},
-    {"allow-upgrades", "SIO_ALLOW_UPGRADES", OPT_FLAG, "",
-     "offer polling clients the upgrade to WebSocket (default on; =0: they stay on polling)"},
-    {"cookie", "SIO_COOKIE", OPT_STR, "NAME",
-     "set cookie NAME=<sid> (Path=/; HttpOnly; SameSite=Lax) on the polling handshake, as "
-     "engine.io's cookie option (e.g. io); default: none"},
-    {"add-trailing-slash", "SIO_ADD_TRAILING_SLASH", OPT_FLAG, "",
-     "serve <path>/ only (default on); =0 also serves the path without the slash"},
-};
-#define N_OPTS (sizeof opts / sizeof opts[0])
-
-static void usage(FILE *f) {
-    fprintf(f, "usage: sio-server [options]\n\nA Socket.IO / Engine.IO server.\n\noptions:\n");
-    for (size_t i = 0; i < N_OPTS; i++) {
-        char left[64];
-        snprintf(left, sizeof left, "--%s %s", opts[i].name, opts[i].arg);
-        fprintf(f, "  %-28s %s [env %s]\n", left, opts[i].help, opts[i].env);
+/* One table entry: name, env, kind, field of struct config, min, max, arg,
+ * help, then optionally .valid = fn or .choices = list. */
+#define OPTION(name_, env_, kind_, field_, min_, max_, arg_, help_, ...)                           \
+    {                                                                                              \
+        .name = name_, .env = env_, .kind = kind_, .off = offsetof(struct config, field_),         \
+        .min = min_, .max = max_, .arg = arg_, .help = help_, __VA_ARGS__                          \
     }
-    fprintf(f, "  %-28s %s\n\napps:\n", "-h, --help", "show this help");
-    for (const app_def *const *a = app_all(); *a; a++)
-        fprintf(f, "  %-28s %s\n", (*a)->name, (*a)->summary);
+#define U32_MAX ((unsigned long)UINT_MAX)
+
+static int valid_path(const char *v) {
+    return v[0] == '/' ? 0 : -1;
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned long *out) {
-    if (!*s) return -1;
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *end || s[0] == '-' || v > max) return -1;
-    *out = v;
+/* Refused here, with the option's name, not at start-up. */
+static int valid_cidrs(const char *v) {
+    cidr_list l;
+    if (cidr_list_parse(&l, v)) return -1;
+    cidr_list_free(&l);
     return 0;
 }
 
-static int add_origins(struct config *c, const char *v, int split) {
-    char *copy = strdup(v);
-    if (!copy) return -1;
-    char *save = NULL;
-    for (char *t = split ? strtok_r(copy, ",", &save) : copy; t;
-         t = split ? strtok_r(NULL, ",", &save) : NULL) {
-        while (*t == ' ')
-            t++;
-        if (!*t) continue;
-        if (c->n_origins == MAX_ORIGINS) return -1;
-        c->origins[c->n_origins++] = strdup(t);
-    }
-    free(copy);
-    return 0;
+static int valid_redis_url(const char *v) {
+    sio_redis_options ro = {v, NULL};
+    sio_adapter_factory f;
+    return sio_redis_adapter(&f, &ro);
 }
 
 /* "polling,websocket" (either order) or one of them, into EIO_TRANSPORT_*. */
@@ -192,119 +118,201 @@ static int parse_transports(const char *v, unsigned *out) {
     return 0;
 }
 
+static int valid_transports(const char *v) {
+    unsigned mask;
+    return parse_transports(v, &mask);
+}
+
+static const char *const parsers[] = {"default", "msgpack", NULL}; /* sio_parser's order */
+static const char *const levels[] = {"debug", "info", "warn", "error", "off", NULL};
+_Static_assert(sizeof(sio_parser) == sizeof(int), "--parser is stored as an int");
+
+/* Adding an option: one line here (and the field it sets, in struct config
+ * or the options structs it embeds), plus its row in the README. */
+static const struct opt opts[] = {
+    OPTION("host", "SIO_HOST", OPT_STR, http.host, 0, 0, "ADDR",
+           "address to listen on (default 0.0.0.0)"),
+    OPTION("port", "SIO_PORT", OPT_INT, http.port, 0, 65535, "N",
+           "TCP port (default 3000; 0 picks a free one)"),
+    OPTION("path", "SIO_PATH", OPT_STR, eio.path, 0, 0, "PATH",
+           "Engine.IO path (default /socket.io/)", .valid = valid_path),
+    OPTION("ping-interval", "SIO_PING_INTERVAL", OPT_U32, eio.ping_interval_ms, 1, U32_MAX, "MS",
+           "heartbeat interval (default 25000)"),
+    OPTION("ping-timeout", "SIO_PING_TIMEOUT", OPT_U32, eio.ping_timeout_ms, 1, U32_MAX, "MS",
+           "close a session whose pong is this late (default 20000)"),
+    OPTION("upgrade-timeout", "SIO_UPGRADE_TIMEOUT", OPT_U32, eio.upgrade_timeout_ms, 1, U32_MAX,
+           "MS", "abandon an unfinished polling->WebSocket upgrade (default 10000)"),
+    OPTION("max-payload", "SIO_MAX_PAYLOAD", OPT_SIZE, eio.max_payload, 1, U32_MAX, "BYTES",
+           "largest message or POST body (default 1000000)"),
+    OPTION("max-connections", "SIO_MAX_CONNECTIONS", OPT_U32, max_connections, 1, U32_MAX, "N",
+           "sessions at once; beyond, the oldest half-open session is shed, else 503 (default: as "
+           "many as the open-file limit allows)"),
+    OPTION("cors-origin", "SIO_CORS_ORIGIN", OPT_LIST, origins, 0, 0, "ORIGIN",
+           "allowed browser origin, repeatable (env: comma-separated); '*' allows any"),
+    OPTION(
+        "trust-proxy", "SIO_TRUST_PROXY", OPT_STR, http.trusted_proxies, 0, 0, "ADDRS",
+        "comma-separated proxy addresses (e.g. 127.0.0.1) whose X-Forwarded-For gives the client"),
+    OPTION("connect-timeout", "SIO_CONNECT_TIMEOUT", OPT_U32, sio.connect_timeout_ms, 1, U32_MAX,
+           "MS", "close a connection that joins no namespace in time (default 45000)"),
+    OPTION("max-attachments", "SIO_MAX_ATTACHMENTS", OPT_SIZE, sio.max_attachments, 0, U32_MAX, "N",
+           "binary attachments allowed in one packet (default 64)"),
+    OPTION("redis", "SIO_REDIS_URL", OPT_STR, redis.url, 0, 0, "URL",
+           "share rooms and broadcasts through Redis (redis://host:port[/db]); default: this node "
+           "only",
+           .valid = valid_redis_url),
+    OPTION("redis-key", "SIO_REDIS_KEY", OPT_STR, redis.key, 0, 0, "PREFIX",
+           "Redis channel prefix, as @socket.io/redis-adapter's key (default socket.io)"),
+    OPTION("static", "SIO_STATIC", OPT_STR, static_dir, 0, 0, "DIR",
+           "serve this directory at / (default: the demo page, share/sio-server/js-client)"),
+    OPTION("client-dir", "SIO_CLIENT_DIR", OPT_STR, client_dir, 0, 0, "DIR",
+           "serve socket.io-client's browser bundle from here at <path>socket.io.js (default: "
+           "share/sio-server/client)"),
+    OPTION("jwt-secret", "SIO_JWT_SECRET", OPT_STR, jwt_secret, 0, 0, "SECRET",
+           "require HS256 JWTs signed with SECRET (chat app: Socket.IO auth.token or ?token=, /ws "
+           "?token=)"),
+    OPTION("max-buffered", "SIO_MAX_BUFFERED", OPT_SIZE, eio.max_buffered, 0, U32_MAX, "BYTES",
+           "bytes queued per client before it is disconnected (backpressure; default 1048576)"),
+    OPTION("max-handshake-rate", "SIO_MAX_HANDSHAKE_RATE", OPT_U32, eio.max_handshake_rate, 0,
+           U32_MAX, "N", "new sessions per second, beyond: 503 + Retry-After (default 0: no cap)"),
+    OPTION("max-per-address", "SIO_MAX_PER_ADDRESS", OPT_U32, eio.max_per_address, 0, U32_MAX, "N",
+           "sessions per client address, beyond: 429 (default 0: no cap; mind proxies)"),
+    OPTION("max-half-open-per-address", "SIO_MAX_HALF_OPEN_PER_ADDRESS", OPT_U32,
+           eio.max_half_open_per_address, 0, U32_MAX, "N",
+           "sessions per client address that joined no namespace yet, beyond: 429 (default 1000; "
+           "0: no cap)"),
+    OPTION("app", "SIO_APP", OPT_STR, app, 0, 0, "NAME", "application to run (default chat)"),
+    OPTION("log-level", "SIO_LOG_LEVEL", OPT_CHOICE, log_level, 0, 0, "LEVEL",
+           "debug, info, warn, error or off", .choices = levels),
+    OPTION("log-file", "SIO_LOG_FILE", OPT_STR, log_file, 0, 0, "PATH",
+           "append logs to this file instead of stderr; SIGHUP reopens it (rotation)"),
+    OPTION("shutdown-timeout", "SIO_SHUTDOWN_TIMEOUT", OPT_U32, shutdown_timeout_ms, 0, U32_MAX,
+           "MS", "on SIGTERM, wait this long for clients to be told (default 10000)"),
+    OPTION("max-rooms-per-socket", "SIO_MAX_ROOMS_PER_SOCKET", OPT_SIZE, sio.max_rooms_per_socket,
+           0, U32_MAX, "N", "rooms a socket may join besides its own (default 256; 0: no cap)"),
+    OPTION("max-room-name", "SIO_MAX_ROOM_NAME", OPT_SIZE, sio.max_room_name, 0, U32_MAX, "BYTES",
+           "longest room name a socket may join (default 256; 0: no cap)"),
+    OPTION("cleanup-empty-namespaces", "SIO_CLEANUP_EMPTY_NAMESPACES", OPT_FLAG,
+           sio.cleanup_empty_namespaces, 0, 1, "",
+           "remove a dynamic namespace when its last socket leaves (default off)"),
+    OPTION(
+        "parser", "SIO_PARSER", OPT_CHOICE, sio.parser, 0, 0, "NAME",
+        "Socket.IO packet format: default (socket.io-parser) or msgpack (socket.io-msgpack-parser)",
+        .choices = parsers),
+    OPTION("metrics-allow", "SIO_METRICS_ALLOW", OPT_STR, metrics_allow, 0, 0, "ADDRS",
+           "client addresses or CIDRs (comma-separated, IPv4/IPv6) allowed /metrics (default "
+           "127.0.0.0/8,::1)",
+           .valid = valid_cidrs),
+    OPTION("jwt-allow-no-exp", "SIO_JWT_ALLOW_NO_EXP", OPT_FLAG, jwt_allow_no_exp, 0, 1, "",
+           "accept JWTs without an exp claim (default: refused, a token must expire)"),
+    OPTION("ws-deflate", "SIO_WS_DEFLATE", OPT_FLAG, eio.ws_deflate, 0, 1, "",
+           "WebSocket permessage-deflate for clients that offer it, messages from 1024 bytes "
+           "(default off)"),
+    OPTION("http-compression-threshold", "SIO_HTTP_COMPRESSION_THRESHOLD", OPT_SIZE,
+           eio.http_compression_threshold, 0, U32_MAX, "BYTES",
+           "gzip/deflate long-polling answers and static files of at least this size when the "
+           "client accepts it (default 1024; 0: never)"),
+    OPTION("transports", "SIO_TRANSPORTS", OPT_STR, transports, 0, 0, "LIST",
+           "transports clients may use: polling,websocket (default both), or one of them",
+           .valid = valid_transports),
+    OPTION("allow-upgrades", "SIO_ALLOW_UPGRADES", OPT_FLAG, eio.allow_upgrades, 0, 1, "",
+           "offer polling clients the upgrade to WebSocket (default on; =0: they stay on "
+           "polling)"),
+    OPTION("cookie", "SIO_COOKIE", OPT_STR, eio.cookie, 0, 0, "NAME",
+           "set cookie NAME=<sid> (Path=/; HttpOnly; SameSite=Lax) on the polling handshake, as "
+           "engine.io's cookie option (e.g. io); default: none"),
+    OPTION("add-trailing-slash", "SIO_ADD_TRAILING_SLASH", OPT_FLAG, eio.add_trailing_slash, 0, 0,
+           "", "serve <path>/ only (default on); =0 also serves the path without the slash"),
+};
+#define N_OPTS (sizeof opts / sizeof opts[0])
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: sio-server [options]\n\nA Socket.IO / Engine.IO server.\n\noptions:\n");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s %s", opts[i].name, opts[i].arg);
+        fprintf(f, "  %-28s %s [env %s]\n", left, opts[i].help, opts[i].env);
+    }
+    fprintf(f, "  %-28s %s\n\napps:\n", "-h, --help", "show this help");
+    for (const app_def *const *a = app_all(); *a; a++)
+        fprintf(f, "  %-28s %s\n", (*a)->name, (*a)->summary);
+}
+
+static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out) {
+    if (!*s) return -1;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || s[0] == '-' || v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_flag(const char *v) {
+    static const char *const on[] = {"1", "true", "yes", "on", NULL};
+    static const char *const off[] = {"0", "false", "no", "off", "", NULL};
+    for (size_t i = 0; on[i]; i++)
+        if (strcasecmp(v, on[i]) == 0) return 1;
+    for (size_t i = 0; off[i]; i++)
+        if (strcasecmp(v, off[i]) == 0) return 0;
+    return -1;
+}
+
+static int add_to_list(struct str_list *l, const char *v, int split) {
+    char *copy = strdup(v);
+    if (!copy) return -1;
+    char *save = NULL;
+    int rc = 0;
+    for (char *t = split ? strtok_r(copy, ",", &save) : copy; t && rc == 0;
+         t = split ? strtok_r(NULL, ",", &save) : NULL) {
+        while (*t == ' ')
+            t++;
+        if (!*t) continue;
+        if (l->n == MAX_ORIGINS || !(l->v[l->n] = strdup(t)))
+            rc = -1;
+        else
+            l->n++;
+    }
+    free(copy);
+    return rc;
+}
+
+/* Store v where o says; -1 when it is not a valid value of o. */
 static int apply(struct config *c, const struct opt *o, const char *v, int from_env) {
+    void *at = (char *)c + o->off;
     unsigned long u;
     switch (o->kind) {
     case OPT_STR:
-        if (!*v) return -1;
-        if (strcmp(o->name, "host") == 0)
-            c->http.host = v;
-        else if (strcmp(o->name, "path") == 0) {
-            if (v[0] != '/') return -1;
-            c->eio.path = v;
-        } else if (strcmp(o->name, "app") == 0)
-            c->app = v;
-        else if (strcmp(o->name, "static") == 0)
-            c->static_dir = v;
-        else if (strcmp(o->name, "client-dir") == 0)
-            c->client_dir = v;
-        else if (strcmp(o->name, "trust-proxy") == 0)
-            c->http.trusted_proxies = v;
-        else if (strcmp(o->name, "log-file") == 0)
-            c->log_file = v;
-        else if (strcmp(o->name, "jwt-secret") == 0)
-            c->jwt_secret = v;
-        else if (strcmp(o->name, "redis") == 0)
-            c->sio.redis_url = v;
-        else if (strcmp(o->name, "redis-key") == 0)
-            c->sio.redis_key = v;
-        else if (strcmp(o->name, "parser") == 0) {
-            if (strcmp(v, "default") == 0)
-                c->sio.parser = SIO_PARSER_DEFAULT;
-            else if (strcmp(v, "msgpack") == 0)
-                c->sio.parser = SIO_PARSER_MSGPACK;
-            else
-                return -1;
-        } else if (strcmp(o->name, "transports") == 0) {
-            if (parse_transports(v, &c->eio.transports)) return -1;
-        } else if (strcmp(o->name, "cookie") == 0) {
-            c->eio.cookie = v;
-        } else if (strcmp(o->name, "metrics-allow") == 0) {
-            cidr_list l; /* refused here, with the option's name, not at start-up */
-            if (cidr_list_parse(&l, v)) return -1;
-            cidr_list_free(&l);
-            c->metrics_allow = v;
-        }
+        if (!*v || (o->valid && o->valid(v))) return -1;
+        *(const char **)at = v;
+        return 0;
+    case OPT_U32:
+        if (parse_ulong(v, o->min, o->max, &u)) return -1;
+        *(uint32_t *)at = (uint32_t)u;
+        return 0;
+    case OPT_SIZE:
+        if (parse_ulong(v, o->min, o->max, &u)) return -1;
+        *(size_t *)at = u;
+        return 0;
+    case OPT_INT:
+        if (parse_ulong(v, o->min, o->max, &u)) return -1;
+        *(int *)at = (int)u;
         return 0;
     case OPT_FLAG: {
-        static const char *const on[] = {"1", "true", "yes", "on", NULL};
-        static const char *const off[] = {"0", "false", "no", "off", "", NULL};
-        int val = -1;
-        for (size_t i = 0; on[i]; i++)
-            if (strcasecmp(v, on[i]) == 0) val = 1;
-        for (size_t i = 0; off[i]; i++)
-            if (strcasecmp(v, off[i]) == 0) val = 0;
+        int val = parse_flag(v);
         if (val < 0) return -1;
-        if (strcmp(o->name, "jwt-allow-no-exp") == 0)
-            c->jwt_allow_no_exp = val;
-        else if (strcmp(o->name, "cleanup-empty-namespaces") == 0)
-            c->sio.cleanup_empty_namespaces = val;
-        else if (strcmp(o->name, "ws-deflate") == 0)
-            c->eio.ws_deflate = val;
-        else if (strcmp(o->name, "allow-upgrades") == 0)
-            c->eio.allow_upgrades = val;
-        else if (strcmp(o->name, "add-trailing-slash") == 0)
-            c->eio.add_trailing_slash = val;
+        *(int *)at = val;
         return 0;
     }
-    case OPT_PORT:
-        if (parse_uint(v, 65535, &u)) return -1;
-        c->http.port = (int)u;
-        return 0;
-    case OPT_ORIGIN:
-        return add_origins(c, v, from_env);
-    case OPT_LEVEL: {
-        int l = log_parse_level(v);
-        if (l < 0) return -1;
-        log_set_level((log_level)l);
-        return 0;
-    }
-    case OPT_UINT:
-        if (parse_uint(v, UINT_MAX, &u)) return -1;
-        if (strcmp(o->name, "ping-interval") == 0 && u > 0)
-            c->eio.ping_interval_ms = (uint32_t)u;
-        else if (strcmp(o->name, "ping-timeout") == 0 && u > 0)
-            c->eio.ping_timeout_ms = (uint32_t)u;
-        else if (strcmp(o->name, "upgrade-timeout") == 0 && u > 0)
-            c->eio.upgrade_timeout_ms = (uint32_t)u;
-        else if (strcmp(o->name, "max-payload") == 0 && u > 0)
-            c->eio.max_payload = u;
-        else if (strcmp(o->name, "max-connections") == 0 && u > 0) {
-            c->eio.max_sessions = (uint32_t)u;
-            c->http.max_connections = (unsigned)u;
-        } else if (strcmp(o->name, "shutdown-timeout") == 0)
-            c->shutdown_timeout_ms = (unsigned)u;
-        else if (strcmp(o->name, "connect-timeout") == 0 && u > 0)
-            c->sio.connect_timeout_ms = (uint32_t)u;
-        else if (strcmp(o->name, "max-buffered") == 0)
-            c->eio.max_buffered = u;
-        else if (strcmp(o->name, "max-handshake-rate") == 0)
-            c->eio.max_handshake_rate = (uint32_t)u;
-        else if (strcmp(o->name, "max-per-address") == 0)
-            c->eio.max_per_address = (uint32_t)u;
-        else if (strcmp(o->name, "max-half-open-per-address") == 0)
-            c->eio.max_half_open_per_address = (uint32_t)u;
-        else if (strcmp(o->name, "max-attachments") == 0)
-            c->sio.max_attachments = u;
-        else if (strcmp(o->name, "max-rooms-per-socket") == 0)
-            c->sio.max_rooms_per_socket = u;
-        else if (strcmp(o->name, "max-room-name") == 0)
-            c->sio.max_room_name = u;
-        else if (strcmp(o->name, "http-compression-threshold") == 0)
-            c->eio.http_compression_threshold = u;
-        else
-            return -1;
-        return 0;
+    case OPT_CHOICE:
+        for (int i = 0; o->choices[i]; i++) {
+            if (strcmp(v, o->choices[i]) == 0) {
+                *(int *)at = i;
+                return 0;
+            }
+        }
+        return -1;
+    case OPT_LIST:
+        return add_to_list(at, v, from_env);
     }
     return -1;
 }
@@ -317,7 +325,8 @@ static int parse(struct config *c, int argc, char **argv) {
             return 2;
         }
     }
-    int cli_origins = 0;
+    uint64_t cli_lists = 0; /* the OPT_LIST options the command line gave */
+    _Static_assert(N_OPTS <= 64, "cli_lists has a bit per option");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -343,10 +352,12 @@ static int parse(struct config *c, int argc, char **argv) {
             fprintf(stderr, "sio-server: option --%s needs a value\n", o->name);
             return 2;
         }
-        if (o->kind == OPT_ORIGIN && !cli_origins) {
-            /* Command-line origins replace the environment's. */
-            cli_origins = 1;
-            c->n_origins = 0;
+        if (o->kind == OPT_LIST && !(cli_lists & (1u << (o - opts)))) {
+            /* Command-line values replace the environment's. */
+            cli_lists |= 1u << (o - opts);
+            struct str_list *l = (struct str_list *)((char *)c + o->off);
+            while (l->n)
+                free((char *)l->v[--l->n]);
         }
         if (apply(c, o, v, 0)) {
             fprintf(stderr, "sio-server: invalid value for --%s: '%s'\n", o->name, v);
@@ -357,8 +368,16 @@ static int parse(struct config *c, int argc, char **argv) {
         fprintf(stderr, "sio-server: unknown app '%s' (see --help)\n", c->app);
         return 2;
     }
-    c->origins[c->n_origins] = NULL;
-    if (c->n_origins) c->eio.cors_origins = c->origins;
+    /* What follows from the values. */
+    c->origins.v[c->origins.n] = NULL;
+    if (c->origins.n) c->eio.cors_origins = c->origins.v;
+    if (c->max_connections) c->eio.max_sessions = c->http.max_connections = c->max_connections;
+    if (c->transports) parse_transports(c->transports, &c->eio.transports); /* checked */
+    if (c->redis.url) {
+        sio_redis_adapter(&c->redis_factory, &c->redis); /* the URL was checked */
+        c->sio.adapter = &c->redis_factory;
+    }
+    sio_log_set_level((sio_log_level)c->log_level);
     return 0;
 }
 
@@ -379,75 +398,20 @@ static unsigned long raise_fd_limit(void) {
     return rl.rlim_cur == RLIM_INFINITY ? (unsigned long)UINT32_MAX : (unsigned long)rl.rlim_cur;
 }
 
-/* The event loop's health: a 100 ms timer that measures how late it fires. */
-static sio_timer lag_timer;
-static uint64_t lag_expected;
-
-/* glibc keeps freed memory in its arenas; after a wave of disconnects hand it
- * back so RSS follows the number of sessions down, not just up. */
-static void maybe_trim(uint64_t now) {
-    static uint64_t last_check, closed_seen;
-    if (now - last_check < 2000) return;
-    last_check = now;
-    if (g_metrics.sessions_closed == closed_seen) return;
-    closed_seen = g_metrics.sessions_closed;
-    malloc_trim(0);
-}
-
-static void lag_probe(sio_loop *loop, sio_timer *t) {
-    uint64_t now = sio_loop_update_time(loop);
-    maybe_trim(now);
-    double lag = lag_expected && now > lag_expected ? (double)(now - lag_expected) / 1000.0 : 0;
-    g_metrics.loop_lag_s = lag;
-    if (lag > g_metrics.loop_lag_max_s) g_metrics.loop_lag_max_s = lag;
-    lag_expected = now + 100;
-    sio_timer_start(loop, t, 100, lag_probe);
-}
-
-struct runtime {
-    sio_loop *loop;
-    sio_io sig;
+/* The app's hooks as the runtime's callbacks. */
+struct running_app {
     const app_def *app;
     void *state;
-    sio_http *http;
-    int stopping;
-    uint64_t deadline;
-    unsigned shutdown_ms;
-    sio_timer drain;
 };
 
-static void drain_check(sio_loop *loop, sio_timer *t) {
-    struct runtime *rt = (struct runtime *)((char *)t - offsetof(struct runtime, drain));
-    if (rt->app->sessions(rt->state) == 0 || sio_loop_now(loop) >= rt->deadline) {
-        sio_loop_stop(loop);
-        return;
-    }
-    sio_timer_start(loop, t, 20, drain_check);
+static void app_shutdown(void *ud) {
+    struct running_app *ra = ud;
+    ra->app->shutdown(ra->state);
 }
 
-static void on_signal(sio_loop *loop, sio_io *io, uint32_t ev) {
-    struct runtime *rt = (struct runtime *)((char *)io - offsetof(struct runtime, sig));
-    struct signalfd_siginfo si;
-    while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGHUP) {
-            if (log_reopen())
-                fprintf(stderr, "sio-server: cannot reopen the log file\n");
-            else
-                log_info("SIGHUP: log file reopened");
-            continue;
-        }
-        if (rt->stopping) {
-            log_warn("second signal: stopping now");
-            sio_loop_stop(loop);
-            return;
-        }
-        rt->stopping = 1;
-        rt->deadline = sio_loop_now(loop) + rt->shutdown_ms;
-        log_info("signal %u: shutting down", si.ssi_signo);
-        sio_http_quiesce(rt->http);
-        rt->app->shutdown(rt->state);
-        sio_timer_start(loop, &rt->drain, 0, drain_check);
-    }
+static size_t app_sessions(void *ud) {
+    struct running_app *ra = ud;
+    return ra->app->sessions(ra->state);
 }
 
 int main(int argc, char **argv) {
@@ -464,84 +428,77 @@ int main(int argc, char **argv) {
     c.eio.max_sessions = (uint32_t)fd_sessions;
     c.app = "chat";
     c.shutdown_timeout_ms = 10000;
+    c.log_level = SIO_LOG_INFO;
     int pr = parse(&c, argc, argv);
     if (pr) return pr == 1 ? 0 : 2;
 
-    if (c.log_file && log_open(c.log_file)) {
-        fprintf(stderr, "sio-server: cannot open log file %s\n", c.log_file);
-        return 2;
-    }
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGHUP);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    struct runtime rt;
-    memset(&rt, 0, sizeof rt);
-    rt.loop = sio_loop_new();
-    if (!rt.loop) {
+    sio_loop *loop = sio_loop_new();
+    if (!loop) {
         fprintf(stderr, "sio-server: cannot create the event loop\n");
         return 1;
     }
     int err;
-    rt.http = sio_http_new(rt.loop, &c.http, &err);
-    if (!rt.http) {
+    sio_http *http = sio_http_new(loop, &c.http, &err);
+    if (!http) {
         fprintf(stderr, "sio-server: cannot listen on %s:%d: %s\n", c.http.host, c.http.port,
                 err == SIO_EINVAL ? "invalid address" : "address in use or not available");
         return 1;
     }
+    struct running_app ra = {app_find(c.app), NULL};
+    sio_runtime_options ro;
+    sio_runtime_options_init(&ro);
+    ro.shutdown_timeout_ms = c.shutdown_timeout_ms;
+    ro.metrics_allow = c.metrics_allow;
+    ro.log_file = c.log_file;
+    ro.on_shutdown = app_shutdown;
+    ro.sessions = app_sessions;
+    ro.ud = &ra;
+    sio_runtime *rt = sio_runtime_new(loop, http, &ro, &err);
+    if (!rt) {
+        if (err == SIO_EIO && c.log_file)
+            fprintf(stderr, "sio-server: cannot open log file %s\n", c.log_file);
+        else
+            fprintf(stderr, "sio-server: cannot start the runtime: %s\n",
+                    err == SIO_EINVAL ? "invalid --metrics-allow" : sio_strerror(err));
+        return err == SIO_EIO && c.log_file ? 2 : 1;
+    }
     /* The demo page and the client bundle: next to the installed binary, or
      * the source tree's from a build tree, unless --static / --client-dir. */
     static app_assets assets;
-    web_options wo = {NULL, NULL, c.eio.path, c.metrics_allow,
+    web_options wo = {NULL, NULL, c.eio.path,
                       /* The demo page's policy; a --static site of one's own
                        * sets its own (e.g. in the proxy): it may need inline
                        * scripts. */
                       c.static_dir ? NULL : web_demo_csp, c.eio.http_compression_threshold};
     app_assets_resolve(&assets, c.static_dir, c.client_dir, &wo);
-    web *site = web_install(rt.http, &wo, &err);
+    web *site = web_install(http, &wo, &err);
     if (!site) {
-        fprintf(stderr, "sio-server: cannot install the HTTP routes: %s\n",
-                err == SIO_EINVAL ? "invalid --metrics-allow" : sio_strerror(err));
+        fprintf(stderr, "sio-server: cannot install the HTTP routes: %s\n", sio_strerror(err));
         return 1;
     }
-    rt.app = app_find(c.app);
-    app_env env = {rt.loop, rt.http, &c.eio, &c.sio, c.jwt_secret, c.jwt_allow_no_exp};
-    rt.state = rt.app->start(&env, &err);
-    if (!rt.state) {
+    app_env env = {loop, http, &c.eio, &c.sio, c.jwt_secret, c.jwt_allow_no_exp};
+    ra.state = ra.app->start(&env, &err);
+    if (!ra.state) {
         fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_strerror(err));
         return 1;
     }
-    rt.sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    rt.sig.cb = on_signal;
-    if (rt.sig.fd < 0 || sio_loop_add(rt.loop, &rt.sig, EPOLLIN)) {
-        fprintf(stderr, "sio-server: cannot watch signals\n");
-        return 1;
-    }
-    rt.deadline = UINT64_MAX;
-    lag_probe(rt.loop, &lag_timer);
-    rt.shutdown_ms = c.shutdown_timeout_ms;
-    log_info("sio-server listening on http://%s:%d%s app=%s", c.http.host, sio_http_port(rt.http),
-             c.eio.path, c.app);
-    log_info("open-file limit %lu: up to %u sessions at once", fd_limit, c.eio.max_sessions);
+    sio_log(SIO_LOG_INFO, "sio-server listening on http://%s:%d%s app=%s", c.http.host,
+            sio_http_port(http), c.eio.path, c.app);
+    sio_log(SIO_LOG_INFO, "open-file limit %lu: up to %u sessions at once", fd_limit,
+            c.eio.max_sessions);
     if (c.eio.max_sessions > fd_sessions)
-        log_warn("--max-connections %u is above what the open-file limit %lu allows (%lu): raise "
-                 "it (ulimit -n, LimitNOFILE=) or clients will be refused at accept",
-                 c.eio.max_sessions, fd_limit, fd_sessions);
-    int rc = sio_loop_run(rt.loop);
-    rt.app->stop(rt.state);
-    sio_loop_del(rt.loop, &rt.sig);
-    close(rt.sig.fd);
-    sio_http_free(rt.http);
+        sio_log(SIO_LOG_WARN,
+                "--max-connections %u is above what the open-file limit %lu allows (%lu): raise "
+                "it (ulimit -n, LimitNOFILE=) or clients will be refused at accept",
+                c.eio.max_sessions, fd_limit, fd_sessions);
+    int rc = sio_runtime_run(rt);
+    ra.app->stop(ra.state);
+    sio_runtime_free(rt);
     web_free(site);
-    sio_timer_stop(rt.loop, &rt.drain);
-    sio_timer_stop(rt.loop, &lag_timer);
-    sio_loop_free(rt.loop);
-    for (size_t i = 0; i < c.n_origins; i++)
-        free((char *)c.origins[i]);
-    log_info("sio-server stopped");
+    sio_http_free(http);
+    sio_loop_free(loop);
+    for (size_t i = 0; i < c.origins.n; i++)
+        free((char *)c.origins.v[i]);
+    sio_log(SIO_LOG_INFO, "sio-server stopped");
     return rc == SIO_OK ? 0 : 1;
 }

@@ -103,6 +103,8 @@ SIO_BEGIN_DECLS
 typedef struct sio_server sio_server;
 typedef struct sio_namespace sio_namespace;
 typedef struct sio_socket sio_socket;
+/* Where namespaces get their adapter (rooms, broadcasts, cluster): sio/adapter.h. */
+typedef struct sio_adapter_factory sio_adapter_factory;
 
 /* The Socket.IO packet format of every client of a server (see sio_options.parser). */
 typedef enum sio_parser {
@@ -111,12 +113,11 @@ typedef enum sio_parser {
 } sio_parser;
 
 typedef struct sio_options {
-    uint32_t connect_timeout_ms;  /* close a connection with no namespace; default 45000 */
-    size_t max_attachments;       /* binary attachments per packet; default 64 */
-    const char *redis_url;        /* "redis://host:port[/db]": share rooms and broadcasts
-                                     with other nodes; NULL: this node only */
-    const char *redis_key;        /* channel prefix; default "socket.io" (as Node's adapter) */
-    uint32_t requests_timeout_ms; /* how long cluster requests wait; default 5000 */
+    uint32_t connect_timeout_ms;        /* close a connection with no namespace; default 45000 */
+    size_t max_attachments;             /* binary attachments per packet; default 64 */
+    const sio_adapter_factory *adapter; /* NULL: the in-memory adapter (this node only);
+                                           sio_redis_adapter (sio/redis.h): a cluster */
+    uint32_t requests_timeout_ms;       /* how long cluster requests wait; default 5000 */
     /* Bounds on what clients can make a socket hold (sio_join refuses beyond
      * them, also for joins asked by other nodes); 0: no bound. */
     size_t max_rooms_per_socket; /* rooms besides the socket's own id room; default 256 */
@@ -192,9 +193,10 @@ typedef struct sio_target {
 /* Fill with defaults. */
 void sio_options_init(sio_options *o);
 /* Serve Socket.IO at eio->path of the listener (eio required; o NULL: the
- * defaults). Both are copied. NULL with *err: SIO_ENOMEM, SIO_EINVAL
- * (redis_url is not redis://host:port[/db]). The namespace "/" exists on
- * return. Redis being unreachable is not an error: the links retry. */
+ * defaults). Both are copied. NULL with *err: SIO_ENOMEM, SIO_EINVAL (an
+ * adapter factory without create), or what the adapter factory's open
+ * returned. The namespace "/" exists on return. Redis being unreachable is
+ * not an error: the links retry. */
 sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eio,
                            const sio_options *o, int *err);
 /* Disconnect every socket with "server shutting down" and close every

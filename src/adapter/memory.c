@@ -1,12 +1,15 @@
 /* In-memory adapter: rooms of one node. A membership is one node linked into
  * both its room's list (join order, for broadcasts) and its socket's list
- * (for leave-all). A socket's own room (its id) is not stored: the socket map
- * of the namespace already answers it, which saves a room per socket. */
+ * (for leave-all, kept in the socket's adapter slot). A socket's own room
+ * (its id) is not stored: the namespace's socket map already answers it
+ * (sio_nsp_find_socket), which saves a room per socket. Built on the public
+ * adapter interface only (sio/adapter.h). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "socketio/internal.h"
+#include "sio/adapter.h"
 #include "sio/status.h"
+#include "util/map.h"
 
 struct room;
 
@@ -28,15 +31,27 @@ typedef struct mem_adapter {
     smap rooms;
     sio_socket **scratch;
     size_t scratch_cap;
+    uint32_t epoch; /* the current selection's mark in the sockets' slots */
 } mem_adapter;
+
+static sio_socket_slot *slot_of(const sio_socket *s) {
+    return sio_socket_adapter_slot(s);
+}
+
+/* A fresh selection epoch (never 0, the mark of a new socket). */
+static uint32_t next_epoch(mem_adapter *m) {
+    if (++m->epoch == 0) ++m->epoch;
+    return m->epoch;
+}
 
 static int m_join(sio_adapter *a, sio_socket *s, const char *name) {
     mem_adapter *m = (mem_adapter *)a;
-    if (strcmp(name, s->id) == 0) return SIO_OK;
+    if (strcmp(name, sio_socket_id(s)) == 0) return SIO_OK;
+    sio_socket_slot *sl = slot_of(s);
     size_t nl = strlen(name);
     struct room *r = smap_get(&m->rooms, name, nl);
     if (r) {
-        for (struct member *x = s->rooms; x; x = x->snext)
+        for (struct member *x = sl->rooms; x; x = x->snext)
             if (x->room == r) return SIO_OK;
     } else {
         r = calloc(1, sizeof *r + nl + 1);
@@ -61,9 +76,9 @@ static int m_join(sio_adapter *a, sio_socket *s, const char *name) {
         r->head = x;
     r->tail = x;
     r->count++;
-    x->snext = s->rooms;
-    s->rooms = x;
-    s->n_rooms++;
+    x->snext = sl->rooms;
+    sl->rooms = x;
+    sl->n_rooms++;
     return SIO_OK;
 }
 
@@ -83,11 +98,12 @@ static void unlink_member(mem_adapter *m, struct member *x) {
 
 static void m_leave(sio_adapter *a, sio_socket *s, const char *name) {
     mem_adapter *m = (mem_adapter *)a;
-    for (struct member **pp = (struct member **)&s->rooms; *pp; pp = &(*pp)->snext) {
+    sio_socket_slot *sl = slot_of(s);
+    for (struct member **pp = (struct member **)&sl->rooms; *pp; pp = &(*pp)->snext) {
         if (strcmp((*pp)->room->name, name) == 0) {
             struct member *x = *pp;
             *pp = x->snext;
-            s->n_rooms--;
+            sl->n_rooms--;
             unlink_member(m, x);
             return;
         }
@@ -96,9 +112,10 @@ static void m_leave(sio_adapter *a, sio_socket *s, const char *name) {
 
 static void m_leave_all(sio_adapter *a, sio_socket *s) {
     mem_adapter *m = (mem_adapter *)a;
-    struct member *x = s->rooms;
-    s->rooms = NULL;
-    s->n_rooms = 0;
+    sio_socket_slot *sl = slot_of(s);
+    struct member *x = sl->rooms;
+    sl->rooms = NULL;
+    sl->n_rooms = 0;
     while (x) {
         struct member *n = x->snext;
         unlink_member(m, x);
@@ -107,40 +124,36 @@ static void m_leave_all(sio_adapter *a, sio_socket *s) {
 }
 
 static int m_has(sio_adapter *a, const sio_socket *s, const char *name) {
-    if (strcmp(name, s->id) == 0) return 1;
-    for (struct member *x = s->rooms; x; x = x->snext)
+    if (strcmp(name, sio_socket_id(s)) == 0) return 1;
+    for (struct member *x = slot_of(s)->rooms; x; x = x->snext)
         if (strcmp(x->room->name, name) == 0) return 1;
     return 0;
 }
 
 static void m_rooms_of(sio_adapter *a, const sio_socket *s, void (*fn)(const char *, void *),
                        void *ud) {
-    fn(s->id, ud);
-    for (struct member *x = s->rooms; x; x = x->snext)
+    fn(sio_socket_id(s), ud);
+    for (struct member *x = slot_of(s)->rooms; x; x = x->snext)
         fn(x->room->name, ud);
 }
 
 /* Mark every socket in the named room (or the socket of that id). */
 static void mark_room(mem_adapter *m, const char *name, uint32_t epoch) {
-    sio_namespace *nsp = m->base.nsp;
-    size_t nl = strlen(name);
-    struct room *r = smap_get(&m->rooms, name, nl);
+    struct room *r = smap_get(&m->rooms, name, strlen(name));
     if (r)
         for (struct member *x = r->head; x; x = x->rnext)
-            x->s->mark = epoch;
-    if (nl == SIO_ID_LEN) {
-        sio_socket *s = smap_get(&nsp->sockets, name, nl);
-        if (s) s->mark = epoch;
-    }
+            slot_of(x->s)->mark = epoch;
+    sio_socket *s = sio_nsp_find_socket(m->base.nsp, name);
+    if (s) slot_of(s)->mark = epoch;
 }
 
 /* Select the target's sockets into the scratch array. Selection finishes
  * before any callback runs, so callbacks may join, leave or disconnect. */
 static size_t select_targets(mem_adapter *m, const sio_target *t, sio_socket ***out) {
     sio_namespace *nsp = m->base.nsp;
-    uint32_t epoch = sio_next_epoch(nsp->srv);
+    uint32_t epoch = next_epoch(m);
     size_t n = 0;
-    size_t need = smap_len(&nsp->sockets);
+    size_t need = sio_nsp_size(nsp);
     if (need > m->scratch_cap) {
         size_t cap = need < 64 ? 64 : need * 2;
         sio_socket **p = realloc(m->scratch, cap * sizeof *p);
@@ -153,26 +166,22 @@ static size_t select_targets(mem_adapter *m, const sio_target *t, sio_socket ***
             mark_room(m, *e, epoch);
     if (!t || !t->rooms) {
         size_t pos = 0;
-        smap_slot *slot;
-        while ((slot = smap_next(&nsp->sockets, &pos))) {
-            sio_socket *s = slot->val;
-            if (s->mark != epoch) m->scratch[n++] = s;
-        }
+        sio_socket *s;
+        while ((s = sio_nsp_next_socket(nsp, &pos)))
+            if (slot_of(s)->mark != epoch) m->scratch[n++] = s;
     } else {
         for (const char *const *rn = t->rooms; *rn; rn++) {
-            size_t nl = strlen(*rn);
-            struct room *r = smap_get(&m->rooms, *rn, nl);
+            struct room *r = smap_get(&m->rooms, *rn, strlen(*rn));
             for (struct member *x = r ? r->head : NULL; x; x = x->rnext) {
-                if (x->s->mark == epoch || x->s->state != SOCK_CONNECTED) continue;
-                x->s->mark = epoch;
+                sio_socket_slot *sl = slot_of(x->s);
+                if (sl->mark == epoch || !sio_socket_connected(x->s)) continue;
+                sl->mark = epoch;
                 m->scratch[n++] = x->s;
             }
-            if (nl == SIO_ID_LEN) {
-                sio_socket *s = smap_get(&nsp->sockets, *rn, nl);
-                if (s && s->mark != epoch) {
-                    s->mark = epoch;
-                    m->scratch[n++] = s;
-                }
+            sio_socket *s = sio_nsp_find_socket(nsp, *rn);
+            if (s && slot_of(s)->mark != epoch) {
+                slot_of(s)->mark = epoch;
+                m->scratch[n++] = s;
             }
         }
     }
@@ -195,7 +204,7 @@ static void m_each(sio_adapter *a, const sio_target *t, void (*fn)(sio_socket *,
     free(copy);
 }
 
-static int m_broadcast(sio_adapter *a, const sio_out *pkt, const sio_target *t) {
+static int m_broadcast(sio_adapter *a, const sio_adapter_packet *pkt, const sio_target *t) {
     mem_adapter *m = (mem_adapter *)a;
     sio_socket **v;
     size_t n = select_targets(m, t, &v);
@@ -208,7 +217,7 @@ static int m_broadcast(sio_adapter *a, const sio_out *pkt, const sio_target *t) 
     m->scratch = NULL;
     m->scratch_cap = 0;
     for (size_t i = 0; i < n; i++)
-        sio_socket_deliver(v[i], pkt->batch, vol);
+        sio_socket_deliver(v[i], pkt->encoded, vol);
     if (m->scratch || cap > 4096) {
         /* Kept only when small: a big room's array would outlive the room. */
         free(mine);
@@ -232,8 +241,8 @@ static void m_free(sio_adapter *a) {
         struct member *x = r->head;
         while (x) {
             struct member *n = x->rnext;
-            x->s->rooms = NULL;
-            x->s->n_rooms = 0;
+            slot_of(x->s)->rooms = NULL;
+            slot_of(x->s)->n_rooms = 0;
             free(x);
             x = n;
         }
@@ -268,4 +277,13 @@ sio_adapter *sio_memory_adapter_new(sio_namespace *nsp) {
     m->base.ops = &mem_ops;
     m->base.nsp = nsp;
     return &m->base;
+}
+
+static sio_adapter *create(sio_namespace *nsp, void *state) {
+    return sio_memory_adapter_new(nsp);
+}
+
+const sio_adapter_factory *sio_memory_adapter(void) {
+    static const sio_adapter_factory f = {NULL, create, NULL, NULL};
+    return &f;
 }

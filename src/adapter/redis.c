@@ -4,18 +4,22 @@
  *   requests    <key>-request#<nsp>#    JSON (MessagePack for BROADCAST)
  *   responses   <key>-response#<nsp>#[<uid>#]
  * Each namespace's adapter keeps its local rooms in an inner memory adapter
- * and adds the traffic with the other nodes. */
+ * and adds the traffic with the other nodes. Built on the public adapter
+ * interface only (sio/adapter.h): this node's half of a request from another
+ * node is one of the sio_local_* functions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hiredis/hiredis.h>
 
-#include "socketio/msgpack.h"
 #include "adapter/redis_link.h"
-#include "socketio/internal.h"
+#include "sio/adapter.h"
+#include "sio/redis.h"
+#include "socketio/msgpack.h"
 #include "util/id.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 enum {
     REQ_SOCKETS = 0,
@@ -35,8 +39,9 @@ enum {
 struct request;
 typedef struct redis_adapter redis_adapter;
 
+/* What a server's Redis adapters share (the factory's state). */
 struct sio_redis {
-    sio_server *srv;
+    sio_loop *loop;
     redis_link *pub;
     redis_link *sub;
     char uid[7];
@@ -70,7 +75,7 @@ struct request {
     sio_fetch_cb fetch_cb;
     sio_responses_cb resp_cb;
     void *ud;
-    struct ack_group *group;
+    sio_ack_group *group;
     char *payload; /* published once NUMSUB is known */
     int numsub_pending;
     int dead; /* freed from the list, waiting for NUMSUB's answer */
@@ -212,7 +217,7 @@ static void request_free(struct request *q) {
             break;
         }
     }
-    sio_timer_stop(r->srv->loop, &q->timer);
+    sio_timer_stop(r->loop, &q->timer);
     cJSON_Delete(q->acc);
     q->acc = NULL;
     free(q->payload);
@@ -293,7 +298,7 @@ static struct request *request_start(redis_adapter *a, int type, cJSON *body) {
     cJSON_AddNumberToObject(body, "type", type);
     q->next = r->requests;
     r->requests = q;
-    sio_timer_start(r->srv->loop, &q->timer, r->timeout_ms, request_timeout);
+    sio_timer_start(r->loop, &q->timer, r->timeout_ms, request_timeout);
     return q;
 }
 
@@ -346,7 +351,8 @@ static size_t ra_room_count(sio_adapter *b) {
 /* [uid, {type, data, nsp}, {rooms, except, flags}] as MessagePack. The
  * event name is linked in front of the caller's arguments with a node of our
  * own, so their tree is read, never changed. */
-static int encode_broadcast(redis_adapter *a, const sio_out *pkt, const sio_target *t, sbuf *out) {
+static int encode_broadcast(redis_adapter *a, const sio_adapter_packet *pkt, const sio_target *t,
+                            sbuf *out) {
     cJSON name;
     memset(&name, 0, sizeof name);
     cJSON *msg = cJSON_CreateArray();
@@ -366,7 +372,7 @@ static int encode_broadcast(redis_adapter *a, const sio_out *pkt, const sio_targ
         data = cJSON_CreateArrayReference(&name);
     }
     cJSON_AddItemToObject(packet, "data", data);
-    cJSON_AddStringToObject(packet, "nsp", a->base.nsp->name);
+    cJSON_AddStringToObject(packet, "nsp", sio_nsp_name(a->base.nsp));
     cJSON_AddItemToArray(msg, packet);
     packet = NULL;
     cJSON *flags = cJSON_AddObjectToObject(opts, "flags");
@@ -381,7 +387,7 @@ done:
     return rc;
 }
 
-static int ra_broadcast(sio_adapter *b, const sio_out *pkt, const sio_target *t) {
+static int ra_broadcast(sio_adapter *b, const sio_adapter_packet *pkt, const sio_target *t) {
     redis_adapter *a = (redis_adapter *)b;
     if (!(t && t->local) && redis_link_is_up(a->r->pub)) {
         sbuf *m = &a->r->scratch;
@@ -491,8 +497,8 @@ static int ra_remote_server_emit(sio_adapter *b, const cJSON *data, sio_response
     return start_with_payload(q, body);
 }
 
-static int ra_remote_broadcast_ack(sio_adapter *b, const sio_out *pkt, const sio_target *t,
-                                   uint32_t timeout_ms, struct ack_group *g) {
+static int ra_remote_broadcast_ack(sio_adapter *b, const sio_adapter_packet *pkt,
+                                   const sio_target *t, uint32_t timeout_ms, sio_ack_group *g) {
     redis_adapter *a = (redis_adapter *)b;
     struct request *q = calloc(1, sizeof *q);
     if (!q) {
@@ -503,12 +509,12 @@ static int ra_remote_broadcast_ack(sio_adapter *b, const sio_out *pkt, const sio
     sio_nsp_ref(a->base.nsp);
     q->type = REQ_BROADCAST;
     q->group = g;
-    g->refs++;
+    sio_ack_group_ref(g);
     short_id(q->id);
     q->next = a->r->requests;
     a->r->requests = q;
     /* Answers may come until the group's own timeout; forget after it. */
-    sio_timer_start(a->r->srv->loop, &q->timer, timeout_ms ? timeout_ms : a->r->timeout_ms,
+    sio_timer_start(a->r->loop, &q->timer, timeout_ms ? timeout_ms : a->r->timeout_ms,
                     request_timeout);
     cJSON *req = cJSON_CreateObject();
     cJSON *packet = cJSON_CreateObject();
@@ -519,7 +525,7 @@ static int ra_remote_broadcast_ack(sio_adapter *b, const sio_out *pkt, const sio
         cJSON_AddNumberToObject(req, "type", REQ_BROADCAST);
         cJSON_AddNumberToObject(packet, "type", 2);
         cJSON_AddItemToObject(packet, "data", cJSON_CreateArrayReference(pkt->data->child));
-        cJSON_AddStringToObject(packet, "nsp", a->base.nsp->name);
+        cJSON_AddStringToObject(packet, "nsp", sio_nsp_name(a->base.nsp));
         cJSON_AddItemToObject(req, "packet", packet);
         packet = NULL;
         cJSON *flags = cJSON_AddObjectToObject(opts, "flags");
@@ -593,10 +599,10 @@ static void on_broadcast(redis_adapter *a, const char *channel, size_t chlen, co
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(packet, "data");
     const char *pn = cJSON_IsString(pnsp) ? pnsp->valuestring : "/";
     if (cJSON_IsArray(msg) && !(cJSON_IsString(uid) && strcmp(uid->valuestring, a->r->uid) == 0) &&
-        strcmp(pn, nsp->name) == 0 && cJSON_IsArray(data) && cJSON_GetArraySize(data) > 0) {
+        strcmp(pn, sio_nsp_name(nsp)) == 0 && cJSON_IsArray(data) && cJSON_GetArraySize(data) > 0) {
         struct target_buf tb;
         target_from(&tb, opts);
-        sio_nsp_broadcast_packet(nsp, data, &tb.t);
+        sio_local_broadcast(nsp, data, &tb.t);
     }
     cJSON_Delete(msg);
 }
@@ -614,13 +620,12 @@ static cJSON *response_for(const cJSON *req) {
 }
 
 struct ss_ack {
-    sio_server_ack base;
     redis_adapter *a;
     const char *request_id;
 };
 
-static void ss_ack_send(sio_server_ack *b, const cJSON *arg) {
-    struct ss_ack *k = (struct ss_ack *)b;
+static void ss_ack_send(const cJSON *arg, void *ud) {
+    struct ss_ack *k = ud;
     cJSON *resp = cJSON_CreateObject();
     if (!resp) return;
     cJSON_AddNumberToObject(resp, "type", REQ_SERVER_SIDE_EMIT);
@@ -636,8 +641,8 @@ struct fwd {
     char request_id[64];
 };
 
-static void forward_answer(struct ack_group *g, cJSON *arg) {
-    struct fwd *f = g->fwd_ud;
+static void forward_answer(sio_namespace *nsp, cJSON *arg, void *ud) {
+    struct fwd *f = ud;
     cJSON *resp = cJSON_CreateObject();
     if (resp) {
         cJSON_AddNumberToObject(resp, "type", REQ_BROADCAST_ACK);
@@ -664,33 +669,24 @@ static void handle_remote_broadcast(redis_adapter *a, const cJSON *req) {
     uint32_t timeout = cJSON_IsNumber(to) && to->valuedouble > 0 && to->valuedouble < 3.6e6
                            ? (uint32_t)to->valuedouble
                            : a->r->timeout_ms;
-    struct ack_group *g = calloc(1, sizeof *g);
     struct fwd *f = calloc(1, sizeof *f);
-    if (!g || !f) {
-        free(g);
-        free(f);
-        return;
-    }
+    if (!f) return;
     snprintf(f->request_id, sizeof f->request_id, "%s", id->valuestring);
     f->a = a;
-    g->nsp = a->base.nsp;
-    sio_nsp_ref(g->nsp); /* f->a and g->nsp stay valid until the group goes */
-    g->done = 1;         /* never completes here: answers go back to the asking node */
-    g->forward = forward_answer;
-    g->fwd_ud = f;
-    g->refs = 1;
     struct target_buf tb;
     target_from(&tb, opts);
-    size_t count = sio_local_broadcast_ack(a->base.nsp, data, &tb.t, timeout, g);
+    /* The namespace (and so f->a) stays while answers may come; each goes
+     * back to the asking node. f may be freed by the time this returns (no
+     * socket was asked). */
+    size_t count =
+        sio_local_broadcast_ack(a->base.nsp, data, &tb.t, timeout, forward_answer, f, free);
     cJSON *resp = cJSON_CreateObject();
     if (resp) {
         cJSON_AddNumberToObject(resp, "type", REQ_BROADCAST_CLIENT_COUNT);
-        cJSON_AddStringToObject(resp, "requestId", f->request_id);
+        cJSON_AddStringToObject(resp, "requestId", id->valuestring);
         cJSON_AddNumberToObject(resp, "clientCount", (double)count);
         publish_response(a, resp);
     }
-    /* The forwarding state lives as long as local acks may still come. */
-    sio_ack_group_unref(g);
 }
 
 /* A request from another node, decoded, with what every handler needs. */
@@ -707,9 +703,7 @@ struct req_ctx {
 
 static sio_socket *req_socket(const struct req_ctx *q) {
     const cJSON *sid = cJSON_GetObjectItemCaseSensitive(q->req, "sid");
-    return cJSON_IsString(sid)
-               ? smap_get(&q->nsp->sockets, sid->valuestring, strlen(sid->valuestring))
-               : NULL;
+    return cJSON_IsString(sid) ? sio_nsp_find_socket(q->nsp, sid->valuestring) : NULL;
 }
 
 static void req_sockets(struct req_ctx *q) {
@@ -800,8 +794,8 @@ static void req_server_side_emit(struct req_ctx *q) {
     if (q->own) return;
     cJSON *data = cJSON_GetObjectItemCaseSensitive(q->req, "data");
     if (!cJSON_IsArray(data)) return;
-    struct ss_ack k = {{ss_ack_send, 0}, q->a, cJSON_IsString(q->rid) ? q->rid->valuestring : NULL};
-    sio_nsp_server_event(q->nsp, data, k.request_id ? &k.base : NULL);
+    struct ss_ack k = {q->a, cJSON_IsString(q->rid) ? q->rid->valuestring : NULL};
+    sio_local_server_event(q->nsp, (cJSON *)data, k.request_id ? ss_ack_send : NULL, &k);
 }
 
 static void req_broadcast(struct req_ctx *q) {
@@ -924,8 +918,9 @@ static void on_down(redis_link *l, const char *why, void *ud) {}
 
 /* ---------- setup ---------- */
 
-sio_adapter *sio_redis_adapter_new(sio_namespace *nsp) {
-    struct sio_redis *r = nsp->srv->redis;
+static sio_adapter *redis_adapter_new(sio_namespace *nsp, void *state) {
+    struct sio_redis *r = state;
+    const char *name = sio_nsp_name(nsp);
     redis_adapter *a = calloc(1, sizeof *a);
     if (!a) return NULL;
     a->base.ops = &redis_ops;
@@ -936,9 +931,9 @@ sio_adapter *sio_redis_adapter_new(sio_namespace *nsp) {
     char *respp = concat3(r->key, "-response#", "");
     char *bp = concat3(r->key, "#", "");
     if (a->mem && reqp && respp && bp) {
-        a->bchan = concat3(bp, nsp->name, "#");
-        a->reqchan = concat3(reqp, nsp->name, "#");
-        a->respchan = concat3(respp, nsp->name, "#");
+        a->bchan = concat3(bp, name, "#");
+        a->reqchan = concat3(reqp, name, "#");
+        a->respchan = concat3(respp, name, "#");
         char *u = concat3(r->uid, "#", "");
         a->specchan = a->respchan && u ? concat3(a->respchan, u, "") : NULL;
         free(u);
@@ -967,38 +962,19 @@ sio_adapter *sio_redis_adapter_new(sio_namespace *nsp) {
     return &a->base;
 }
 
-int sio_redis_init(sio_server *srv) {
-    redis_url url;
-    if (redis_url_parse(srv->o.redis_url, &url)) {
-        log_error("redis: invalid URL '%s' (want redis://host:port[/db])", srv->o.redis_url);
-        return SIO_EINVAL;
-    }
-    struct sio_redis *r = calloc(1, sizeof *r);
-    if (!r) return SIO_ENOMEM;
-    r->srv = srv;
-    r->key = strdup(srv->o.redis_key && *srv->o.redis_key ? srv->o.redis_key : "socket.io");
-    r->timeout_ms = srv->o.requests_timeout_ms ? srv->o.requests_timeout_ms : 5000;
-    short_id(r->uid);
-    static const redis_link_cbs pub_cbs = {on_up, on_down, NULL};
-    static const redis_link_cbs sub_cbs = {on_up, on_down, on_message};
-    r->pub = redis_link_new(srv->loop, &url, "pub", &pub_cbs, r);
-    r->sub = redis_link_new(srv->loop, &url, "sub", &sub_cbs, r);
-    if (!r->key || !r->pub || !r->sub) {
-        redis_link_free(r->pub);
-        redis_link_free(r->sub);
-        free(r->key);
-        free(r);
-        return SIO_ENOMEM;
-    }
-    srv->redis = r;
-    log_info("redis adapter: %s:%d db %d, key '%s', node %s", url.host, url.port, url.db, r->key,
-             r->uid);
-    return SIO_OK;
+/* The links' state for /metrics. */
+static void redis_collect(metrics_out *o, void *ud) {
+    struct sio_redis *r = ud;
+    static const char help[] = "Whether the Redis link is connected.";
+    metrics_put(o, "sio_redis_up", help, METRIC_GAUGE, "link=\"pub\"", METRIC_I64,
+                redis_link_is_up(r->pub));
+    metrics_put(o, "sio_redis_up", help, METRIC_GAUGE, "link=\"sub\"", METRIC_I64,
+                redis_link_is_up(r->sub));
 }
 
-void sio_redis_free(sio_server *srv) {
-    struct sio_redis *r = srv->redis;
-    if (!r) return;
+static void redis_close(void *state) {
+    struct sio_redis *r = state;
+    metrics_remove(sio_loop_metrics(r->loop), r);
     while (r->requests)
         request_free(r->requests);
     redis_link_free(r->pub);
@@ -1006,15 +982,47 @@ void sio_redis_free(sio_server *srv) {
     sbuf_free(&r->scratch);
     free(r->key);
     free(r);
-    srv->redis = NULL;
 }
 
-void sio_redis_collect(sio_server *srv, sbuf *o) {
-    struct sio_redis *r = srv->redis;
-    if (!r) return;
-    sbuf_printf(o,
-                "# HELP sio_redis_up Whether the Redis link is connected.\n"
-                "# TYPE sio_redis_up gauge\n"
-                "sio_redis_up{link=\"pub\"} %d\nsio_redis_up{link=\"sub\"} %d\n",
-                redis_link_is_up(r->pub), redis_link_is_up(r->sub));
+static int redis_open(sio_server *srv, void *ud, void **state) {
+    const sio_redis_options *o = ud;
+    redis_url url;
+    if (!o || !o->url || redis_url_parse(o->url, &url)) {
+        log_error("redis: invalid URL '%s' (want redis://host:port[/db])",
+                  o && o->url ? o->url : "");
+        return SIO_EINVAL;
+    }
+    struct sio_redis *r = calloc(1, sizeof *r);
+    if (!r) return SIO_ENOMEM;
+    r->loop = sio_server_loop(srv);
+    r->key = strdup(o->key && *o->key ? o->key : "socket.io");
+    uint32_t timeout = sio_server_options(srv)->requests_timeout_ms;
+    r->timeout_ms = timeout ? timeout : 5000;
+    short_id(r->uid);
+    static const redis_link_cbs pub_cbs = {on_up, on_down, NULL};
+    static const redis_link_cbs sub_cbs = {on_up, on_down, on_message};
+    r->pub = redis_link_new(r->loop, &url, "pub", &pub_cbs, r);
+    r->sub = redis_link_new(r->loop, &url, "sub", &sub_cbs, r);
+    if (!r->key || !r->pub || !r->sub ||
+        metrics_add(sio_loop_metrics(r->loop), r, NULL, 0, redis_collect)) {
+        redis_link_free(r->pub);
+        redis_link_free(r->sub);
+        free(r->key);
+        free(r);
+        return SIO_ENOMEM;
+    }
+    log_info("redis adapter: %s:%d db %d, key '%s', node %s", url.host, url.port, url.db, r->key,
+             r->uid);
+    *state = r;
+    return SIO_OK;
+}
+
+int sio_redis_adapter(sio_adapter_factory *f, const sio_redis_options *o) {
+    redis_url url;
+    if (!f || !o || !o->url || redis_url_parse(o->url, &url)) return SIO_EINVAL;
+    f->open = redis_open;
+    f->create = redis_adapter_new;
+    f->close = redis_close;
+    f->ud = (void *)o;
+    return SIO_OK;
 }

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/log.h"
+#include "sio/log.h"
 
 /* From src/CMakeLists.txt: SIO_DATA_FROM_BIN, share/sio-server relative to
  * the installed binary's directory; SIO_BUILD_DIR, where the build puts the
@@ -47,8 +47,8 @@ static void exe_dir(char *out, size_t n) {
 static const char *find(const struct asset *a, const char *opt, char *buf, size_t n) {
     if (opt) {
         if (!has_file(opt, a->probe))
-            log_warn("%s: %s/%s not found (--%s / %s): %s", a->what, opt, a->probe, a->option,
-                     a->env, a->missing);
+            sio_log(SIO_LOG_WARN, "%s: %s/%s not found (--%s / %s): %s", a->what, opt, a->probe,
+                    a->option, a->env, a->missing);
         return opt;
     }
     char bin[PATH_MAX];
@@ -70,13 +70,14 @@ static const char *find(const struct asset *a, const char *opt, char *buf, size_
         has_file(buf, a->probe))
         return buf;
     if (in_build_tree)
-        log_warn("%s not found (looked in %s and %s): %s; set --%s DIR (%s), or run "
-                 "scripts/install-deps (npm assets)",
-                 a->what, installed, buf, a->missing, a->option, a->env);
+        sio_log(SIO_LOG_WARN,
+                "%s not found (looked in %s and %s): %s; set --%s DIR (%s), or run "
+                "scripts/install-deps (npm assets)",
+                a->what, installed, buf, a->missing, a->option, a->env);
     else
-        log_warn("%s not found in %s: %s; set --%s DIR (%s)", a->what,
-                 installed[0] ? installed : "<the binary's ../share/sio-server>", a->missing,
-                 a->option, a->env);
+        sio_log(SIO_LOG_WARN, "%s not found in %s: %s; set --%s DIR (%s)", a->what,
+                installed[0] ? installed : "<the binary's ../share/sio-server>", a->missing,
+                a->option, a->env);
     return NULL;
 }
 

@@ -14,13 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "app/app.h"
 #include "app/handlers.h"
 #include "sio/auth.h"
 #include "sio/sio.h"
 #include "sio/websocket.h"
-#include "util/id.h"
 
 struct chat {
     sio_server *io;
@@ -124,8 +124,13 @@ static int ws_request(eio_request *req, void **data, void *ud) {
         cJSON_Delete(claims);
         return 1;
     }
-    char id[SIO_RANDOM_ID_LEN + 1];
-    if (sio_random_id(id)) return 0;
+    /* An unguessable name, as the socket ids: 20 hex digits of the kernel's
+     * CSPRNG. */
+    unsigned char raw[10];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) return 0;
+    char id[2 * sizeof raw + 1];
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(id + 2 * i, 3, "%02x", raw[i]);
     *data = strdup(id);
     return *data != NULL;
 }

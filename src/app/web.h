@@ -1,7 +1,7 @@
-/* Routes every app gets: the static site (the demo page), the socket.io-client
- * browser bundle next to the Engine.IO path (like the reference's
- * serveClient), /healthz (public, for health checks) and /metrics (only for
- * the client addresses in metrics_allow, loopback by default). */
+/* Routes every app gets: the static site (the demo page) and the
+ * socket.io-client browser bundle next to the Engine.IO path (like the
+ * reference's serveClient). /healthz and /metrics are the runtime's
+ * (sio/runtime.h). */
 #ifndef SIO_APP_WEB_H
 #define SIO_APP_WEB_H
 
@@ -11,12 +11,11 @@ typedef struct web_options {
     const char *static_dir;       /* NULL: no static site */
     const char *client_dir;       /* socket.io-client/dist; NULL: not served */
     const char *eio_path;         /* "/socket.io/" */
-    const char *metrics_allow;    /* addresses/CIDRs allowed /metrics; NULL: 127.0.0.0/8,::1 */
     const char *html_csp;         /* Content-Security-Policy of the static site's
                                      HTML pages; NULL: none */
     size_t compression_threshold; /* text files of at least this size are sent
                                      gzip/deflate-coded to clients that take it,
-                                     compressed once (http/zcache.h); 0: never */
+                                     compressed once; 0: never */
 } web_options;
 
 /* The Content-Security-Policy fitting the demo page (js-client/). */
@@ -24,10 +23,9 @@ extern const char web_demo_csp[];
 
 typedef struct web web;
 
-/* Register the routes; the strings must outlive the listener. NULL with
- * *err set (SIO_EINVAL: metrics_allow does not parse). */
+/* Register the routes (the options are copied). NULL with *err set. */
 web *web_install(sio_http *http, const web_options *o, int *err);
-/* After the listener is freed. */
+/* Remove the routes; before the listener is freed. */
 void web_free(web *w);
 
 #endif

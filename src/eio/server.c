@@ -24,7 +24,7 @@
 #include "util/log.h"
 #include "util/id.h"
 #include "util/map.h"
-#include "util/metrics.h"
+#include "eio/metrics.h"
 #include "util/segq.h"
 #include "ws/conn.h"
 #include "ws/deflate.h"
@@ -63,6 +63,7 @@ struct eio_session {
 
 struct eio_server {
     sio_loop *loop;
+    eio_metrics m; /* this server's part of /metrics */
     http_server *http;
     ws_ctx *ws;
     eio_options o;
@@ -204,7 +205,7 @@ static void cors_headers(const eio_server *srv, http_req *r, const char **h) {
 static void respond_error(eio_server *srv, http_req *r, unsigned status, int code) {
     static const int rej[] = {REJ_TRANSPORT,   REJ_UNKNOWN_SID, REJ_BAD_METHOD,
                               REJ_BAD_REQUEST, REJ_FORBIDDEN,   REJ_PROTOCOL_VERSION};
-    g_metrics.rejected[rej[code]]++;
+    srv->m.rejected[rej[code]]++;
     char body[96];
     int n =
         snprintf(body, sizeof body, "{\"code\":%d,\"message\":\"%s\"}", code, err_messages[code]);
@@ -227,7 +228,7 @@ static void respond_forbidden(eio_server *srv, http_req *r, const char *message)
         respond_error(srv, r, 403, ERR_FORBIDDEN);
         return;
     }
-    g_metrics.rejected[REJ_FORBIDDEN]++;
+    srv->m.rejected[REJ_FORBIDDEN]++;
     const char *h[12];
     cors_headers(srv, r, h);
     http_respond(r, 403, "application/json", body, strlen(body), h);
@@ -410,7 +411,7 @@ static void half_open_enter(eio_session *s) {
     struct addr_count *ac = per_address_on(srv) && s->hs ? addr_entry(srv, s->hs, 1) : NULL;
     if (ac) ac->n++;
     if (fifo_push(&srv->half_open, s)) return;
-    g_metrics.sessions_half_open++;
+    srv->m.sessions_half_open++;
     if (ac) ac->half_open++;
 }
 
@@ -421,7 +422,7 @@ static void half_open_leave(eio_session *s, int closing) {
     if (!was_half_open && !closing) return;
     if (was_half_open) {
         fifo_remove(&srv->half_open, s);
-        g_metrics.sessions_half_open--;
+        srv->m.sessions_half_open--;
     }
     struct addr_count *ac = per_address_on(srv) && s->hs ? addr_entry(srv, s->hs, 0) : NULL;
     if (!ac) return;
@@ -453,10 +454,10 @@ static eio_session *session_new(eio_server *srv, eio_transport t, char *hs) {
     s->hs = hs;
     eio_core_init(&s->core, t);
     if (t == EIO_TR_WEBSOCKET)
-        g_metrics.sessions_websocket++;
+        srv->m.sessions_websocket++;
     else
-        g_metrics.sessions_polling++;
-    g_metrics.sessions_opened++;
+        srv->m.sessions_polling++;
+    srv->m.sessions_opened++;
     half_open_enter(s);
     return s;
 }
@@ -483,10 +484,10 @@ static void session_destroy(eio_session *s) {
     sio_timer_stop(srv->loop, &s->timer);
     smap_del(&srv->sessions, s->sid, SID_LEN);
     if (s->core.transport == EIO_TR_WEBSOCKET)
-        g_metrics.sessions_websocket--;
+        srv->m.sessions_websocket--;
     else
-        g_metrics.sessions_polling--;
-    g_metrics.sessions_closed++;
+        srv->m.sessions_polling--;
+    srv->m.sessions_closed++;
     half_open_leave(s, 1);
     maybe_free(s);
 }
@@ -739,9 +740,9 @@ static void complete_upgrade(eio_session *s) {
     s->ws = s->probe;
     s->probe = NULL;
     srv->n_ws++;
-    g_metrics.sessions_polling--;
-    g_metrics.sessions_websocket++;
-    g_metrics.upgrades++;
+    srv->m.sessions_polling--;
+    srv->m.sessions_websocket++;
+    srv->m.upgrades++;
     sio_timer_stop(srv->loop, &s->ws->timer);
     ws_conn_set_owner(s->ws, &transport_handler, s);
     size_t parts = segq_parts(&s->poll_out);
@@ -768,8 +769,8 @@ static void handle_packet(eio_session *s, eio_source src, const eio_packet *p) {
     case EIO_ACT_NONE:
         break;
     case EIO_ACT_DELIVER:
-        g_metrics.packets_in++;
-        g_metrics.bytes_in += p->len;
+        srv->m.packets_in++;
+        srv->m.bytes_in += p->len;
         if (srv->cb.on_message) srv->cb.on_message(s, p->data, p->len, p->binary, srv->ud);
         break;
     case EIO_ACT_HEARTBEAT_OK:
@@ -977,7 +978,7 @@ static void poll_post(eio_session *s, http_req *r) {
 static void shed_oldest(eio_server *srv) {
     eio_session *s = fifo_oldest(&srv->half_open);
     if (!s) return;
-    g_metrics.sessions_shed++;
+    srv->m.sessions_shed++;
     log_debug("eio: at capacity, shedding half-open session %s from %s", s->sid,
               eio_session_remote_addr(s));
     half_open_leave(s, 0);
@@ -997,7 +998,7 @@ static int admit(eio_server *srv, http_req *r) {
     static const char *const retry[] = {"Retry-After", "1", NULL};
     int full = srv->o.max_sessions && smap_len(&srv->sessions) >= srv->o.max_sessions;
     if (full && !fifo_oldest(&srv->half_open)) {
-        g_metrics.rejected[REJ_MAX_CONNECTIONS]++;
+        srv->m.rejected[REJ_MAX_CONNECTIONS]++;
         static const char body[] = "{\"code\":503,\"message\":\"Server at capacity\"}";
         http_respond(r, 503, "application/json", body, sizeof body - 1, retry);
         return 0;
@@ -1013,7 +1014,7 @@ static int admit(eio_server *srv, http_req *r) {
         if (srv->tokens > cap) srv->tokens = cap;
         srv->tokens_at = now ? now : 1;
         if (srv->tokens < 1.0) {
-            g_metrics.rejected[REJ_HANDSHAKE_RATE]++;
+            srv->m.rejected[REJ_HANDSHAKE_RATE]++;
             static const char body[] = "{\"code\":503,\"message\":\"Too many handshakes\"}";
             http_respond(r, 503, "application/json", body, sizeof body - 1, retry);
             return 0;
@@ -1023,14 +1024,14 @@ static int admit(eio_server *srv, http_req *r) {
     struct addr_count *ac =
         per_address_on(srv) ? addr_entry(srv, http_req_remote_addr(r), 0) : NULL;
     if (ac && srv->o.max_per_address && ac->n >= srv->o.max_per_address) {
-        g_metrics.rejected[REJ_PER_ADDRESS]++;
+        srv->m.rejected[REJ_PER_ADDRESS]++;
         static const char body[] = "{\"code\":429,\"message\":\"Too many sessions\"}";
         http_respond(r, 429, "application/json", body, sizeof body - 1, retry);
         return 0;
     }
     if (ac && srv->o.max_half_open_per_address &&
         ac->half_open >= srv->o.max_half_open_per_address) {
-        g_metrics.rejected[REJ_HALF_OPEN_PER_ADDRESS]++;
+        srv->m.rejected[REJ_HALF_OPEN_PER_ADDRESS]++;
         static const char body[] = "{\"code\":429,\"message\":\"Too many half-open sessions\"}";
         http_respond(r, 429, "application/json", body, sizeof body - 1, retry);
         return 0;
@@ -1220,6 +1221,7 @@ eio_server *eio_server_new(sio_loop *loop, sio_http *http, const eio_options *op
     snprintf(srv->open_tail, sizeof srv->open_tail,
              ",\"pingInterval\":%u,\"pingTimeout\":%u,\"maxPayload\":%zu}", opts->ping_interval_ms,
              opts->ping_timeout_ms, opts->max_payload);
+    if ((*err = eio_metrics_register(sio_loop_metrics(loop), &srv->m))) goto fail;
     if ((*err = http_server_route(http, srv->path, on_request, srv, opts->max_payload))) goto fail;
     *err = SIO_OK;
     return srv;
@@ -1267,6 +1269,7 @@ void eio_server_free(eio_server *srv) {
     free(srv->path);
     free(srv->cookie);
     sbuf_free(&srv->scratch);
+    metrics_remove(sio_loop_metrics(srv->loop), &srv->m);
     free(srv);
 }
 
@@ -1295,7 +1298,7 @@ static int over_budget(eio_session *s, size_t more) {
     /* A message larger than the bound goes in unless more than the bound
      * already waits; a smaller one must fit in what is left. */
     if (!bound || (more > bound ? waiting <= bound : waiting + more <= bound)) return 0;
-    g_metrics.backpressure_disconnects++;
+    s->srv->m.backpressure_disconnects++;
     log_info("eio: %s has %zu bytes queued (%zu waiting); %zu more would pass --max-buffered "
              "%zu: disconnecting (backpressure)",
              s->sid, queued, waiting, more, bound);
@@ -1313,8 +1316,8 @@ int eio_send(eio_session *s, const uint8_t *data, size_t len, int binary) {
     if (s->core.state != EIO_ST_OPEN) return SIO_ECLOSED;
     if (len > s->srv->o.max_payload) return SIO_ETOOBIG;
     if (over_budget(s, len + 10)) return SIO_ECLOSED;
-    g_metrics.packets_out++;
-    g_metrics.bytes_out += len;
+    s->srv->m.packets_out++;
+    s->srv->m.bytes_out += len;
     return queue_packet(s, EIO_MESSAGE, data, len, binary);
 }
 
@@ -1425,8 +1428,8 @@ int eio_send_batch(eio_session *s, eio_batch *b) {
     if (ws && !s->ws) return SIO_ECLOSED;
     const sbuf *frames = ws ? batch_frames(s, b) : NULL;
     if (over_budget(s, ws ? frames->len : b->poll.len + 1)) return SIO_ECLOSED;
-    g_metrics.packets_out += b->n;
-    g_metrics.bytes_out += b->bytes;
+    s->srv->m.packets_out += b->n;
+    s->srv->m.bytes_out += b->bytes;
     if (ws) {
         sbuf_shared *sh = batch_shared(frames, frames == &b->wsz ? &b->wsz_shared : &b->ws_shared);
         return sh ? ws_conn_send_shared(s->ws, sh)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sio/status.h"
+#include "util/metrics.h"
 
 #define MAX_EVENTS 256
 #define MAX_HOOKS  16
@@ -39,6 +40,7 @@ struct sio_loop {
     struct hook hooks[MAX_HOOKS];
     size_t n_hooks;
     struct epoll_event events[MAX_EVENTS];
+    metrics_registry *metrics; /* what /metrics shows of this loop's components */
 };
 
 static uint64_t mono_ms(void) {
@@ -66,9 +68,15 @@ void sio_loop_free(sio_loop *l) {
     /* Objects torn down after the loop stopped are still waiting here. */
     run_later(l);
     close(l->epfd);
+    metrics_registry_free(l->metrics);
     free(l->heap);
     free(l->later);
     free(l);
+}
+
+metrics_registry *sio_loop_metrics(sio_loop *l) {
+    if (!l->metrics) l->metrics = metrics_registry_new();
+    return l->metrics;
 }
 
 void sio_loop_stop(sio_loop *l) {

@@ -22,15 +22,9 @@ void sio_options_init(sio_options *o) {
     memset(o, 0, sizeof *o);
     o->connect_timeout_ms = 45000;
     o->max_attachments = 64;
-    o->redis_key = "socket.io";
     o->requests_timeout_ms = 5000;
     o->max_rooms_per_socket = 256;
     o->max_room_name = 256;
-}
-
-uint32_t sio_next_epoch(sio_server *srv) {
-    if (++srv->epoch == 0) ++srv->epoch;
-    return srv->epoch;
 }
 
 /* ---------- encoding ---------- */
@@ -94,7 +88,7 @@ static int send_encoded(sio_server *srv, eio_session *es) {
 static int deliver_encoded(sio_socket *s, int is_volatile) {
     if (s->state != SOCK_CONNECTED || !s->client || !s->client->es) return SIO_ECLOSED;
     if (is_volatile && !eio_session_ready(s->client->es)) {
-        g_metrics.volatile_dropped++;
+        s->nsp->srv->volatile_dropped++;
         return SIO_OK;
     }
     return send_encoded(s->nsp->srv, s->client->es);
@@ -103,7 +97,7 @@ static int deliver_encoded(sio_socket *s, int is_volatile) {
 int sio_socket_deliver(sio_socket *s, eio_batch *b, int is_volatile) {
     if (s->state == SOCK_GONE || !s->client || !s->client->es) return SIO_ECLOSED;
     if (is_volatile && !eio_session_ready(s->client->es)) {
-        g_metrics.volatile_dropped++;
+        s->nsp->srv->volatile_dropped++;
         return SIO_OK;
     }
     return eio_send_batch(s->client->es, b);
@@ -121,9 +115,7 @@ static sio_namespace *nsp_new(sio_server *srv, const char *name) {
     if (!n) return NULL;
     n->srv = srv;
     n->name = strdup(name);
-    n->adapter = !n->name     ? NULL
-                 : srv->redis ? sio_redis_adapter_new(n)
-                              : sio_memory_adapter_new(n);
+    n->adapter = n->name ? srv->adapters.create(n, srv->adapter_state) : NULL;
     if (!n->adapter || smap_put(&srv->nsps, n->name, strlen(n->name), n)) {
         if (n->adapter) n->adapter->ops->free(n->adapter);
         free(n->name);
@@ -244,11 +236,25 @@ void sio_on_namespace_removed(sio_server *srv, sio_nsp_created_cb cb, void *ud) 
     srv->removed_cb = cb;
     srv->removed_ud = ud;
 }
+const sio_options *sio_server_options(const sio_server *srv) {
+    return &srv->o;
+}
 const char *sio_nsp_name(const sio_namespace *n) {
     return n->name;
 }
 size_t sio_nsp_size(const sio_namespace *n) {
     return smap_len(&n->sockets);
+}
+sio_server *sio_nsp_server(const sio_namespace *n) {
+    return n->srv;
+}
+sio_socket *sio_nsp_find_socket(const sio_namespace *n, const char *id) {
+    size_t len = strnlen(id, SIO_ID_LEN + 1);
+    return len == SIO_ID_LEN ? smap_get(&n->sockets, id, len) : NULL;
+}
+sio_socket *sio_nsp_next_socket(const sio_namespace *n, size_t *pos) {
+    smap_slot *slot = smap_next(&n->sockets, pos);
+    return slot ? slot->val : NULL;
 }
 
 int sio_use(sio_namespace *n, sio_middleware mw, void *ud) {
@@ -323,6 +329,10 @@ void *sio_socket_data(const sio_socket *s) {
 }
 int sio_socket_connected(const sio_socket *s) {
     return s->state == SOCK_CONNECTED;
+}
+sio_socket_slot *sio_socket_adapter_slot(const sio_socket *s) {
+    /* The adapter's state, not the socket's: writable through a const socket. */
+    return (sio_socket_slot *)&s->slot;
 }
 
 int sio_socket_set_claims(sio_socket *s, cJSON *claims) {
@@ -735,7 +745,8 @@ static void on_close(eio_session *es, const char *reason, void *ud) {
 
 /* ---------- server ---------- */
 
-static void collect(sbuf *o, void *ud) {
+/* The namespaces, sockets and rooms of /metrics, counted at scrape time. */
+static void collect(metrics_out *o, void *ud) {
     sio_server *srv = ud;
     size_t sockets = 0, rooms = 0, pos = 0;
     smap_slot *slot;
@@ -744,15 +755,12 @@ static void collect(sbuf *o, void *ud) {
         sockets += smap_len(&n->sockets);
         rooms += n->adapter->ops->room_count(n->adapter);
     }
-    sbuf_printf(o,
-                "# HELP sio_namespaces Socket.IO namespaces.\n# TYPE sio_namespaces gauge\n"
-                "sio_namespaces %zu\n"
-                "# HELP sio_sockets Connected Socket.IO sockets (all namespaces).\n"
-                "# TYPE sio_sockets gauge\nsio_sockets %zu\n"
-                "# HELP sio_rooms Rooms with members on this node (sockets' own rooms not "
-                "counted).\n# TYPE sio_rooms gauge\nsio_rooms %zu\n",
-                smap_len(&srv->nsps), sockets, rooms);
-    sio_redis_collect(srv, o);
+    metrics_put(o, "sio_namespaces", "Socket.IO namespaces.", METRIC_GAUGE, NULL, METRIC_U64,
+                (double)smap_len(&srv->nsps));
+    metrics_put(o, "sio_sockets", "Connected Socket.IO sockets (all namespaces).", METRIC_GAUGE,
+                NULL, METRIC_U64, (double)sockets);
+    metrics_put(o, "sio_rooms", "Rooms with members on this node (sockets' own rooms not counted).",
+                METRIC_GAUGE, NULL, METRIC_U64, (double)rooms);
 }
 
 /* The application's hook, if any, seen from the Engine.IO layer. */
@@ -760,6 +768,11 @@ static int allow_request(eio_server *es, eio_request *req, const char **message,
     sio_server *srv = ud;
     return srv->o.allow_request ? srv->o.allow_request(req, message, srv->o.allow_request_ud) : 1;
 }
+
+static const metrics_field sio_fields[] = {
+    {"sio_volatile_dropped_total", "Volatile packets dropped (transport not ready).",
+     METRIC_COUNTER, NULL, METRIC_U64, offsetof(sio_server, volatile_dropped)},
+};
 
 sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo,
                            const sio_options *o, int *err) {
@@ -774,13 +787,23 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
     sio_decoder_init(&srv->dec, srv->o.max_attachments);
     sio_attachment_list_init(&srv->bins);
     snprintf(srv->path, sizeof srv->path, "%s", eo->path ? eo->path : "/socket.io/");
-    if (srv->o.redis_url && (*err = sio_redis_init(srv))) goto fail;
+    srv->adapters = srv->o.adapter ? *srv->o.adapter : *sio_memory_adapter();
+    srv->o.adapter = NULL; /* the copy above is what counts */
+    srv->adapter_state = srv->adapters.ud;
+    if (!srv->adapters.create) {
+        *err = SIO_EINVAL;
+        goto fail;
+    }
+    if (srv->adapters.open &&
+        (*err = srv->adapters.open(srv, srv->adapters.ud, &srv->adapter_state)))
+        goto fail;
+    srv->adapter_open = 1;
     static const eio_callbacks cbs = {allow_request, on_open, on_message, on_close, on_drain};
-    *err = SIO_ENOMEM; /* sio_redis_init set SIO_OK */
+    *err = SIO_ENOMEM; /* open set SIO_OK */
     if (!sio_of(srv, "/")) goto fail;
     srv->eio = eio_server_new(loop, http, eo, &cbs, srv, err);
     if (!srv->eio) goto fail;
-    metrics_add_collector(collect, srv);
+    if ((*err = metrics_add(sio_loop_metrics(loop), srv, sio_fields, 1, collect))) goto fail;
     *err = SIO_OK;
     return srv;
 fail:
@@ -796,7 +819,7 @@ void sio_server_shutdown(sio_server *srv) {
 void sio_server_free(sio_server *srv) {
     if (!srv) return;
     srv->shutting_down = 1;
-    metrics_remove_collector(collect, srv);
+    metrics_remove(sio_loop_metrics(srv->loop), srv);
     eio_server_free(srv->eio);
     if (srv->reap) srv->reap->srv = NULL;
     free_removed(srv, 0);
@@ -805,7 +828,7 @@ void sio_server_free(sio_server *srv) {
     while ((slot = smap_next(&srv->nsps, &pos)))
         nsp_free(slot->val);
     smap_free(&srv->nsps);
-    sio_redis_free(srv);
+    if (srv->adapter_open && srv->adapters.close) srv->adapters.close(srv->adapter_state);
     for (size_t i = 0; i < srv->n_dyns; i++)
         free(srv->dyns[i].pattern);
     free(srv->dyns);
@@ -840,7 +863,7 @@ int sio_emit_volatile(sio_socket *s, const char *event, const cJSON *args) {
     if (!event) return SIO_EINVAL;
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     if (!eio_session_ready(s->client->es)) {
-        g_metrics.volatile_dropped++;
+        s->nsp->srv->volatile_dropped++;
         return SIO_OK;
     }
     return sio_emit(s, event, args);
@@ -903,7 +926,7 @@ int sio_broadcast(sio_namespace *n, const sio_target *t, const char *event, cons
     if (r == SIO_OK) r = encoded_batch(srv);
     if (r) return r;
     /* Other nodes re-encode from the logical packet; build it only here. */
-    sio_out out = {&srv->batch, SIO_PKT_EVENT, n->name, NULL, event, args};
+    sio_adapter_packet out = {&srv->batch, n->name, NULL, event, args};
     return n->adapter->ops->broadcast(n->adapter, &out, t);
 }
 
@@ -938,7 +961,7 @@ int sio_join(sio_socket *s, const char *room) {
     int r = SIO_OK;
     if (o->max_room_name && strnlen(room, o->max_room_name + 1) > o->max_room_name)
         r = SIO_ETOOBIG;
-    else if (o->max_rooms_per_socket && s->n_rooms >= o->max_rooms_per_socket &&
+    else if (o->max_rooms_per_socket && s->slot.n_rooms >= o->max_rooms_per_socket &&
              !a->ops->has(a, s, room))
         r = SIO_ELIMIT;
     if (r == SIO_OK) return a->ops->join(a, s, room);
@@ -1103,11 +1126,21 @@ void sio_on_server_event(sio_namespace *n, sio_server_event_cb cb, void *ud) {
     n->server_event_ud = ud;
 }
 
-void sio_nsp_server_event(sio_namespace *n, cJSON *data, sio_server_ack *ack) {
+/* The answer channel of one server-side event, on the stack of
+ * sio_local_server_event: the handler may reply once, before it returns. */
+struct sio_server_ack {
+    void (*reply)(const cJSON *arg, void *ud);
+    void *ud;
+    int used;
+};
+
+void sio_local_server_event(sio_namespace *n, cJSON *data, void (*reply)(const cJSON *, void *),
+                            void *ud) {
     if (!cJSON_IsArray(data) || !n->server_event_cb) return;
     cJSON *name = cJSON_DetachItemFromArray(data, 0);
+    sio_server_ack ack = {reply, ud, 0};
     if (cJSON_IsString(name))
-        n->server_event_cb(n, name->valuestring, data, ack, n->server_event_ud);
+        n->server_event_cb(n, name->valuestring, data, reply ? &ack : NULL, n->server_event_ud);
     cJSON_Delete(name);
 }
 
@@ -1115,7 +1148,7 @@ int sio_server_ack_reply(sio_server_ack *ack, const cJSON *arg) {
     if (!ack) return SIO_EINVAL;
     if (ack->used) return SIO_ESTATE;
     ack->used = 1;
-    ack->send(ack, arg);
+    ack->reply(arg, ack->ud);
     return SIO_OK;
 }
 
@@ -1152,16 +1185,16 @@ int sio_server_side_emit(sio_namespace *n, const char *event, const cJSON *args,
 
 /* ---------- broadcast with acks ---------- */
 
-static void group_free_if_unused(struct ack_group *g) {
+static void group_free_if_unused(sio_ack_group *g) {
     if (!g->done || g->refs > 0) return;
     sio_namespace *n = g->nsp;
     cJSON_Delete(g->responses);
-    if (g->forward) free(g->fwd_ud);
+    if (g->fwd_release) g->fwd_release(g->fwd_ud);
     free(g);
     sio_nsp_unref(n);
 }
 
-static void group_finish(struct ack_group *g, int status) {
+static void group_finish(sio_ack_group *g, int status) {
     if (g->done) return;
     g->done = 1;
     sio_timer_stop(g->nsp->srv->loop, &g->timer);
@@ -1171,21 +1204,21 @@ static void group_finish(struct ack_group *g, int status) {
     group_free_if_unused(g);
 }
 
-static void group_check(struct ack_group *g) {
+static void group_check(sio_ack_group *g) {
     if (!g->done && g->expected_servers >= 0 && g->actual_servers >= g->expected_servers &&
         (size_t)cJSON_GetArraySize(g->responses) >= g->expected_clients)
         group_finish(g, SIO_OK);
 }
 
-void sio_ack_group_count(struct ack_group *g, size_t clients) {
+void sio_ack_group_count(sio_ack_group *g, size_t clients) {
     g->expected_clients += clients;
     g->actual_servers++;
     group_check(g);
 }
 
-void sio_ack_group_answer(struct ack_group *g, cJSON *arg) {
+void sio_ack_group_answer(sio_ack_group *g, cJSON *arg) {
     if (g->forward) {
-        g->forward(g, arg);
+        g->forward(g->nsp, arg, g->fwd_ud);
         return;
     }
     if (g->done) {
@@ -1196,29 +1229,33 @@ void sio_ack_group_answer(struct ack_group *g, cJSON *arg) {
     group_check(g);
 }
 
-void sio_ack_group_servers(struct ack_group *g, int servers) {
+void sio_ack_group_servers(sio_ack_group *g, int servers) {
     g->expected_servers = servers;
     group_check(g);
 }
 
-void sio_ack_group_unref(struct ack_group *g) {
+void sio_ack_group_ref(sio_ack_group *g) {
+    g->refs++;
+}
+
+void sio_ack_group_unref(sio_ack_group *g) {
     g->refs--;
     group_free_if_unused(g);
 }
 
 static void group_timeout(sio_loop *loop, sio_timer *t) {
-    struct ack_group *g = (struct ack_group *)((char *)t - offsetof(struct ack_group, timer));
+    sio_ack_group *g = (sio_ack_group *)((char *)t - offsetof(sio_ack_group, timer));
     group_finish(g, SIO_ETIMEDOUT);
 }
 
 static void group_client_ack(sio_socket *s, int status, cJSON *args, void *ud) {
-    struct ack_group *g = ud;
+    sio_ack_group *g = ud;
     if (status == SIO_OK) sio_ack_group_answer(g, cJSON_DetachItemFromArray(args, 0));
     sio_ack_group_unref(g);
 }
 
 struct bcast_ack {
-    struct ack_group *g;
+    sio_ack_group *g;
     int64_t id;
     uint32_t timeout_ms;
     size_t count;
@@ -1243,8 +1280,9 @@ static void bcast_ack_fn(sio_socket *s, void *ud) {
     b->count++;
 }
 
-size_t sio_local_broadcast_ack(sio_namespace *n, const cJSON *data, const sio_target *t,
-                               uint32_t timeout_ms, struct ack_group *g) {
+/* Broadcast data with acks to the local sockets t selects, into g. */
+static size_t local_broadcast_ack(sio_namespace *n, const cJSON *data, const sio_target *t,
+                                  uint32_t timeout_ms, sio_ack_group *g) {
     sio_server *srv = n->srv;
     struct bcast_ack b = {g, next_ack_id(n), timeout_ms, 0};
     if (encode(srv, SIO_PKT_EVENT, n->name, b.id, NULL, data) || encoded_batch(srv)) return 0;
@@ -1252,10 +1290,32 @@ size_t sio_local_broadcast_ack(sio_namespace *n, const cJSON *data, const sio_ta
     return b.count;
 }
 
+size_t sio_local_broadcast_ack(sio_namespace *n, const cJSON *data, const sio_target *t,
+                               uint32_t timeout_ms,
+                               void (*forward)(sio_namespace *, cJSON *, void *), void *ud,
+                               void (*release)(void *)) {
+    sio_ack_group *g = forward ? calloc(1, sizeof *g) : NULL;
+    if (!g) {
+        if (release) release(ud);
+        return 0;
+    }
+    g->nsp = n;
+    sio_nsp_ref(n); /* ud may point at n's adapter: both stay until the group goes */
+    g->done = 1;    /* never completes here: each answer is handed on */
+    g->forward = forward;
+    g->fwd_ud = ud;
+    g->fwd_release = release;
+    g->refs = 1;
+    size_t count = local_broadcast_ack(n, data, t, timeout_ms, g);
+    /* The forwarding state lives as long as local acks may still come. */
+    sio_ack_group_unref(g);
+    return count;
+}
+
 int sio_broadcast_with_ack(sio_namespace *n, const sio_target *t, const char *event,
                            const cJSON *args, uint32_t timeout_ms, sio_responses_cb cb, void *ud) {
     if (!cb || !event) return SIO_EINVAL;
-    struct ack_group *g = calloc(1, sizeof *g);
+    sio_ack_group *g = calloc(1, sizeof *g);
     cJSON *data = event_array(event, args);
     if (!g || !data || !(g->responses = cJSON_CreateArray())) {
         free(g);
@@ -1269,8 +1329,8 @@ int sio_broadcast_with_ack(sio_namespace *n, const sio_target *t, const char *ev
     g->expected_servers = -1;
     g->refs = 1; /* ours, until the setup below is over */
     if (timeout_ms) sio_timer_start(n->srv->loop, &g->timer, timeout_ms, group_timeout);
-    size_t local = sio_local_broadcast_ack(n, data, t, timeout_ms, g);
-    sio_out out = {NULL, SIO_PKT_EVENT, n->name, data, NULL, NULL};
+    size_t local = local_broadcast_ack(n, data, t, timeout_ms, g);
+    sio_adapter_packet out = {NULL, n->name, data, NULL, NULL};
     int remote = (!t || !t->local) && n->adapter->ops->remote_broadcast_ack;
     sio_ack_group_count(g, local);
     if (remote)
@@ -1282,13 +1342,13 @@ int sio_broadcast_with_ack(sio_namespace *n, const sio_target *t, const char *ev
     return SIO_OK;
 }
 
-int sio_nsp_broadcast_packet(sio_namespace *n, const cJSON *data, const sio_target *t) {
+int sio_local_broadcast(sio_namespace *n, const cJSON *data, const sio_target *t) {
     sio_server *srv = n->srv;
     int r = encode(srv, SIO_PKT_EVENT, n->name, -1, NULL, data);
     if (r == SIO_OK) r = encoded_batch(srv);
     if (r) return r;
     /* Local delivery only: the memory half of whatever adapter this is. */
     sio_target lt = {t ? t->rooms : NULL, t ? t->except : NULL, t ? t->is_volatile : 0, 1};
-    sio_out out = {&srv->batch, SIO_PKT_EVENT, n->name, data, NULL, NULL};
+    sio_adapter_packet out = {&srv->batch, n->name, data, NULL, NULL};
     return n->adapter->ops->broadcast(n->adapter, &out, &lt);
 }

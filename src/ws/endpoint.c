@@ -55,9 +55,10 @@ struct sio_ws_server {
     sio_ws_peer *peers;
     size_t count;
     sbuf frame;
-    sbuf framez;       /* the broadcast frame compressed, for deflate peers */
-    sio_ws_peer *shed; /* peers closed for backpressure, to report */
-    sio_timer report;  /* runs their on_close outside the sender's call */
+    sbuf framez;                       /* the broadcast frame compressed, for deflate peers */
+    sio_ws_peer *shed;                 /* peers closed for backpressure, to report */
+    uint64_t backpressure_disconnects; /* this server's part of /metrics */
+    sio_timer report;                  /* runs their on_close outside the sender's call */
 };
 
 struct pending {
@@ -235,7 +236,13 @@ sio_ws_server *sio_ws_server_new(sio_loop *loop, sio_http *http, const sio_ws_op
         for (size_t i = 0; s->origins && i < n; i++)
             s->origins[i] = strdup(o->allowed_origins[i]);
     }
+    /* Peers shed for backpressure count with the Engine.IO clients'. */
+    static const metrics_field fields[] = {
+        {"sio_backpressure_disconnects_total",
+         "Clients disconnected because their queue exceeded --max-buffered.", METRIC_COUNTER, NULL,
+         METRIC_U64, offsetof(sio_ws_server, backpressure_disconnects)}};
     if (!s->path || !s->ctx || (o->allowed_origins && !s->origins) ||
+        (*err = metrics_add(sio_loop_metrics(loop), s, fields, 1, NULL)) ||
         (*err = http_server_route(http, s->path, on_request, s, 0))) {
         sio_ws_server_free(s);
         if (*err == SIO_OK) *err = SIO_ENOMEM;
@@ -276,6 +283,7 @@ void sio_ws_server_free(sio_ws_server *s) {
     free(s->path);
     sbuf_free(&s->frame);
     sbuf_free(&s->framez);
+    metrics_remove(sio_loop_metrics(s->loop), s);
     free(s);
 }
 
@@ -291,7 +299,7 @@ static int over_budget(sio_ws_peer *p, size_t more) {
     sio_ws_server *s = p->srv;
     size_t queued = ws_conn_buffered(p->c);
     if (!s->o.max_buffered || queued + more <= s->o.max_buffered) return 0;
-    g_metrics.backpressure_disconnects++;
+    s->backpressure_disconnects++;
     if (log_enabled(LOG_INFO)) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;

@@ -82,7 +82,7 @@ export function referenceScript(args = []) {
 }
 
 /** Apps of sio-test-server only (test/apps/registry.c), not of the product. */
-export const TEST_ONLY_APPS = new Set(["testkit", "clusterkit"]);
+export const TEST_ONLY_APPS = new Set(["testkit", "clusterkit", "adapterkit"]);
 
 /** The product binary: $SIO_SERVER_BIN (repo-relative) or build/sio-server. */
 export function serverBin() {
