@@ -141,6 +141,32 @@ missing=$(comm -23 "$WORK/declared" "$WORK/exported")
 [[ -z "$missing" ]] || fail "declared in the headers but not exported: $missing"
 echo "$(wc -l <"$WORK/exported") symbols, all sio_*/eio_*; $(wc -l <"$WORK/declared") declared functions all exported"
 readelf -d "$LIBDIR/libsio.so" | grep -q "SONAME.*libsio.so.0" || fail "no SONAME libsio.so.0"
+# libsio.a too: its internals are local, so they cannot collide with a
+# program's own names (a program with its own http_server_new links).
+nm --defined-only -g "$LIBDIR/libsio.a" | awk 'NF == 3 {print $3}' | sort -u >"$WORK/archived"
+others=$(grep -vE '^(sio|eio)_' "$WORK/archived" || true)
+[[ -z "$others" ]] || fail "libsio.a has other global names: $others"
+cat >"$WORK/collide.c" <<'C'
+#include <sio/eio.h>
+#include <sio/version.h>
+#include <stdio.h>
+/* Names libsio has inside; sio_http_new pulls in the code that defines them. */
+int http_server_new(void) { return 7; }
+int smap_get(void) { return 8; }
+int main(void) {
+    sio_http_options o;
+    sio_http_options_init(&o);
+    sio_http *(*volatile make)(sio_loop *, const sio_http_options *, int *) = sio_http_new;
+    printf("%s %d %d %d\n", sio_version(), http_server_new(), smap_get(), make != NULL);
+    return 0;
+}
+C
+# shellcheck disable=SC2046
+cc -Wall -Werror $(pkg-config --cflags libsio 2>/dev/null || echo "-I$PREFIX/include") "$WORK/collide.c" -o "$WORK/collide" \
+  "$LIBDIR/libsio.a" $(PKG_CONFIG_PATH=$LIBDIR/pkgconfig pkg-config --static --libs-only-l libsio | sed 's/-lsio //') ||
+  fail "a program with its own http_server_new does not link with libsio.a"
+"$WORK/collide" >/dev/null || fail "the collision test program did not run"
+echo "libsio.a: $(wc -l <"$WORK/archived") global names, all sio_*/eio_*; a program's own http_server_new links"
 
 export PKG_CONFIG_PATH=$LIBDIR/pkgconfig
 step "each public header compiles alone (C and C++, -Wall -Wextra -Werror)"
