@@ -10,6 +10,7 @@
 #include "sio/adapter.h"
 #include "sio/status.h"
 #include "util/map.h"
+#include "util/slab.h"
 
 struct room;
 
@@ -32,6 +33,7 @@ typedef struct mem_adapter {
     sio_socket **scratch;
     size_t scratch_cap;
     uint32_t epoch; /* the current selection's mark in the sockets' slots */
+    slab_pool *members; /* struct member (util/slab.h): one per socket per room */
 } mem_adapter;
 
 static sio_socket_slot *slot_of(const sio_socket *s) {
@@ -62,7 +64,7 @@ static int m_join(sio_adapter *a, sio_socket *s, const char *name) {
             return SIO_ENOMEM;
         }
     }
-    struct member *x = calloc(1, sizeof *x);
+    struct member *x = slab_calloc(m->members);
     if (!x) {
         if (!r->count) free(smap_del(&m->rooms, r->name, nl));
         return SIO_ENOMEM;
@@ -93,7 +95,7 @@ static void unlink_member(mem_adapter *m, struct member *x) {
     else
         r->tail = x->rprev;
     if (--r->count == 0) free(smap_del(&m->rooms, r->name, strlen(r->name)));
-    free(x);
+    slab_free(x);
 }
 
 static void m_leave(sio_adapter *a, sio_socket *s, const char *name) {
@@ -243,13 +245,14 @@ static void m_free(sio_adapter *a) {
             struct member *n = x->rnext;
             slot_of(x->s)->rooms = NULL;
             slot_of(x->s)->n_rooms = 0;
-            free(x);
+            slab_free(x);
             x = n;
         }
         free(r);
     }
     smap_free(&m->rooms);
     free(m->scratch);
+    slab_release(m->members);
     free(m);
 }
 
@@ -273,7 +276,10 @@ static const sio_adapter_ops mem_ops = {
 
 sio_adapter *sio_memory_adapter_new(sio_namespace *nsp) {
     mem_adapter *m = calloc(1, sizeof *m);
-    if (!m) return NULL;
+    if (!m || !(m->members = slab_new(sizeof(struct member)))) {
+        free(m);
+        return NULL;
+    }
     m->base.ops = &mem_ops;
     m->base.nsp = nsp;
     return &m->base;

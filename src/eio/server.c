@@ -26,12 +26,14 @@
 #include "util/map.h"
 #include "eio/metrics.h"
 #include "util/segq.h"
+#include "util/slab.h"
 #include "ws/conn.h"
 #include "ws/deflate.h"
 #include "ws/frame.h"
 #include "ws/handshake.h"
 
 #define SID_LEN          20
+#define HS_CLASSES       64 /* handshake blocks up to 2 KiB in slabs (hs_store) */
 #define CLOSE_TIMEOUT_MS 30000
 /* At shutdown a polling client between two GETs has this long to come back
  * for its close packet; one that has gone away must not hold up the exit. */
@@ -83,6 +85,9 @@ struct eio_server {
     /* Sessions not yet established, oldest first. */
     fifo half_open;
     poll_z pz; /* compressed polling answers (eio/poll_z.h) */
+    slab_pool *pool; /* the sessions' memory (util/slab.h), released with the
+                        server: it goes with the last deferred free */
+    slab_pool *hs_pool[HS_CLASSES]; /* packed handshakes by size (hs_store) */
 };
 
 struct addr_count {
@@ -300,21 +305,49 @@ static void pack_kv(const char *k, const char *v, void *ud) {
     sbuf_append(&p->b, v, strlen(v) + 1);
 }
 
+/* A packed handshake lives as long as its session: it is kept in slab
+ * classes of HS_STEP bytes (util/slab.h), away from the handshakes' short-
+ * lived allocations whose holes it would otherwise pin. The byte before the
+ * block names its class, or HS_MALLOC for one larger than the classes. */
+#define HS_STEP    32
+#define HS_MALLOC  0xff
+
+static char *hs_store(eio_server *srv, const uint8_t *p, size_t n) {
+    size_t k = (n + 1 + HS_STEP - 1) / HS_STEP; /* 1.. */
+    uint8_t *b = NULL;
+    if (k <= HS_CLASSES) {
+        slab_pool **pool = &srv->hs_pool[k - 1];
+        if (!*pool) *pool = slab_new(k * HS_STEP);
+        if (*pool && (b = slab_calloc(*pool))) b[0] = (uint8_t)(k - 1);
+    } else if ((b = malloc(n + 1))) {
+        b[0] = HS_MALLOC;
+    }
+    if (!b) return NULL;
+    memcpy(b + 1, p, n);
+    return (char *)b + 1;
+}
+
+static void hs_free(char *hs) {
+    if (!hs) return;
+    uint8_t *b = (uint8_t *)hs - 1;
+    if (b[0] == HS_MALLOC)
+        free(b);
+    else
+        slab_free(b);
+}
+
 /* The handshake is kept as one block "addr\0" then ('H'|'Q') key\0 value\0
  * ... \0: a few hundred bytes per session instead of a header table. */
-static char *pack_handshake(http_req *r) {
+static char *pack_handshake(eio_server *srv, http_req *r) {
     struct pack p = {SBUF_INIT, 'H'};
     const char *addr = http_req_remote_addr(r);
     sbuf_append(&p.b, addr, strlen(addr) + 1);
     http_req_each_header(r, pack_kv, &p);
     p.tag = 'Q';
     http_req_each_query(r, pack_kv, &p);
-    if (sbuf_putc(&p.b, 0)) {
-        sbuf_free(&p.b);
-        return NULL;
-    }
-    char *out = realloc(p.b.data, p.b.len);
-    return out ? out : (char *)p.b.data;
+    char *out = sbuf_putc(&p.b, 0) ? NULL : hs_store(srv, p.b.data, p.b.len);
+    sbuf_free(&p.b);
+    return out;
 }
 
 /* Step through the packed handshake: *p starts at NULL; returns 0 at the end. */
@@ -438,16 +471,16 @@ void eio_session_established(eio_session *s) {
 /* ---------- sessions ---------- */
 
 static eio_session *session_new(eio_server *srv, eio_transport t, char *hs) {
-    eio_session *s = calloc(1, sizeof *s);
+    eio_session *s = slab_calloc(srv->pool);
     if (!s) return NULL;
     do {
         if (sio_random_id(s->sid)) {
-            free(s);
+            slab_free(s);
             return NULL;
         }
     } while (smap_get(&srv->sessions, s->sid, SID_LEN));
     if (smap_put(&srv->sessions, s->sid, SID_LEN, s)) {
-        free(s);
+        slab_free(s);
         return NULL;
     }
     s->srv = srv;
@@ -465,8 +498,8 @@ static eio_session *session_new(eio_server *srv, eio_transport t, char *hs) {
 static void session_free(void *p) {
     eio_session *s = p;
     segq_free(&s->poll_out);
-    free(s->hs);
-    free(s);
+    hs_free(s->hs);
+    slab_free(s);
 }
 
 static void maybe_free(eio_session *s) {
@@ -895,20 +928,20 @@ static void handshake_upgraded(int fd, const uint8_t *pre, size_t n, void *ud) {
     int deflate = pw->deflate;
     free(pw);
     if (fd < 0) {
-        free(hs);
+        hs_free(hs);
         return;
     }
     if (srv->closing) {
         /* Its 101 was queued before the shutdown began: the client hears the
          * same close 1001 as everyone else, without a session. */
-        free(hs);
+        hs_free(hs);
         ws_conn *c = ws_conn_new(srv->ws, fd, pre, n, (uint32_t)srv->o.max_payload, NULL, NULL);
         if (c) ws_conn_close(c, 1001, NULL);
         return;
     }
     eio_session *s = session_new(srv, EIO_TR_WEBSOCKET, hs);
     if (!s) {
-        free(hs);
+        hs_free(hs);
         close(fd);
         return;
     }
@@ -1132,11 +1165,11 @@ static void on_request(http_req *r, void *ud) {
         return;
     }
     if (!admit(srv, r)) return;
-    char *hs = pack_handshake(r);
+    char *hs = pack_handshake(srv, r);
     if (is_ws) {
         struct pending_ws *pw = malloc(sizeof *pw);
         if (!pw) {
-            free(hs);
+            hs_free(hs);
             http_respond(r, 500, "text/plain", "", 0, NULL);
             return;
         }
@@ -1148,7 +1181,7 @@ static void on_request(http_req *r, void *ud) {
     }
     eio_session *s = session_new(srv, EIO_TR_POLLING, hs);
     if (!s) {
-        free(hs);
+        hs_free(hs);
         http_respond(r, 500, "text/plain", "", 0, NULL);
         return;
     }
@@ -1205,7 +1238,8 @@ eio_server *eio_server_new(sio_loop *loop, sio_http *http, const eio_options *op
     srv->cookie = opts->cookie ? strdup(opts->cookie) : NULL;
     srv->path = served_path(opts);
     srv->ws = ws_ctx_new(loop);
-    if (!srv->path || !srv->ws || (opts->cookie && !srv->cookie)) goto fail;
+    srv->pool = slab_new(sizeof(eio_session));
+    if (!srv->path || !srv->ws || !srv->pool || (opts->cookie && !srv->cookie)) goto fail;
     srv->o.cookie = srv->cookie;
     if (opts->cors_origins) {
         size_t n = 0;
@@ -1270,6 +1304,9 @@ void eio_server_free(eio_server *srv) {
     free(srv->cookie);
     sbuf_free(&srv->scratch);
     metrics_remove(sio_loop_metrics(srv->loop), &srv->m);
+    slab_release(srv->pool);
+    for (size_t i = 0; i < HS_CLASSES; i++)
+        slab_release(srv->hs_pool[i]);
     free(srv);
 }
 

@@ -40,6 +40,7 @@ struct sio_runtime {
     /* Memory trimming: when sessions closed since the last check. */
     uint64_t trim_checked_ms;
     double closed_seen;
+    double opened_seen;
     /* For /metrics. */
     double lag_s;     /* the last measured delay of the probe */
     double lag_max_s; /* the largest since start */
@@ -94,14 +95,21 @@ static void on_healthz(http_req *r, void *ud) {
 /* ---------- the loop's health and memory ---------- */
 
 /* glibc keeps freed memory in its arenas; after a wave of disconnects hand it
- * back so RSS follows the number of sessions down, not just up. */
+ * back so RSS follows the number of sessions down, not just up. A wave of
+ * handshakes leaves the same behind: what the requests in flight held (their
+ * 16 KiB connection pools, buffers) is free once they are sessions, ~0.3 KiB
+ * per session at 256 in flight; the sessions themselves live in slabs
+ * (util/slab.h), so the heap's free pages can go. The heap then holds only
+ * short-lived buffers and the tables: a trim is a short walk. */
 static void maybe_trim(sio_runtime *rt, uint64_t now) {
     if (now - rt->trim_checked_ms < TRIM_PERIOD_MS) return;
     rt->trim_checked_ms = now;
     /* The Engine.IO servers' count, whoever made them. */
     double closed = metrics_sum(sio_loop_metrics(rt->loop), "sio_sessions_closed_total");
-    if (closed == rt->closed_seen) return;
+    double opened = metrics_sum(sio_loop_metrics(rt->loop), "sio_sessions_opened_total");
+    if (closed == rt->closed_seen && opened == rt->opened_seen) return;
     rt->closed_seen = closed;
+    rt->opened_seen = opened;
     malloc_trim(0);
 }
 

@@ -10,6 +10,7 @@
 #include "sio/sio.h"
 #include "util/buf.h"
 #include "util/map.h"
+#include "util/slab.h"
 
 #define SIO_ID_LEN 20
 
@@ -128,6 +129,10 @@ struct sio_server {
     void *adapter_state;          /* what its open made */
     int adapter_open;             /* open succeeded: close is due */
     char path[128];               /* the Engine.IO path, for handshake descriptions */
+    /* Memory of the sockets and clients (util/slab.h): kept away from the
+     * handshakes' short-lived allocations; released with the server, freed
+     * with the last deferred free. */
+    slab_pool *socket_pool, *client_pool;
 };
 
 /* Acknowledgements of one broadcast, gathered from every node. */

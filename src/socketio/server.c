@@ -353,7 +353,7 @@ static void socket_free(void *p) {
     cJSON_Delete(s->auth);
     cJSON_Delete(s->refuse_data);
     free(s->refuse_msg);
-    free(s);
+    slab_free(s);
 }
 
 /* The library is done with the socket: free it after this batch, and let go
@@ -504,9 +504,9 @@ static void on_connect(sio_client *c, sio_packet *p) {
         send_raw(c, SIO_PKT_CONNECT_ERROR, p->nsp, &obj);
         return;
     }
-    sio_socket *s = calloc(1, sizeof *s);
+    sio_socket *s = slab_calloc(c->srv->socket_pool);
     if (!s || sio_random_id(s->id)) {
-        free(s);
+        slab_free(s);
         client_fail(c, "transport error");
         return;
     }
@@ -611,7 +611,7 @@ static void connect_timeout(sio_loop *loop, sio_timer *t) {
 
 static void on_open(eio_session *es, void *ud) {
     sio_server *srv = ud;
-    sio_client *c = calloc(1, sizeof *c);
+    sio_client *c = slab_calloc(srv->client_pool);
     if (!c) {
         eio_close(es);
         return;
@@ -698,7 +698,7 @@ static void on_message(eio_session *es, const uint8_t *data, size_t len, int bin
 }
 
 static void client_free(void *p) {
-    free(p);
+    slab_free(p);
 }
 
 static void on_drain(eio_session *es, void *ud) {
@@ -740,7 +740,7 @@ static void on_close(eio_session *es, const char *reason, void *ud) {
     c->es = NULL;
     srv->n_clients--;
     eio_session_set_data(es, NULL);
-    if (sio_loop_free_later(srv->loop, c, client_free)) free(c);
+    if (sio_loop_free_later(srv->loop, c, client_free)) client_free(c);
 }
 
 /* ---------- server ---------- */
@@ -779,6 +779,14 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
     sio_server *srv = calloc(1, sizeof *srv);
     *err = SIO_ENOMEM;
     if (!srv) return NULL;
+    srv->socket_pool = slab_new(sizeof(sio_socket));
+    srv->client_pool = slab_new(sizeof(sio_client));
+    if (!srv->socket_pool || !srv->client_pool) {
+        slab_release(srv->socket_pool);
+        slab_release(srv->client_pool);
+        free(srv);
+        return NULL;
+    }
     srv->loop = loop;
     if (o)
         srv->o = *o;
@@ -836,6 +844,8 @@ void sio_server_free(sio_server *srv) {
     sbuf_free(&srv->enc);
     sio_attachment_list_free(&srv->bins);
     eio_batch_free(&srv->batch);
+    slab_release(srv->socket_pool);
+    slab_release(srv->client_pool);
     free(srv);
 }
 
