@@ -32,7 +32,7 @@ typedef struct mem_adapter {
     smap rooms;
     sio_socket **scratch;
     size_t scratch_cap;
-    uint32_t epoch; /* the current selection's mark in the sockets' slots */
+    uint32_t epoch;     /* the current selection's mark in the sockets' slots */
     slab_pool *members; /* struct member (util/slab.h): one per socket per room */
 } mem_adapter;
 

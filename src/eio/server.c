@@ -84,9 +84,9 @@ struct eio_server {
     uint8_t closing; /* eio_server_close_all ran: no new sessions */
     /* Sessions not yet established, oldest first. */
     fifo half_open;
-    poll_z pz; /* compressed polling answers (eio/poll_z.h) */
-    slab_pool *pool; /* the sessions' memory (util/slab.h), released with the
-                        server: it goes with the last deferred free */
+    poll_z pz;                      /* compressed polling answers (eio/poll_z.h) */
+    slab_pool *pool;                /* the sessions' memory (util/slab.h), released with the
+                                       server: it goes with the last deferred free */
     slab_pool *hs_pool[HS_CLASSES]; /* packed handshakes by size (hs_store) */
 };
 
@@ -309,8 +309,8 @@ static void pack_kv(const char *k, const char *v, void *ud) {
  * classes of HS_STEP bytes (util/slab.h), away from the handshakes' short-
  * lived allocations whose holes it would otherwise pin. The byte before the
  * block names its class, or HS_MALLOC for one larger than the classes. */
-#define HS_STEP    32
-#define HS_MALLOC  0xff
+#define HS_STEP   32
+#define HS_MALLOC 0xff
 
 static char *hs_store(eio_server *srv, const uint8_t *p, size_t n) {
     size_t k = (n + 1 + HS_STEP - 1) / HS_STEP; /* 1.. */
@@ -1417,6 +1417,7 @@ static void batch_unshare(eio_batch *b) {
     sbuf_shared_unref(b->wsz_shared);
     b->ws_shared = b->poll_shared = b->wsz_shared = NULL;
     b->wsz_state = 0;
+    b->sent = 0;
 }
 
 void eio_batch_clear(eio_batch *b) {
@@ -1436,11 +1437,12 @@ void eio_batch_free(eio_batch *b) {
     b->n = 0;
 }
 
-/* The batch's bytes in one wire format as a shared block, made at the first
- * send in that format; NULL when they are small enough to copy (or out of
- * memory: then they are copied too). */
-static sbuf_shared *batch_shared(const sbuf *bytes, sbuf_shared **cache) {
-    if (!*cache && bytes->len >= SEGQ_SHARE_MIN) *cache = sbuf_shared_new(bytes->data, bytes->len);
+/* The batch's bytes in one wire format as a shared block, made once; NULL
+ * when they are small and this is the batch's first receiver (or out of
+ * memory): then they are copied (see batch.h). */
+static sbuf_shared *batch_shared(eio_batch *b, const sbuf *bytes, sbuf_shared **cache) {
+    int share = bytes->len >= SEGQ_SHARE_MIN || b->sent++ > 0;
+    if (!*cache && share) *cache = sbuf_shared_new(bytes->data, bytes->len);
     return *cache;
 }
 
@@ -1468,12 +1470,13 @@ int eio_send_batch(eio_session *s, eio_batch *b) {
     s->srv->m.packets_out += b->n;
     s->srv->m.bytes_out += b->bytes;
     if (ws) {
-        sbuf_shared *sh = batch_shared(frames, frames == &b->wsz ? &b->wsz_shared : &b->ws_shared);
+        sbuf_shared *sh =
+            batch_shared(b, frames, frames == &b->wsz ? &b->wsz_shared : &b->ws_shared);
         return sh ? ws_conn_send_shared(s->ws, sh)
                   : ws_conn_send_raw(s->ws, frames->data, frames->len);
     }
     segq *q = &s->poll_out;
-    sbuf_shared *sh = batch_shared(&b->poll, &b->poll_shared);
+    sbuf_shared *sh = batch_shared(b, &b->poll, &b->poll_shared);
     if (sh) {
         if (segq_push_shared(q, sh)) return SIO_ENOMEM;
     } else {

@@ -20,10 +20,10 @@
 
 enum { ST_OPEN, ST_CLOSING, ST_LINGER, ST_DEAD };
 
-#define LINGER_MS    2000
-#define READ_BUDGET  (256 * 1024)
-#define MAX_POOL_RX  64
-#define FLUSH_IOV    64
+#define LINGER_MS   2000
+#define READ_BUDGET (256 * 1024)
+#define MAX_POOL_RX 64
+#define FLUSH_IOV   64
 /* Compression scratch buffers larger than this are freed after use. */
 #define KEEP_Z_CAP (64 * 1024)
 
@@ -58,9 +58,9 @@ struct ws_ctx {
      * connection that negotiated it (ws/deflate.h): made at the first
      * compressed message, so a loop without one pays nothing. */
     zcodec *z;
-    sbuf z_in;  /* a prefixed message made contiguous for the compressor */
-    sbuf z_out; /* a compressed message before it is framed */
-    sbuf z_msg; /* an inflated message while it is delivered (taken, then given back) */
+    sbuf z_in;        /* a prefixed message made contiguous for the compressor */
+    sbuf z_out;       /* a compressed message before it is framed */
+    sbuf z_msg;       /* an inflated message while it is delivered (taken, then given back) */
     slab_pool *conns; /* the connections' memory (util/slab.h): it outlives the
                          context until the last deferred free */
 };
