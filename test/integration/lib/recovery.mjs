@@ -6,11 +6,18 @@ import net from "node:net";
 /**
  * A TCP proxy on 127.0.0.1 to targetPort. resetAll() resets every proxied
  * connection (RST to the client and to the server); cut(pair) one of them.
- * `pairs` are the live ones ({client, upstream, born}). close() stops it.
+ * `pairs` are the live ones ({client, upstream, born}). While paused, new
+ * connections are reset at once (the network is down). close() stops it.
  */
 export async function resetProxy(targetPort) {
   const pairs = new Set();
+  let paused = false;
   const server = net.createServer((client) => {
+    if (paused) {
+      client.on("error", () => {});
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = net.connect(targetPort, "127.0.0.1");
     const pair = { client, upstream, born: Date.now() };
     pairs.add(pair);
@@ -39,6 +46,12 @@ export async function resetProxy(targetPort) {
     url: `http://127.0.0.1:${server.address().port}`,
     pairs,
     cut,
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
+    },
     resetAll() {
       for (const p of [...pairs]) cut(p);
     },
