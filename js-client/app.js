@@ -81,6 +81,14 @@
     sioOptions: null,
     /** Socket.IO: this connection's socket id (the name the chat shows without a token), or null. */
     sid: null,
+    /** Socket.IO with the server's connection state recovery: whether the
+     * last reconnect got the session back (same id, rooms, and the messages
+     * sent meanwhile), null before the first reconnect or in /ws mode. */
+    recovered: null,
+    /** Chat lines the server replayed at the last reconnect (missed while away). */
+    replayed: 0,
+    /** Every reconnect: {recovered, replayed}. */
+    reconnects: [],
     /** Socket.IO: the `users` count. */
     users: null,
     /** Chat lines received from the server, in order (the last 1000). */
@@ -422,8 +430,25 @@
       // A function: each (re)connect sends the current token.
       auth: (cb) => cb(token ? { token } : {}),
     });
+    // Between a disconnect and the next connect, the "message" events are the
+    // ones a recovering server replays: socket.io-client buffers them and
+    // emits them just before "connect".
+    let away = false;
+    let replayed = 0;
     socket.on("connect", () => {
       if (stopped) return;
+      if (away) {
+        demo.recovered = socket.recovered === true;
+        demo.replayed = replayed;
+        demo.reconnects.push({ recovered: demo.recovered, replayed });
+        addSystem(
+          demo.recovered
+            ? `Session recovered: ${replayed} missed message${replayed === 1 ? "" : "s"} replayed.`
+            : "New session: not recovered (messages sent while away are lost).",
+        );
+      }
+      away = false;
+      replayed = 0;
       offset = 0;
       demo.sid = socket.id;
       demo.transport = manager.engine?.transport?.name ?? demo.transport;
@@ -440,6 +465,8 @@
     });
     socket.on("disconnect", (reason) => {
       if (stopped) return;
+      away = true;
+      replayed = 0;
       demo.lastError = reason;
       if (reason === "io server disconnect") {
         // The server ended the session on purpose; socket.io-client leaves
@@ -457,6 +484,7 @@
       }
     });
     socket.on("message", (line) => {
+      if (away) replayed++;
       if (!stopped) addMessage(typeof line === "string" ? line : JSON.stringify(line));
     });
     socket.on("users", (n) => {
@@ -521,6 +549,7 @@
     transport: $("transport"),
     endpoint: $("endpoint"),
     users: $("users"),
+    session: $("session"),
     lastEvent: $("last-event"),
     token: $("token"),
     tokenInfo: $("token-info"),
@@ -651,6 +680,9 @@
     el.endpoint.textContent = conn ? conn.endpoint() : "–";
     el.users.textContent = demo.mode === "ws" ? "– (not sent over /ws)" : demo.users === null ? "–" : `${demo.users} on Socket.IO`;
     el.lastEvent.textContent = lastEvent || "–";
+    b.recovered = demo.recovered === null ? "" : String(demo.recovered);
+    el.session.textContent =
+      demo.recovered === null ? "–" : demo.recovered ? `recovered (${demo.replayed} replayed)` : "new (not recovered)";
     el.tokenInfo.textContent = describeToken();
     const connected = demo.state === "connected";
     el.input.disabled = !connected;

@@ -85,6 +85,17 @@ for (let i = 0; i < argv.length; i++) {
       opts.cleanupEmptyNamespaces = inline === undefined || /^(1|true)$/.test(inline);
       break;
     case "--parser": opts.parser = value(); break;
+    // sio-server's --recovery-window / --recovery-run-middlewares: Node's
+    // connectionStateRecovery {maxDisconnectionDuration, skipMiddlewares}.
+    case "--recovery-window": opts.recoveryWindow = numeric(name, value()); break;
+    case "--recovery-run-middlewares":
+      opts.recoveryRunMiddlewares = inline === undefined || /^(1|true)$/.test(inline);
+      break;
+    // The log bounds are sio-server's own (Node's log is bounded by age only).
+    case "--recovery-log-bytes":
+    case "--recovery-log-age":
+      value();
+      break;
     case "--ws-deflate":
       // sio-server's --ws-deflate: engine.io's perMessageDeflate (threshold 1024).
       if (inline !== undefined && !/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
@@ -112,6 +123,14 @@ const io = new Server(httpServer, {
   perMessageDeflate: opts.wsDeflate,
   ...engineServerOptions(opts),
   addTrailingSlash: opts.addTrailingSlash,
+  ...(opts.recoveryWindow
+    ? {
+        connectionStateRecovery: {
+          maxDisconnectionDuration: opts.recoveryWindow,
+          skipMiddlewares: !opts.recoveryRunMiddlewares,
+        },
+      }
+    : {}),
   // testkit.c's allow_request: a "deny" query parameter refuses the handshake.
   ...(opts.app === "testkit"
     ? {
@@ -203,6 +222,28 @@ function testkitSocket(socket) {
   });
   on("reasons", (args, ack) => ack && ack(reasons.get(nsp.name) ?? []));
   on("namespaces", (args, ack) => ack && ack([...io._nsps.keys()]));
+  const roomList = (rooms) =>
+    typeof rooms === "string" ? [rooms] : Array.isArray(rooms) ? rooms.filter((r) => typeof r === "string") : [];
+  on("volatile-to", ([rooms, event, ...payload], ack) => {
+    const list = roomList(rooms);
+    if (list.length && typeof event === "string") nsp.to(list).volatile.emit(event, ...payload);
+    ok(ack);
+  });
+  on("ask-to", ([rooms, event, ...payload], ack) => {
+    const list = roomList(rooms);
+    if (list.length && typeof event === "string") nsp.to(list).timeout(2000).emit(event, ...payload, () => {});
+    ok(ack);
+  });
+  on("set-data", ([value], ack) => {
+    socket.data = value;
+    ok(ack);
+  });
+  on("data", (args, ack) => ack && ack(socket.data ?? {}));
+  on("recovered", (args, ack) => ack && ack(socket.recovered));
+  on("fetch", async (args, ack) => {
+    const all = await nsp.fetchSockets();
+    if (ack) ack(all.map((x) => ({ id: x.id, rooms: [...x.rooms], data: x.data })));
+  });
   socket.on("disconnect", (reason) => {
     let list = reasons.get(nsp.name);
     if (!list) reasons.set(nsp.name, (list = []));
