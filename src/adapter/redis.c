@@ -13,11 +13,11 @@
 
 #include <hiredis/hiredis.h>
 
+#include "adapter/cluster_wire.h"
 #include "adapter/redis_link.h"
 #include "sio/adapter.h"
 #include "sio/redis.h"
 #include "socketio/msgpack.h"
-#include "util/id.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -33,8 +33,6 @@ enum {
     REQ_BROADCAST_CLIENT_COUNT = 8,
     REQ_BROADCAST_ACK = 9,
 };
-
-#define MAX_TARGET_ROOMS 64
 
 struct request;
 typedef struct redis_adapter redis_adapter;
@@ -87,20 +85,6 @@ static const sio_adapter_ops redis_ops;
 
 /* ---------- helpers ---------- */
 
-static char *concat3(const char *a, const char *b, const char *c) {
-    size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s%s%s", a, b, c);
-    return p;
-}
-
-static void short_id(char out[7]) {
-    char id[SIO_RANDOM_ID_LEN + 1];
-    if (sio_random_id(id)) snprintf(id, sizeof id, "%06x", rand());
-    memcpy(out, id, 6);
-    out[6] = 0;
-}
-
 static int publish_str(redis_adapter *a, const char *chan, const char *msg, size_t len) {
     return redis_link_publish(a->r->pub, chan, strlen(chan), (const uint8_t *)msg, len);
 }
@@ -135,75 +119,6 @@ static void bufferize(cJSON *v) {
         }
         bufferize(v->child);
     }
-}
-
-/* Messages from other nodes: one MessagePack value, nothing after it (Node's
- * adapter drops such messages too), nesting up to 64 levels. */
-static int decode_one(const uint8_t *d, size_t n, cJSON **out) {
-    static const msgpack_limits lim = {64, 1000000};
-    size_t used = 0;
-    int r = msgpack_decode(d, n, out, &used, &lim);
-    if (r == SIO_OK && used != n) {
-        cJSON_Delete(*out);
-        *out = NULL;
-        return SIO_EPARSE;
-    }
-    return r;
-}
-
-static cJSON *rooms_array(const char *const *rooms) {
-    cJSON *arr = cJSON_CreateArray();
-    for (const char *const *r = rooms; arr && r && *r; r++)
-        cJSON_AddItemToArray(arr, cJSON_CreateString(*r));
-    return arr;
-}
-
-static cJSON *opts_json(const sio_target *t) {
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddItemToObject(o, "rooms", rooms_array(t ? t->rooms : NULL));
-    cJSON_AddItemToObject(o, "except", rooms_array(t ? t->except : NULL));
-    return o;
-}
-
-/* A target read from another node's opts. Room names point into `opts`,
- * which must outlive the target. Numbers are rooms too in JavaScript. */
-struct target_buf {
-    sio_target t;
-    const char *rooms[MAX_TARGET_ROOMS + 1];
-    const char *except[MAX_TARGET_ROOMS + 1];
-    char numbers[2 * MAX_TARGET_ROOMS][32];
-    int n_numbers;
-};
-
-static int fill_rooms(struct target_buf *tb, const cJSON *arr, const char **out) {
-    size_t n = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, arr) {
-        if (n == MAX_TARGET_ROOMS) return -1;
-        if (cJSON_IsString(it)) {
-            out[n++] = it->valuestring;
-        } else if (cJSON_IsNumber(it) && tb->n_numbers < 2 * MAX_TARGET_ROOMS) {
-            char *b = tb->numbers[tb->n_numbers++];
-            snprintf(b, 32, "%.17g", it->valuedouble);
-            out[n++] = b;
-        }
-    }
-    out[n] = NULL;
-    return (int)n;
-}
-
-static void target_from(struct target_buf *tb, const cJSON *opts) {
-    memset(tb, 0, sizeof *tb);
-    const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(opts, "rooms");
-    const cJSON *except = cJSON_GetObjectItemCaseSensitive(opts, "except");
-    const cJSON *flags = cJSON_GetObjectItemCaseSensitive(opts, "flags");
-    int nr = fill_rooms(tb, rooms, tb->rooms);
-    fill_rooms(tb, except, tb->except);
-    tb->t.rooms = nr > 0 ? tb->rooms : NULL;
-    tb->t.except = tb->except[0] ? tb->except : NULL;
-    tb->t.is_volatile = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(flags, "volatile"));
-    tb->t.local = 1;
 }
 
 /* ---------- requests this node sent ---------- */
@@ -292,7 +207,7 @@ static struct request *request_start(redis_adapter *a, int type, cJSON *body) {
     sio_nsp_ref(a->base.nsp); /* an emptied dynamic namespace waits for its answers */
     q->type = type;
     q->num_sub = -1;
-    short_id(q->id);
+    cluster_random_id(q->id, 6);
     cJSON_AddStringToObject(body, "uid", r->uid);
     cJSON_AddStringToObject(body, "requestId", q->id);
     cJSON_AddNumberToObject(body, "type", type);
@@ -357,7 +272,7 @@ static int encode_broadcast(redis_adapter *a, const sio_adapter_packet *pkt, con
     memset(&name, 0, sizeof name);
     cJSON *msg = cJSON_CreateArray();
     cJSON *packet = cJSON_CreateObject();
-    cJSON *opts = opts_json(t);
+    cJSON *opts = cluster_opts_json(t);
     int rc = SIO_ENOMEM;
     if (!msg || !packet || !opts) goto done;
     cJSON_AddItemToArray(msg, cJSON_CreateString(a->r->uid));
@@ -394,7 +309,7 @@ static int ra_broadcast(sio_adapter *b, const sio_adapter_packet *pkt, const sio
         sbuf_clear(m);
         if (encode_broadcast(a, pkt, t, m) == SIO_OK) {
             int one_room = t && t->rooms && t->rooms[0] && !t->rooms[1];
-            char *chan = one_room ? concat3(a->bchan, t->rooms[0], "#") : NULL;
+            char *chan = one_room ? cluster_concat3(a->bchan, t->rooms[0], "#") : NULL;
             const char *c = chan ? chan : a->bchan;
             redis_link_publish(a->r->pub, c, strlen(c), m->data, m->len);
             free(chan);
@@ -410,8 +325,8 @@ static int ra_remote_rooms(sio_adapter *b, const sio_target *t, const char *cons
     if (!req) return SIO_ENOMEM;
     cJSON_AddStringToObject(req, "uid", a->r->uid);
     cJSON_AddNumberToObject(req, "type", leave ? REQ_REMOTE_LEAVE : REQ_REMOTE_JOIN);
-    cJSON_AddItemToObject(req, "opts", opts_json(t));
-    cJSON_AddItemToObject(req, "rooms", rooms_array(rooms));
+    cJSON_AddItemToObject(req, "opts", cluster_opts_json(t));
+    cJSON_AddItemToObject(req, "rooms", cluster_rooms_json(rooms));
     int r = publish_json(a, a->reqchan, req);
     cJSON_Delete(req);
     return r;
@@ -423,7 +338,7 @@ static int ra_remote_disconnect(sio_adapter *b, const sio_target *t, int close) 
     if (!req) return SIO_ENOMEM;
     cJSON_AddStringToObject(req, "uid", a->r->uid);
     cJSON_AddNumberToObject(req, "type", REQ_REMOTE_DISCONNECT);
-    cJSON_AddItemToObject(req, "opts", opts_json(t));
+    cJSON_AddItemToObject(req, "opts", cluster_opts_json(t));
     cJSON_AddBoolToObject(req, "close", close);
     int r = publish_json(a, a->reqchan, req);
     cJSON_Delete(req);
@@ -464,7 +379,7 @@ static int ra_remote_fetch(sio_adapter *b, const sio_target *t, cJSON *local, si
     q->acc = local;
     q->fetch_cb = cb;
     q->ud = ud;
-    cJSON_AddItemToObject(body, "opts", opts_json(t));
+    cJSON_AddItemToObject(body, "opts", cluster_opts_json(t));
     return start_with_payload(q, body);
 }
 
@@ -510,7 +425,7 @@ static int ra_remote_broadcast_ack(sio_adapter *b, const sio_adapter_packet *pkt
     q->type = REQ_BROADCAST;
     q->group = g;
     sio_ack_group_ref(g);
-    short_id(q->id);
+    cluster_random_id(q->id, 6);
     q->next = a->r->requests;
     a->r->requests = q;
     /* Answers may come until the group's own timeout; forget after it. */
@@ -518,7 +433,7 @@ static int ra_remote_broadcast_ack(sio_adapter *b, const sio_adapter_packet *pkt
                     request_timeout);
     cJSON *req = cJSON_CreateObject();
     cJSON *packet = cJSON_CreateObject();
-    cJSON *opts = opts_json(t);
+    cJSON *opts = cluster_opts_json(t);
     if (req && packet && opts) {
         cJSON_AddStringToObject(req, "uid", a->r->uid);
         cJSON_AddStringToObject(req, "requestId", q->id);
@@ -588,7 +503,7 @@ static void on_broadcast(redis_adapter *a, const char *channel, size_t chlen, co
                          size_t n) {
     sio_namespace *nsp = a->base.nsp;
     cJSON *msg = NULL;
-    if (decode_one(d, n, &msg) != SIO_OK) {
+    if (cluster_decode_one(d, n, &msg) != SIO_OK) {
         log_debug("redis: malformed broadcast on %.*s", (int)chlen, channel);
         return;
     }
@@ -600,8 +515,8 @@ static void on_broadcast(redis_adapter *a, const char *channel, size_t chlen, co
     const char *pn = cJSON_IsString(pnsp) ? pnsp->valuestring : "/";
     if (cJSON_IsArray(msg) && !(cJSON_IsString(uid) && strcmp(uid->valuestring, a->r->uid) == 0) &&
         strcmp(pn, sio_nsp_name(nsp)) == 0 && cJSON_IsArray(data) && cJSON_GetArraySize(data) > 0) {
-        struct target_buf tb;
-        target_from(&tb, opts);
+        cluster_target tb;
+        cluster_target_from(&tb, opts);
         sio_local_broadcast(nsp, data, &tb.t);
     }
     cJSON_Delete(msg);
@@ -673,8 +588,8 @@ static void handle_remote_broadcast(redis_adapter *a, const cJSON *req) {
     if (!f) return;
     snprintf(f->request_id, sizeof f->request_id, "%s", id->valuestring);
     f->a = a;
-    struct target_buf tb;
-    target_from(&tb, opts);
+    cluster_target tb;
+    cluster_target_from(&tb, opts);
     /* The namespace (and so f->a) stays while answers may come; each goes
      * back to the asking node. f may be freed by the time this returns (no
      * socket was asked). */
@@ -698,7 +613,7 @@ struct req_ctx {
     const cJSON *rid;
     int own;  /* sent by this node */
     int mine; /* a request this node is waiting answers for */
-    struct target_buf tb;
+    cluster_target tb;
 };
 
 static sio_socket *req_socket(const struct req_ctx *q) {
@@ -709,9 +624,9 @@ static sio_socket *req_socket(const struct req_ctx *q) {
 static void req_sockets(struct req_ctx *q) {
     if (q->mine) return;
     const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(q->req, "rooms");
-    struct target_buf rb;
+    cluster_target rb;
     memset(&rb, 0, sizeof rb);
-    rb.t.rooms = fill_rooms(&rb, rooms, rb.rooms) > 0 ? rb.rooms : NULL;
+    rb.t.rooms = cluster_fill_rooms(&rb, rooms, rb.rooms) > 0 ? rb.rooms : NULL;
     cJSON *all = sio_local_fetch(q->nsp, &rb.t);
     cJSON *ids = cJSON_CreateArray();
     const cJSON *it;
@@ -747,9 +662,9 @@ static void req_all_rooms(struct req_ctx *q) {
 static void remote_rooms(struct req_ctx *q, int leave) {
     if (q->own) return;
     if (q->opts) {
-        struct target_buf rb;
+        cluster_target rb;
         memset(&rb, 0, sizeof rb);
-        fill_rooms(&rb, cJSON_GetObjectItemCaseSensitive(q->req, "rooms"), rb.rooms);
+        cluster_fill_rooms(&rb, cJSON_GetObjectItemCaseSensitive(q->req, "rooms"), rb.rooms);
         sio_local_rooms(q->nsp, &q->tb.t, rb.rooms, leave);
         return;
     }
@@ -819,7 +734,7 @@ static void on_request(redis_adapter *a, const uint8_t *d, size_t n) {
     cJSON *req = NULL;
     if (n && d[0] == '{')
         req = cJSON_ParseWithLength((const char *)d, n);
-    else if (decode_one(d, n, &req) != SIO_OK)
+    else if (cluster_decode_one(d, n, &req) != SIO_OK)
         req = NULL;
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(req, "type");
     int t = cJSON_IsObject(req) && cJSON_IsNumber(type) ? type->valueint : -1;
@@ -835,7 +750,7 @@ static void on_request(redis_adapter *a, const uint8_t *d, size_t n) {
         q.rid = cJSON_GetObjectItemCaseSensitive(req, "requestId");
         q.own = cJSON_IsString(uid) && strcmp(uid->valuestring, a->r->uid) == 0;
         q.mine = cJSON_IsString(q.rid) && find_request(a->r, q.rid->valuestring);
-        target_from(&q.tb, q.opts);
+        cluster_target_from(&q.tb, q.opts);
         request_handlers[t](&q);
     }
     cJSON_Delete(req);
@@ -845,7 +760,7 @@ static void on_response(redis_adapter *a, const uint8_t *d, size_t n) {
     cJSON *resp = NULL;
     if (n && d[0] == '{')
         resp = cJSON_ParseWithLength((const char *)d, n);
-    else if (decode_one(d, n, &resp) != SIO_OK)
+    else if (cluster_decode_one(d, n, &resp) != SIO_OK)
         resp = NULL;
     const cJSON *rid = cJSON_GetObjectItemCaseSensitive(resp, "requestId");
     struct request *q = cJSON_IsString(rid) ? find_request(a->r, rid->valuestring) : NULL;
@@ -927,21 +842,21 @@ static sio_adapter *redis_adapter_new(sio_namespace *nsp, void *state) {
     a->base.nsp = nsp;
     a->r = r;
     a->mem = sio_memory_adapter_new(nsp);
-    char *reqp = concat3(r->key, "-request#", "");
-    char *respp = concat3(r->key, "-response#", "");
-    char *bp = concat3(r->key, "#", "");
+    char *reqp = cluster_concat3(r->key, "-request#", "");
+    char *respp = cluster_concat3(r->key, "-response#", "");
+    char *bp = cluster_concat3(r->key, "#", "");
     if (a->mem && reqp && respp && bp) {
-        a->bchan = concat3(bp, name, "#");
-        a->reqchan = concat3(reqp, name, "#");
-        a->respchan = concat3(respp, name, "#");
-        char *u = concat3(r->uid, "#", "");
-        a->specchan = a->respchan && u ? concat3(a->respchan, u, "") : NULL;
+        a->bchan = cluster_concat3(bp, name, "#");
+        a->reqchan = cluster_concat3(reqp, name, "#");
+        a->respchan = cluster_concat3(respp, name, "#");
+        char *u = cluster_concat3(r->uid, "#", "");
+        a->specchan = a->respchan && u ? cluster_concat3(a->respchan, u, "") : NULL;
         free(u);
     }
     free(reqp);
     free(respp);
     free(bp);
-    char *pattern = a->bchan ? concat3(a->bchan, "*", "") : NULL;
+    char *pattern = a->bchan ? cluster_concat3(a->bchan, "*", "") : NULL;
     if (!a->mem || !a->bchan || !a->reqchan || !a->respchan || !a->specchan || !pattern) {
         free(pattern);
         if (a->mem) a->mem->ops->free(a->mem);
@@ -998,7 +913,7 @@ static int redis_open(sio_server *srv, void *ud, void **state) {
     r->key = strdup(o->key && *o->key ? o->key : "socket.io");
     uint32_t timeout = sio_server_options(srv)->requests_timeout_ms;
     r->timeout_ms = timeout ? timeout : 5000;
-    short_id(r->uid);
+    cluster_random_id(r->uid, 6);
     static const redis_link_cbs pub_cbs = {on_up, on_down, NULL};
     static const redis_link_cbs sub_cbs = {on_up, on_down, on_message};
     r->pub = redis_link_new(r->loop, &url, "pub", &pub_cbs, r);
