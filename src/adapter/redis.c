@@ -13,6 +13,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "adapter/cluster_request.h"
 #include "adapter/cluster_wire.h"
 #include "adapter/redis_link.h"
 #include "sio/adapter.h"
@@ -34,7 +35,6 @@ enum {
     REQ_BROADCAST_ACK = 9,
 };
 
-struct request;
 typedef struct redis_adapter redis_adapter;
 
 /* What a server's Redis adapters share (the factory's state). */
@@ -46,7 +46,7 @@ struct sio_redis {
     char *key;
     uint32_t timeout_ms;
     redis_adapter *adapters; /* one per namespace */
-    struct request *requests;
+    cluster_request *requests;
     sbuf scratch;
 };
 
@@ -59,26 +59,6 @@ struct redis_adapter {
     char *reqchan;
     char *respchan;
     char *specchan;
-};
-
-/* A request this node sent and whose answers it is gathering. */
-struct request {
-    struct request *next;
-    redis_adapter *a;
-    char id[7];
-    int type;
-    int num_sub; /* answers expected; -1 until PUBSUB NUMSUB answers */
-    int received;
-    cJSON *acc; /* gathered sockets or responses */
-    sio_fetch_cb fetch_cb;
-    sio_responses_cb resp_cb;
-    void *ud;
-    sio_ack_group *group;
-    char *payload; /* published once NUMSUB is known */
-    int numsub_pending;
-    int dead; /* freed from the list, waiting for NUMSUB's answer */
-    size_t payload_len;
-    sio_timer timer;
 };
 
 static const sio_adapter_ops redis_ops;
@@ -123,64 +103,11 @@ static void bufferize(cJSON *v) {
 
 /* ---------- requests this node sent ---------- */
 
-static void request_free(struct request *q) {
-    struct sio_redis *r = q->a->r;
-    sio_namespace *nsp = q->a->base.nsp;
-    for (struct request **pp = &r->requests; *pp; pp = &(*pp)->next) {
-        if (*pp == q) {
-            *pp = q->next;
-            break;
-        }
-    }
-    sio_timer_stop(r->loop, &q->timer);
-    cJSON_Delete(q->acc);
-    q->acc = NULL;
-    free(q->payload);
-    q->payload = NULL;
-    if (q->group) sio_ack_group_unref(q->group);
-    q->group = NULL;
-    /* PUBSUB NUMSUB still holds q (Redis stalled past the timeout): its
-     * answer frees the husk. */
-    if (q->numsub_pending)
-        q->dead = 1;
-    else
-        free(q);
-    sio_nsp_unref(nsp);
-}
-
-static void request_complete(struct request *q, int status) {
-    sio_namespace *n = q->a->base.nsp;
-    if (q->fetch_cb) q->fetch_cb(n, status, q->acc, q->ud);
-    if (q->resp_cb) q->resp_cb(n, status, q->acc, q->ud);
-    request_free(q);
-}
-
-static void request_timeout(sio_loop *loop, sio_timer *t) {
-    struct request *q = (struct request *)((char *)t - offsetof(struct request, timer));
-    if (q->type == REQ_BROADCAST) {
-        request_free(q); /* the group has its own timeout */
-        return;
-    }
-    request_complete(q, SIO_ETIMEDOUT);
-}
-
-static void request_check(struct request *q) {
-    if (q->num_sub >= 0 && q->received >= q->num_sub) request_complete(q, SIO_OK);
-}
-
 static void on_numsub(redis_link *l, const void *reply, void *ud) {
-    struct request *q = ud;
-    q->numsub_pending = 0;
-    if (q->dead) {
-        free(q);
-        return;
-    }
-    const redisReply *rep = reply;
-    int numsub = 1;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
-        const redisReply *c = rep->element[1];
-        numsub = c->type == REDIS_REPLY_INTEGER ? (int)c->integer : atoi(c->str ? c->str : "1");
-    }
+    cluster_request *q = ud;
+    int numsub = cluster_request_numsub(q, reply);
+    if (numsub < 0) return;
+    redis_adapter *a = q->owner;
     if (q->type == REQ_BROADCAST) {
         /* Every subscribed node (this one too) reports a client count. */
         sio_ack_group_servers(q->group, numsub < 1 ? 1 : numsub);
@@ -188,46 +115,34 @@ static void on_numsub(redis_link *l, const void *reply, void *ud) {
     }
     /* fetch counts this node as one answer already; server-side emit
      * expects answers from the others only. */
-    q->num_sub = q->type == REQ_REMOTE_FETCH ? numsub : numsub - 1;
+    q->expected = q->type == REQ_REMOTE_FETCH ? numsub : numsub - 1;
     if (q->type == REQ_REMOTE_FETCH) q->received++;
-    if (q->num_sub <= (q->type == REQ_REMOTE_FETCH ? 1 : 0)) {
-        request_complete(q, SIO_OK);
+    if (q->expected <= (q->type == REQ_REMOTE_FETCH ? 1 : 0)) {
+        cluster_request_complete(q, SIO_OK);
         return;
     }
-    publish_str(q->a, q->a->reqchan, q->payload, q->payload_len);
-    request_check(q);
+    publish_str(a, a->reqchan, (const char *)q->payload.data, q->payload.len);
+    cluster_request_check(q);
 }
 
 /* Register a request and ask Redis how many nodes will answer. */
-static struct request *request_start(redis_adapter *a, int type, cJSON *body) {
+static cluster_request *request_start(redis_adapter *a, int type, cJSON *body) {
     struct sio_redis *r = a->r;
-    struct request *q = calloc(1, sizeof *q);
+    cluster_request *q =
+        cluster_request_new(&r->requests, r->loop, a, a->base.nsp, type, 6, r->timeout_ms, 0);
     if (!q) return NULL;
-    q->a = a;
-    sio_nsp_ref(a->base.nsp); /* an emptied dynamic namespace waits for its answers */
-    q->type = type;
-    q->num_sub = -1;
-    cluster_random_id(q->id, 6);
     cJSON_AddStringToObject(body, "uid", r->uid);
     cJSON_AddStringToObject(body, "requestId", q->id);
     cJSON_AddNumberToObject(body, "type", type);
-    q->next = r->requests;
-    r->requests = q;
-    sio_timer_start(r->loop, &q->timer, r->timeout_ms, request_timeout);
     return q;
 }
 
-static int ask_numsub(struct request *q) {
-    const char *argv[3] = {"PUBSUB", "NUMSUB", q->a->reqchan};
-    int rc = redis_link_command(q->a->r->pub, on_numsub, q, 3, argv, NULL);
+static int ask_numsub(cluster_request *q) {
+    redis_adapter *a = q->owner;
+    const char *argv[3] = {"PUBSUB", "NUMSUB", a->reqchan};
+    int rc = redis_link_command(a->r->pub, on_numsub, q, 3, argv, NULL);
     if (rc == SIO_OK) q->numsub_pending = 1;
     return rc;
-}
-
-static struct request *find_request(struct sio_redis *r, const char *id) {
-    for (struct request *q = r->requests; q; q = q->next)
-        if (strcmp(q->id, id) == 0) return q;
-    return NULL;
 }
 
 /* ---------- adapter ops ---------- */
@@ -345,7 +260,7 @@ static int ra_remote_disconnect(sio_adapter *b, const sio_target *t, int close) 
     return r;
 }
 
-static int start_with_payload(struct request *q, cJSON *body) {
+static int start_with_payload(cluster_request *q, cJSON *body) {
     sbuf out = SBUF_INIT;
     int rc = sio_json_print(body, &out, NULL, NULL);
     cJSON_Delete(body);
@@ -353,14 +268,13 @@ static int start_with_payload(struct request *q, cJSON *body) {
         /* As when Redis is away: the callback runs once, with what this
          * node knows, and never after an error return. */
         sbuf_free(&out);
-        request_complete(q, SIO_OK);
+        cluster_request_complete(q, SIO_OK);
         return SIO_OK;
     }
-    q->payload = (char *)out.data;
-    q->payload_len = out.len;
+    q->payload = out;
     if (ask_numsub(q) != SIO_OK) {
         /* Redis is away: answer with what this node knows. */
-        request_complete(q, SIO_OK);
+        cluster_request_complete(q, SIO_OK);
     }
     return SIO_OK;
 }
@@ -369,7 +283,7 @@ static int ra_remote_fetch(sio_adapter *b, const sio_target *t, cJSON *local, si
                            void *ud) {
     redis_adapter *a = (redis_adapter *)b;
     cJSON *body = cJSON_CreateObject();
-    struct request *q = body ? request_start(a, REQ_REMOTE_FETCH, body) : NULL;
+    cluster_request *q = body ? request_start(a, REQ_REMOTE_FETCH, body) : NULL;
     if (!q) {
         cJSON_Delete(body);
         cb(a->base.nsp, SIO_OK, local, ud);
@@ -398,7 +312,7 @@ static int ra_remote_server_emit(sio_adapter *b, const cJSON *data, sio_response
         return r;
     }
     cJSON *body = cJSON_CreateObject();
-    struct request *q = body ? request_start(a, REQ_SERVER_SIDE_EMIT, body) : NULL;
+    cluster_request *q = body ? request_start(a, REQ_SERVER_SIDE_EMIT, body) : NULL;
     if (!q) {
         cJSON_Delete(body);
         return SIO_ENOMEM;
@@ -415,22 +329,16 @@ static int ra_remote_server_emit(sio_adapter *b, const cJSON *data, sio_response
 static int ra_remote_broadcast_ack(sio_adapter *b, const sio_adapter_packet *pkt,
                                    const sio_target *t, uint32_t timeout_ms, sio_ack_group *g) {
     redis_adapter *a = (redis_adapter *)b;
-    struct request *q = calloc(1, sizeof *q);
+    /* Answers may come until the group's own timeout; forget after it. */
+    cluster_request *q =
+        cluster_request_new(&a->r->requests, a->r->loop, a, a->base.nsp, REQ_BROADCAST, 6,
+                            timeout_ms ? timeout_ms : a->r->timeout_ms, 1);
     if (!q) {
         sio_ack_group_servers(g, 1);
         return SIO_ENOMEM;
     }
-    q->a = a;
-    sio_nsp_ref(a->base.nsp);
-    q->type = REQ_BROADCAST;
     q->group = g;
     sio_ack_group_ref(g);
-    cluster_random_id(q->id, 6);
-    q->next = a->r->requests;
-    a->r->requests = q;
-    /* Answers may come until the group's own timeout; forget after it. */
-    sio_timer_start(a->r->loop, &q->timer, timeout_ms ? timeout_ms : a->r->timeout_ms,
-                    request_timeout);
     cJSON *req = cJSON_CreateObject();
     cJSON *packet = cJSON_CreateObject();
     cJSON *opts = cluster_opts_json(t);
@@ -468,9 +376,9 @@ static void ra_free(sio_adapter *b) {
             break;
         }
     }
-    for (struct request *q = r->requests, *n; q; q = n) {
+    for (cluster_request *q = r->requests, *n; q; q = n) {
         n = q->next;
-        if (q->a == a) request_free(q);
+        if (q->owner == a) cluster_request_free(q);
     }
     a->mem->ops->free(a->mem);
     free(a->bchan);
@@ -578,7 +486,9 @@ static void handle_remote_broadcast(redis_adapter *a, const cJSON *req) {
     const cJSON *packet = cJSON_GetObjectItemCaseSensitive(req, "packet");
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(packet, "data");
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(req, "opts");
-    if (!cJSON_IsString(id) || !cJSON_IsArray(data) || find_request(a->r, id->valuestring)) return;
+    if (!cJSON_IsString(id) || !cJSON_IsArray(data) ||
+        cluster_request_find(a->r->requests, id->valuestring))
+        return;
     const cJSON *flags = cJSON_GetObjectItemCaseSensitive(opts, "flags");
     const cJSON *to = cJSON_GetObjectItemCaseSensitive(flags, "timeout");
     uint32_t timeout = cJSON_IsNumber(to) && to->valuedouble > 0 && to->valuedouble < 3.6e6
@@ -749,7 +659,7 @@ static void on_request(redis_adapter *a, const uint8_t *d, size_t n) {
         q.opts = cJSON_GetObjectItemCaseSensitive(req, "opts");
         q.rid = cJSON_GetObjectItemCaseSensitive(req, "requestId");
         q.own = cJSON_IsString(uid) && strcmp(uid->valuestring, a->r->uid) == 0;
-        q.mine = cJSON_IsString(q.rid) && find_request(a->r, q.rid->valuestring);
+        q.mine = cJSON_IsString(q.rid) && cluster_request_find(a->r->requests, q.rid->valuestring);
         cluster_target_from(&q.tb, q.opts);
         request_handlers[t](&q);
     }
@@ -763,8 +673,9 @@ static void on_response(redis_adapter *a, const uint8_t *d, size_t n) {
     else if (cluster_decode_one(d, n, &resp) != SIO_OK)
         resp = NULL;
     const cJSON *rid = cJSON_GetObjectItemCaseSensitive(resp, "requestId");
-    struct request *q = cJSON_IsString(rid) ? find_request(a->r, rid->valuestring) : NULL;
-    if (!q || q->a != a) {
+    cluster_request *q =
+        cJSON_IsString(rid) ? cluster_request_find(a->r->requests, rid->valuestring) : NULL;
+    if (!q || q->owner != a) {
         cJSON_Delete(resp);
         return;
     }
@@ -786,14 +697,14 @@ static void on_response(redis_adapter *a, const uint8_t *d, size_t n) {
         while (cJSON_IsArray(sockets) && (it = cJSON_DetachItemFromArray(sockets, 0)))
             cJSON_AddItemToArray(q->acc, it);
         cJSON_Delete(sockets);
-        request_check(q);
+        cluster_request_check(q);
         break;
     }
     case REQ_SERVER_SIDE_EMIT: {
         cJSON *data = cJSON_DetachItemFromObjectCaseSensitive(resp, "data");
         cJSON_AddItemToArray(q->acc, data ? data : cJSON_CreateNull());
         q->received++;
-        request_check(q);
+        cluster_request_check(q);
         break;
     }
     default:
@@ -891,7 +802,7 @@ static void redis_close(void *state) {
     struct sio_redis *r = state;
     metrics_remove(sio_loop_metrics(r->loop), r);
     while (r->requests)
-        request_free(r->requests);
+        cluster_request_free(r->requests);
     redis_link_free(r->pub);
     redis_link_free(r->sub);
     sbuf_free(&r->scratch);

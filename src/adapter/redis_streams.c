@@ -17,6 +17,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "adapter/cluster_request.h"
 #include "adapter/cluster_wire.h"
 #include "adapter/redis_link.h"
 #include "sio/adapter.h"
@@ -47,7 +48,7 @@ enum {
 #define READ_RETRY_MS 1000
 #define ENTRY_ID_MAX  48
 
-struct request;
+struct cluster_request;
 typedef struct streams_adapter streams_adapter;
 
 /* What a server's adapters share (the factory's state). */
@@ -70,7 +71,7 @@ struct sio_streams {
     int reading;                /* an XREAD is out */
     sio_timer read_retry;
     streams_adapter *adapters; /* one per namespace */
-    struct request *requests;
+    struct cluster_request *requests;
     sbuf scratch;
 };
 
@@ -82,25 +83,6 @@ struct streams_adapter {
     char *key;      /* its stream */
     char *pubchan;  /* <prefix>#<nsp># */
     char *privchan; /* <prefix>#<nsp>#<uid># */
-};
-
-/* A request this node sent and whose answers it is gathering. */
-struct request {
-    struct request *next;
-    streams_adapter *a;
-    char id[UID_LEN + 1];
-    int type;
-    int expected; /* answers expected; -1 until PUBSUB NUMSUB answers */
-    int received;
-    cJSON *acc; /* gathered sockets or responses */
-    sio_fetch_cb fetch_cb;
-    sio_responses_cb resp_cb;
-    void *ud;
-    sio_ack_group *group;
-    sbuf payload; /* published once NUMSUB is known */
-    int numsub_pending;
-    int dead; /* freed from the list, waiting for NUMSUB's answer */
-    sio_timer timer;
 };
 
 static const sio_adapter_ops streams_ops;
@@ -255,104 +237,43 @@ static void publish_response(streams_adapter *a, const char *to, int type, cJSON
 
 /* ---------- requests this node sent ---------- */
 
-static void request_free(struct request *q) {
-    struct sio_streams *st = q->a->st;
-    sio_namespace *nsp = q->a->base.nsp;
-    for (struct request **pp = &st->requests; *pp; pp = &(*pp)->next) {
-        if (*pp == q) {
-            *pp = q->next;
-            break;
-        }
-    }
-    sio_timer_stop(st->loop, &q->timer);
-    cJSON_Delete(q->acc);
-    q->acc = NULL;
-    sbuf_free(&q->payload);
-    if (q->group) sio_ack_group_unref(q->group);
-    q->group = NULL;
-    /* PUBSUB NUMSUB still holds q (Redis stalled past the timeout): its
-     * answer frees the husk. */
-    if (q->numsub_pending)
-        q->dead = 1;
-    else
-        free(q);
-    sio_nsp_unref(nsp);
-}
-
-static void request_complete(struct request *q, int status) {
-    sio_namespace *n = q->a->base.nsp;
-    if (q->fetch_cb) q->fetch_cb(n, status, q->acc, q->ud);
-    if (q->resp_cb) q->resp_cb(n, status, q->acc, q->ud);
-    request_free(q);
-}
-
-static void request_timeout(sio_loop *loop, sio_timer *t) {
-    struct request *q = (struct request *)((char *)t - offsetof(struct request, timer));
-    if (q->type == MSG_BROADCAST) {
-        request_free(q); /* the group has its own timeout */
-        return;
-    }
-    request_complete(q, SIO_ETIMEDOUT);
-}
-
-static void request_check(struct request *q) {
-    if (q->expected >= 0 && q->received >= q->expected) request_complete(q, SIO_OK);
-}
-
 /* NUMSUB of the public channel: every node serving the namespace, this one
  * included (the reference's serverCount()). */
 static void on_numsub(redis_link *l, const void *reply, void *ud) {
-    struct request *q = ud;
-    q->numsub_pending = 0;
-    if (q->dead) {
-        free(q);
-        return;
-    }
-    const redisReply *rep = reply;
-    int servers = 1;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
-        const redisReply *c = rep->element[1];
-        servers = c->type == REDIS_REPLY_INTEGER ? (int)c->integer : atoi(c->str ? c->str : "1");
-    }
+    cluster_request *q = ud;
+    int servers = cluster_request_numsub(q, reply);
+    if (servers < 0) return;
+    streams_adapter *a = q->owner;
     if (q->type == MSG_BROADCAST) {
         sio_ack_group_servers(q->group, servers < 1 ? 1 : servers);
         return;
     }
     q->expected = servers - 1;
     if (q->expected <= 0) {
-        request_complete(q, SIO_OK);
+        cluster_request_complete(q, SIO_OK);
         return;
     }
-    redis_link_publish(q->a->st->pub, q->a->pubchan, strlen(q->a->pubchan), q->payload.data,
-                       q->payload.len);
+    redis_link_publish(a->st->pub, a->pubchan, strlen(a->pubchan), q->payload.data, q->payload.len);
 }
 
-static struct request *request_new(streams_adapter *a, int type, uint32_t timeout_ms) {
+static cluster_request *request_new(streams_adapter *a, int type, uint32_t timeout_ms) {
     struct sio_streams *st = a->st;
-    struct request *q = calloc(1, sizeof *q);
-    if (!q) return NULL;
-    q->a = a;
-    sio_nsp_ref(a->base.nsp); /* an emptied dynamic namespace waits for its answers */
-    q->type = type;
-    q->expected = -1;
-    cluster_random_id(q->id, UID_LEN);
-    q->next = st->requests;
-    st->requests = q;
-    sio_timer_start(st->loop, &q->timer, timeout_ms ? timeout_ms : st->timeout_ms, request_timeout);
-    return q;
+    return cluster_request_new(&st->requests, st->loop, a, a->base.nsp, type, UID_LEN,
+                               timeout_ms ? timeout_ms : st->timeout_ms, type == MSG_BROADCAST);
 }
 
-static int ask_numsub(struct request *q) {
-    const char *argv[3] = {"PUBSUB", "NUMSUB", q->a->pubchan};
-    int rc = redis_link_command(q->a->st->pub, on_numsub, q, 3, argv, NULL);
+static int ask_numsub(cluster_request *q) {
+    streams_adapter *a = q->owner;
+    const char *argv[3] = {"PUBSUB", "NUMSUB", a->pubchan};
+    int rc = redis_link_command(a->st->pub, on_numsub, q, 3, argv, NULL);
     if (rc == SIO_OK) q->numsub_pending = 1;
     return rc;
 }
 
 /* Encode the request (body taken, requestId added) for publishing once the
  * server count is known; without Redis it completes with this node's part. */
-static int request_send(struct request *q, cJSON *body) {
-    streams_adapter *a = q->a;
+static int request_send(cluster_request *q, cJSON *body) {
+    streams_adapter *a = q->owner;
     int rc = body ? SIO_OK : SIO_ENOMEM;
     cJSON *m = body ? cJSON_CreateObject() : NULL;
     if (m) {
@@ -366,14 +287,8 @@ static int request_send(struct request *q, cJSON *body) {
     }
     cJSON_Delete(body);
     cJSON_Delete(m);
-    if (rc != SIO_OK || ask_numsub(q) != SIO_OK) request_complete(q, SIO_OK);
+    if (rc != SIO_OK || ask_numsub(q) != SIO_OK) cluster_request_complete(q, SIO_OK);
     return SIO_OK;
-}
-
-static struct request *find_request(struct sio_streams *st, const char *id) {
-    for (struct request *q = st->requests; q; q = q->next)
-        if (strcmp(q->id, id) == 0) return q;
-    return NULL;
 }
 
 /* ---------- adapter ops ---------- */
@@ -458,7 +373,7 @@ static int sa_remote_disconnect(sio_adapter *b, const sio_target *t, int close) 
 static int sa_remote_fetch(sio_adapter *b, const sio_target *t, cJSON *local, sio_fetch_cb cb,
                            void *ud) {
     streams_adapter *a = (streams_adapter *)b;
-    struct request *q = request_new(a, MSG_FETCH_SOCKETS, 0);
+    cluster_request *q = request_new(a, MSG_FETCH_SOCKETS, 0);
     if (!q) {
         cb(a->base.nsp, SIO_OK, local, ud);
         cJSON_Delete(local);
@@ -480,7 +395,7 @@ static int sa_remote_server_emit(sio_adapter *b, const cJSON *data, sio_response
         cJSON_Delete(body);
         return r;
     }
-    struct request *q = request_new(a, MSG_SERVER_SIDE_EMIT, 0);
+    cluster_request *q = request_new(a, MSG_SERVER_SIDE_EMIT, 0);
     if (!q) {
         cJSON_Delete(body);
         return SIO_ENOMEM;
@@ -494,7 +409,7 @@ static int sa_remote_server_emit(sio_adapter *b, const cJSON *data, sio_response
 static int sa_remote_broadcast_ack(sio_adapter *b, const sio_adapter_packet *pkt,
                                    const sio_target *t, uint32_t timeout_ms, sio_ack_group *g) {
     streams_adapter *a = (streams_adapter *)b;
-    struct request *q = request_new(a, MSG_BROADCAST, timeout_ms);
+    cluster_request *q = request_new(a, MSG_BROADCAST, timeout_ms);
     if (!q) {
         sio_ack_group_servers(g, 1);
         return SIO_ENOMEM;
@@ -523,9 +438,9 @@ static void sa_free(sio_adapter *b) {
             break;
         }
     }
-    for (struct request *q = st->requests, *n; q; q = n) {
+    for (cluster_request *q = st->requests, *n; q; q = n) {
         n = q->next;
-        if (q->a == a) request_free(q);
+        if (q->owner == a) cluster_request_free(q);
     }
     a->mem->ops->free(a->mem);
     free(a->key);
@@ -660,8 +575,9 @@ static void on_server_emit(struct msg *m) {
 
 static void on_response(struct msg *m) {
     const cJSON *rid = cJSON_GetObjectItemCaseSensitive(m->data, "requestId");
-    struct request *q = cJSON_IsString(rid) ? find_request(m->a->st, rid->valuestring) : NULL;
-    if (!q || q->a != m->a) return;
+    cluster_request *q =
+        cJSON_IsString(rid) ? cluster_request_find(m->a->st->requests, rid->valuestring) : NULL;
+    if (!q || q->owner != m->a) return;
     switch (m->type) {
     case MSG_BROADCAST_CLIENT_COUNT: {
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(m->data, "clientCount");
@@ -681,7 +597,7 @@ static void on_response(struct msg *m) {
             cJSON_AddItemToArray(q->acc, it);
         cJSON_Delete(sockets);
         q->received++;
-        request_check(q);
+        cluster_request_check(q);
         break;
     }
     case MSG_SERVER_SIDE_EMIT_RESPONSE: {
@@ -689,7 +605,7 @@ static void on_response(struct msg *m) {
         cJSON *p = cJSON_DetachItemFromObjectCaseSensitive(m->data, "packet");
         cJSON_AddItemToArray(q->acc, p ? p : cJSON_CreateNull());
         q->received++;
-        request_check(q);
+        cluster_request_check(q);
         break;
     }
     default:
@@ -935,7 +851,7 @@ static void streams_close(void *state) {
     struct sio_streams *st = state;
     metrics_remove(sio_loop_metrics(st->loop), st);
     while (st->requests)
-        request_free(st->requests);
+        cluster_request_free(st->requests);
     streams_state_free(st);
 }
 
