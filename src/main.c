@@ -83,6 +83,8 @@ struct opt {
         .min = min_, .max = max_, .arg = arg_, .help = help_, __VA_ARGS__                          \
     }
 #define U32_MAX ((unsigned long)UINT_MAX)
+/* --recovery-window not given: the app's default applies. */
+#define RECOVERY_UNSET UINT32_MAX
 
 static int valid_path(const char *v) {
     return v[0] == '/' ? 0 : -1;
@@ -211,6 +213,19 @@ static const struct opt opts[] = {
            0, U32_MAX, "N", "rooms a socket may join besides its own (default 256; 0: no cap)"),
     OPTION("max-room-name", "SIO_MAX_ROOM_NAME", OPT_SIZE, sio.max_room_name, 0, U32_MAX, "BYTES",
            "longest room name a socket may join (default 256; 0: no cap)"),
+    OPTION("recovery-window", "SIO_RECOVERY_WINDOW", OPT_U32, sio.recovery_window_ms, 0,
+           U32_MAX - 1, "MS",
+           "connection state recovery: a client that lost its connection comes back within MS with "
+           "its id, rooms and missed events (default: the app's, chat 120000, others 0 = off)"),
+    OPTION("recovery-run-middlewares", "SIO_RECOVERY_RUN_MIDDLEWARES", OPT_FLAG,
+           sio.recovery_run_middlewares, 0, 1, "",
+           "run the connect middlewares on a recovered connect too (default: skipped, as Node)"),
+    OPTION("recovery-log-bytes", "SIO_RECOVERY_LOG_BYTES", OPT_SIZE, sio.recovery_log_bytes, 0,
+           SIZE_MAX, "BYTES",
+           "memory for the recovery log of recent packets, per namespace (default 8388608; 0: no "
+           "byte bound)"),
+    OPTION("recovery-log-age", "SIO_RECOVERY_LOG_AGE", OPT_U32, sio.recovery_log_age_ms, 0, U32_MAX,
+           "MS", "drop logged packets older than this (default 0: the recovery window)"),
     OPTION("cleanup-empty-namespaces", "SIO_CLEANUP_EMPTY_NAMESPACES", OPT_FLAG,
            sio.cleanup_empty_namespaces, 0, 1, "",
            "remove a dynamic namespace when its last socket leaves (default off)"),
@@ -388,6 +403,8 @@ static int parse(struct config *c, int argc, char **argv) {
         fprintf(stderr, "sio-server: unknown app '%s' (see --help)\n", c->app);
         return 2;
     }
+    if (c->sio.recovery_window_ms == RECOVERY_UNSET)
+        c->sio.recovery_window_ms = app_find(c->app)->default_recovery_window_ms;
     /* What follows from the values. */
     c->origins.v[c->origins.n] = NULL;
     if (c->origins.n) c->eio.cors_origins = c->origins.v;
@@ -449,6 +466,7 @@ int main(int argc, char **argv) {
     sio_http_options_init(&c.http);
     eio_options_init(&c.eio);
     sio_options_init(&c.sio);
+    c.sio.recovery_window_ms = RECOVERY_UNSET;
     /* Sessions are capped by descriptors, not by a round number: a WebSocket
      * session holds one, a polling one one or two for a moment. */
     unsigned long fd_limit = raise_fd_limit();

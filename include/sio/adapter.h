@@ -37,6 +37,30 @@ typedef struct eio_batch sio_encoded;
  * node (opaque; see remote_broadcast_ack). */
 typedef struct sio_ack_group sio_ack_group;
 
+/* ---- Connection state recovery (sio_options.recovery_window_ms) ----
+ * What a disconnected socket leaves behind (Node's Session): persisted by
+ * persist_session, given back by restore_session. */
+typedef struct sio_session {
+    const char *sid;
+    const char *pid;
+    const char *const *rooms; /* NULL-terminated; as Node's [...socket.rooms]: its own id first */
+    const cJSON *data;        /* the socket's JSON data (sio_socket_json_data), NULL when none */
+} sio_session;
+
+/* restore_session's answer, exactly once (also on failure, an unknown pid or
+ * offset, and when the adapter is freed first: s NULL, missed NULL). s and
+ * what it points to are read during the call only. missed: a JSON array of
+ * the packets to replay, each the full [event, ...args, offset] data array,
+ * in order; taken by the core (NULL: none). */
+typedef void (*sio_restore_cb)(sio_namespace *nsp, const sio_session *s, cJSON *missed, void *ud);
+
+/* What an adapter reports for /metrics about recovery (all optional). */
+typedef struct sio_recovery_stats {
+    size_t sessions;    /* disconnected sessions kept for their window */
+    size_t log_packets; /* packets in the node-local log */
+    size_t log_bytes;   /* memory the log holds */
+} sio_recovery_stats;
+
 /* A broadcast on its way out: the bytes for local receivers and the logical
  * packet, for adapters that forward it to other nodes (which re-encode it in
  * their own format). */
@@ -46,6 +70,12 @@ typedef struct sio_adapter_packet {
     const cJSON *data;    /* the full [event, ...args] array, or NULL ... */
     const char *event;    /* ... then the event name and ... */
     const cJSON *args;    /* ... its arguments (a JSON array or NULL), kept apart */
+    /* Recovery is on and the packet is an EVENT without ack id, not
+     * volatile: encoded is NULL; the adapter numbers it (its log's id, or a
+     * Redis stream entry id, maybe asynchronously), keeps what a restore
+     * needs and encodes it for its local receivers with sio_adapter_encode.
+     * Only set for adapters with persist_session and restore_session. */
+    int wants_offset;
 } sio_adapter_packet;
 
 /* Every op gets the adapter it belongs to. The core calls them only from the
@@ -107,6 +137,24 @@ struct sio_adapter_ops {
      * (sio_ack_group_answer); on failure report 1 server (this one). */
     int (*remote_broadcast_ack)(sio_adapter *a, const sio_adapter_packet *pkt, const sio_target *t,
                                 uint32_t timeout_ms, sio_ack_group *g);
+
+    /* Connection state recovery, NULL when this adapter cannot recover
+     * (every connect is then fresh, no pid is sent, packets get no offset).
+     * Keep the session of a socket leaving for a recoverable reason, for
+     * sio_server_options()->recovery_window_ms (copy what you keep). Called
+     * before leave_all. SIO_OK or SIO_ENOMEM (the session is lost). */
+    int (*persist_session)(sio_adapter *a, const sio_session *s);
+    /* A CONNECT with auth.pid and auth.offset: find the session and the
+     * packets after offset that its rooms select; cb exactly once, maybe
+     * inside this call. A session is given back at most once (restoring
+     * consumes it). SIO_OK, or an error (then cb never runs). */
+    int (*restore_session)(sio_adapter *a, const char *pid, const char *offset, sio_restore_cb cb,
+                           void *ud);
+    /* Optional: a socket finished connecting (fresh or recovered, its rooms
+     * restored), just before its CONNECT reply. */
+    void (*connected)(sio_adapter *a, sio_socket *s);
+    /* Optional: recovery figures for /metrics. */
+    void (*recovery_stats)(sio_adapter *a, sio_recovery_stats *out);
 };
 
 /* The head of every adapter. nsp is the namespace it serves (set by the
@@ -177,12 +225,28 @@ void sio_nsp_unref(sio_namespace *nsp);
  * disconnect handler from inside this call. */
 int sio_socket_deliver(sio_socket *s, sio_encoded *pkt, int is_volatile);
 
+/* Recovery: pkt's data (or event + args) encoded as an EVENT of pkt's
+ * namespace with offset appended as its last argument (offset NULL: none),
+ * for sio_socket_deliver. Valid until the next encode on this server (any
+ * emit or broadcast); NULL when out of memory or unprintable. */
+sio_encoded *sio_adapter_encode(sio_namespace *nsp, const sio_adapter_packet *pkt,
+                                const char *offset);
+/* The socket's private session id (Node's pid, sent in the CONNECT reply),
+ * NULL when recovery is off for its namespace. Valid as the socket. */
+const char *sio_socket_pid(const sio_socket *s);
+
 /* ---- This node's half of an operation, for requests from other nodes
  * (they select with t; the adapter's `each` decides, t->local is implied) ---- */
 
 /* Deliver a broadcast that came from another node: data is [event, ...args]
  * (binary as sio/json.h binary nodes), encoded here in the server's format. */
 int sio_local_broadcast(sio_namespace *nsp, const cJSON *data, const sio_target *t);
+/* A broadcast from another node that already has its offset (a stream entry
+ * id): encoded with it as the last argument, delivered to the local
+ * selection (adapter broadcast with t->local, not wants_offset); nothing is
+ * logged. offset NULL: as sio_local_broadcast without recovery. */
+int sio_local_broadcast_offset(sio_namespace *nsp, const cJSON *data, const sio_target *t,
+                               const char *offset);
 /* socketsJoin (leave 0) / socketsLeave (leave 1) of the selected sockets. */
 void sio_local_rooms(sio_namespace *nsp, const sio_target *t, const char *const *rooms, int leave);
 /* disconnectSockets of the selected sockets. */

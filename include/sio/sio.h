@@ -137,6 +137,23 @@ typedef struct sio_options {
      * during the call; *message, when set, is copied. Non-zero accepts. */
     int (*allow_request)(eio_request *req, const char **message, void *ud);
     void *allow_request_ud;
+    /* Connection state recovery (Node's connectionStateRecovery), with an
+     * adapter that supports it (the in-memory and Redis adapters do): how
+     * long a socket that lost its connection (transport close or error, ping
+     * timeout, forced close, server shutting down) stays recoverable, in ms
+     * (Node's maxDisconnectionDuration); 0: off (the default). When on, the
+     * CONNECT reply carries a pid and every non-volatile event without ack
+     * id carries an offset as its last argument, as in Node. */
+    uint32_t recovery_window_ms;
+    /* Run the middlewares on a recovered connect too (Node's
+     * skipMiddlewares: false); default 0: skipped. */
+    int recovery_run_middlewares;
+    /* The in-memory adapter's log of recent packets, per namespace: at most
+     * this many bytes (default 8 MiB; 0: no byte bound) and packets at most
+     * this old (default 0: the recovery window). A client whose offset fell
+     * out of the log gets a fresh session. */
+    size_t recovery_log_bytes;
+    uint32_t recovery_log_age_ms;
 } sio_options;
 
 /* An event from a client. event is borrowed (valid during the call); args, a
@@ -282,6 +299,18 @@ const cJSON *sio_socket_auth(const sio_socket *s);
 /* Application data (see "Ownership": free it in the disconnect callback). */
 void sio_socket_set_data(sio_socket *s, void *p);
 void *sio_socket_data(const sio_socket *s);
+/* The socket's JSON data (Node's socket.data): what fetchSockets reports as
+ * "data" (on every node) and what a recovered session brings back.
+ * sio_socket_set_json_data takes the tree (no binary nodes; NULL clears;
+ * the previous one is freed); sio_socket_json_data returns it borrowed (the
+ * socket's, NULL when none): the app may change it in place. Freed with the
+ * socket; on a recoverable disconnect a copy is kept with the session. */
+void sio_socket_set_json_data(sio_socket *s, cJSON *data);
+cJSON *sio_socket_json_data(const sio_socket *s);
+/* Whether the socket's session was recovered (Node's socket.recovered): its
+ * id, rooms and JSON data are those of the session it left, and the events
+ * it missed were sent before its CONNECT reply. */
+int sio_socket_recovered(const sio_socket *s);
 /* Whether the socket is connected (0 in a middleware, in its disconnect
  * callback and after). */
 int sio_socket_connected(const sio_socket *s);

@@ -4,12 +4,19 @@
  * (its id) is not stored: the namespace's socket map already answers it
  * (sio_nsp_find_socket), which saves a room per socket. Built on the public
  * adapter interface only (sio/adapter.h). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter/recovery_log.h"
 #include "sio/adapter.h"
 #include "sio/status.h"
 #include "util/map.h"
+
+/* The log's expiry timer fires at most this often: packets and sessions
+ * expire up to this late, in exchange for one wake-up per second at most
+ * under steady traffic instead of one per packet. */
+#define SWEEP_SLACK_MS 1000
 
 struct room;
 
@@ -32,6 +39,9 @@ typedef struct mem_adapter {
     sio_socket **scratch;
     size_t scratch_cap;
     uint32_t epoch; /* the current selection's mark in the sockets' slots */
+    rlog *log;      /* recovery's packets and sessions; NULL when recovery is off */
+    sio_loop *loop;
+    sio_timer sweep;
 } mem_adapter;
 
 static sio_socket_slot *slot_of(const sio_socket *s) {
@@ -204,8 +214,36 @@ static void m_each(sio_adapter *a, const sio_target *t, void (*fn)(sio_socket *,
     free(copy);
 }
 
+static void sweep(sio_loop *loop, sio_timer *t) {
+    mem_adapter *m = (mem_adapter *)((char *)t - offsetof(mem_adapter, sweep));
+    uint64_t now = sio_loop_now(loop);
+    uint64_t next = rlog_expire(m->log, now);
+    if (next) sio_timer_start(loop, &m->sweep, next - now + SWEEP_SLACK_MS, sweep);
+}
+
+/* Something was kept: make sure it expires. */
+static void arm_sweep(mem_adapter *m) {
+    if (!sio_timer_active(&m->sweep)) sweep(m->loop, &m->sweep);
+}
+
+/* Number and log a packet (recovery), then encode it with its offset; an
+ * unlogged packet (out of memory) goes out without one. */
+static sio_encoded *numbered(mem_adapter *m, const sio_adapter_packet *pkt, const sio_target *t) {
+    sio_namespace *nsp = m->base.nsp;
+    const rlog_entry *e =
+        m->log ? rlog_append(m->log, pkt->data, pkt->event, pkt->args, t ? t->rooms : NULL,
+                             t ? t->except : NULL, sio_loop_now(m->loop))
+               : NULL;
+    if (!e) return sio_adapter_encode(nsp, pkt, NULL);
+    arm_sweep(m);
+    sio_adapter_packet logged = {NULL, pkt->nsp, e->data, NULL, NULL, 0};
+    return sio_adapter_encode(nsp, &logged, NULL);
+}
+
 static int m_broadcast(sio_adapter *a, const sio_adapter_packet *pkt, const sio_target *t) {
     mem_adapter *m = (mem_adapter *)a;
+    sio_encoded *enc = pkt->encoded;
+    if (pkt->wants_offset && !(enc = numbered(m, pkt, t))) return SIO_ENOMEM;
     sio_socket **v;
     size_t n = select_targets(m, t, &v);
     int vol = t && t->is_volatile;
@@ -217,7 +255,7 @@ static int m_broadcast(sio_adapter *a, const sio_adapter_packet *pkt, const sio_
     m->scratch = NULL;
     m->scratch_cap = 0;
     for (size_t i = 0; i < n; i++)
-        sio_socket_deliver(v[i], pkt->encoded, vol);
+        sio_socket_deliver(v[i], enc, vol);
     if (m->scratch || cap > 4096) {
         /* Kept only when small: a big room's array would outlive the room. */
         free(mine);
@@ -226,6 +264,40 @@ static int m_broadcast(sio_adapter *a, const sio_adapter_packet *pkt, const sio_
         m->scratch_cap = cap;
     }
     return SIO_OK;
+}
+
+static int m_persist(sio_adapter *a, const sio_session *s) {
+    mem_adapter *m = (mem_adapter *)a;
+    if (!m->log) return SIO_ENOMEM;
+    if (rlog_persist(m->log, s->sid, s->pid, s->rooms, s->data, sio_loop_now(m->loop)))
+        return SIO_ENOMEM;
+    arm_sweep(m);
+    return SIO_OK;
+}
+
+/* Synchronous: the session and its missed packets are in memory. */
+static int m_restore(sio_adapter *a, const char *pid, const char *offset, sio_restore_cb cb,
+                     void *ud) {
+    mem_adapter *m = (mem_adapter *)a;
+    rlog_session *rs = NULL;
+    cJSON *missed = NULL;
+    if (!m->log ||
+        rlog_restore(m->log, pid, offset, sio_loop_now(m->loop), &rs, &missed) != RLOG_RECOVERED) {
+        cb(m->base.nsp, NULL, NULL, ud);
+        return SIO_OK;
+    }
+    sio_session s = {rs->sid, rs->pid, (const char *const *)rs->rooms, rs->data};
+    cb(m->base.nsp, &s, missed, ud);
+    rlog_session_free(rs);
+    return SIO_OK;
+}
+
+static void m_recovery_stats(sio_adapter *a, sio_recovery_stats *out) {
+    mem_adapter *m = (mem_adapter *)a;
+    if (!m->log) return;
+    out->sessions = rlog_session_count(m->log);
+    out->log_packets = m->log->len;
+    out->log_bytes = m->log->bytes;
 }
 
 static size_t m_room_count(sio_adapter *a) {
@@ -250,6 +322,11 @@ static void m_free(sio_adapter *a) {
     }
     smap_free(&m->rooms);
     free(m->scratch);
+    if (m->log) {
+        sio_timer_stop(m->loop, &m->sweep);
+        rlog_free(m->log);
+        free(m->log);
+    }
     free(m);
 }
 
@@ -269,6 +346,10 @@ static const sio_adapter_ops mem_ops = {
     NULL,
     NULL,
     NULL,
+    m_persist,
+    m_restore,
+    NULL,
+    m_recovery_stats,
 };
 
 sio_adapter *sio_memory_adapter_new(sio_namespace *nsp) {
@@ -276,6 +357,15 @@ sio_adapter *sio_memory_adapter_new(sio_namespace *nsp) {
     if (!m) return NULL;
     m->base.ops = &mem_ops;
     m->base.nsp = nsp;
+    const sio_options *o = sio_server_options(sio_nsp_server(nsp));
+    m->loop = sio_server_loop(sio_nsp_server(nsp));
+    if (o->recovery_window_ms) {
+        if (!(m->log = malloc(sizeof *m->log))) {
+            free(m);
+            return NULL;
+        }
+        rlog_init(m->log, o->recovery_window_ms, o->recovery_log_bytes, o->recovery_log_age_ms);
+    }
     return &m->base;
 }
 

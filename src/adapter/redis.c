@@ -217,9 +217,16 @@ done:
     return rc;
 }
 
+/* A packet to one socket of this node (sio_emit with recovery goes through
+ * broadcast, to the socket's own room): no other node has it. */
+static int to_local_socket(redis_adapter *a, const sio_adapter_packet *pkt, const sio_target *t) {
+    return pkt->wants_offset && t && t->rooms && t->rooms[0] && !t->rooms[1] &&
+           sio_nsp_find_socket(a->base.nsp, t->rooms[0]);
+}
+
 static int ra_broadcast(sio_adapter *b, const sio_adapter_packet *pkt, const sio_target *t) {
     redis_adapter *a = (redis_adapter *)b;
-    if (!(t && t->local) && redis_link_is_up(a->r->pub)) {
+    if (!(t && t->local) && !to_local_socket(a, pkt, t) && redis_link_is_up(a->r->pub)) {
         sbuf *m = &a->r->scratch;
         sbuf_clear(m);
         if (encode_broadcast(a, pkt, t, m) == SIO_OK) {
@@ -388,6 +395,27 @@ static void ra_free(sio_adapter *b) {
     free(a);
 }
 
+/* Recovery is node-local with this adapter (behind a sticky balancer the
+ * client comes back to the same node): the inner memory adapter keeps the
+ * sessions and the log, in which packets from other nodes are numbered
+ * too (sio_local_broadcast). A client that lands on another node finds no
+ * session there and gets a fresh one. */
+static int ra_persist(sio_adapter *b, const sio_session *s) {
+    redis_adapter *a = (redis_adapter *)b;
+    return a->mem->ops->persist_session(a->mem, s);
+}
+
+static int ra_restore(sio_adapter *b, const char *pid, const char *offset, sio_restore_cb cb,
+                      void *ud) {
+    redis_adapter *a = (redis_adapter *)b;
+    return a->mem->ops->restore_session(a->mem, pid, offset, cb, ud);
+}
+
+static void ra_recovery_stats(sio_adapter *b, sio_recovery_stats *out) {
+    redis_adapter *a = (redis_adapter *)b;
+    a->mem->ops->recovery_stats(a->mem, out);
+}
+
 static const sio_adapter_ops redis_ops = {
     ra_join,
     ra_leave,
@@ -403,6 +431,10 @@ static const sio_adapter_ops redis_ops = {
     ra_remote_fetch,
     ra_remote_server_emit,
     ra_remote_broadcast_ack,
+    ra_persist,
+    ra_restore,
+    NULL,
+    ra_recovery_stats,
 };
 
 /* ---------- messages from the other nodes ---------- */

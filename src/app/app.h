@@ -5,6 +5,7 @@
 #ifndef SIO_APP_APP_H
 #define SIO_APP_APP_H
 
+#include <stdint.h>
 #include <string.h>
 
 #include "sio/eio.h"
@@ -31,6 +32,8 @@ typedef struct app_def {
     size_t (*sessions)(void *app);
     /* Free everything. */
     void (*stop)(void *app);
+    /* sio_options.recovery_window_ms when --recovery-window is not given. */
+    uint32_t default_recovery_window_ms;
 } app_def;
 
 /* The apps of the product, in --help order. */

@@ -37,4 +37,4 @@ static void stop(void *app) {
 }
 
 const app_def app_bench = {
-    "bench", "benchmark app (echo, join, to, all)", start, shutdown_app, sessions, stop};
+    "bench", "benchmark app (echo, join, to, all)", start, shutdown_app, sessions, stop, 0};

@@ -222,7 +222,9 @@ static void stop(void *app) {
     free(c);
 }
 
-const app_def app_chat = {
-    "chat",   "chat room: message, join, leave, users count; /ws bridge (default)",
-    start,    shutdown_app,
-    sessions, stop};
+const app_def app_chat = {"chat",
+                          "chat room: message, join, leave, users count; /ws bridge (default)",
+                          start, shutdown_app, sessions, stop,
+                          /* Recovery on: a phone that loses its network for a moment comes back
+                           * in its room with the messages it missed (README, "Recovery"). */
+                          120000};

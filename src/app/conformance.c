@@ -92,4 +92,5 @@ const app_def app_conformance = {"conformance",
                                  start,
                                  shutdown_app,
                                  sessions,
-                                 stop};
+                                 stop,
+                                 0};

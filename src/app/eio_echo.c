@@ -32,4 +32,4 @@ static void stop(void *app) {
 }
 
 const app_def app_eio_echo = {
-    "eio-echo", "echo every Engine.IO message back", start, shutdown_app, sessions, stop};
+    "eio-echo", "echo every Engine.IO message back", start, shutdown_app, sessions, stop, 0};

@@ -72,9 +72,15 @@ struct sio_socket {
     uint8_t state;
     uint8_t mw_index; /* next middleware to run while connecting */
     uint8_t refused;
-    uint8_t mw_pending; /* a middleware answered SIO_MW_PENDING: the app still
-                           holds the pointer, so it stays allocated until
-                           sio_middleware_done */
+    uint8_t mw_pending;       /* a middleware answered SIO_MW_PENDING: the app still
+                                 holds the pointer, so it stays allocated until
+                                 sio_middleware_done */
+    uint8_t restoring;        /* restore_session has not answered yet: the adapter
+                                 holds the pointer until its callback */
+    uint8_t recovered;        /* connected with the session it left (sio_socket_recovered) */
+    char pid[SIO_ID_LEN + 1]; /* private session id; "" when recovery is off */
+    char **restore_rooms;     /* a recovered session's rooms, joined at connect */
+    cJSON *json_data;         /* sio_socket_set_json_data: owned */
     sio_namespace *nsp;
     sio_client *client;
     sio_socket *next_in_client;
@@ -123,6 +129,8 @@ struct sio_server {
     eio_batch batch;
     size_t n_clients;
     uint64_t volatile_dropped; /* for /metrics */
+    uint64_t recovered_total;  /* restores that gave the session back, ... */
+    uint64_t fresh_total;      /* ... and those that gave a fresh one */
     int shutting_down;
     sio_adapter_factory adapters; /* sio_options.adapter, copied */
     void *adapter_state;          /* what its open made */

@@ -25,6 +25,7 @@ void sio_options_init(sio_options *o) {
     o->requests_timeout_ms = 5000;
     o->max_rooms_per_socket = 256;
     o->max_room_name = 256;
+    o->recovery_log_bytes = 8u << 20;
 }
 
 /* ---------- encoding ---------- */
@@ -65,6 +66,41 @@ static int encode(sio_server *srv, sio_pkt_type type, const char *nsp, int64_t i
     return sio_packet_encode(type, nsp, id, data, &srv->enc, &srv->bins);
 }
 
+/* An EVENT of data ([event, ...args]) or of event + args, with offset (when
+ * not NULL) as its last argument: a stack node is linked after the last
+ * argument for the encoding and unlinked after it, so the caller's tree is as
+ * it was when this returns. */
+static int encode_offset(sio_server *srv, const char *nsp, const char *event, const cJSON *args,
+                         const cJSON *data, const char *offset) {
+    if (!offset)
+        return data ? encode(srv, SIO_PKT_EVENT, nsp, -1, NULL, data)
+                    : encode(srv, SIO_PKT_EVENT, nsp, -1, event, args);
+    cJSON name, arr, off;
+    memset(&name, 0, sizeof name);
+    memset(&arr, 0, sizeof arr);
+    memset(&off, 0, sizeof off);
+    off.type = cJSON_String;
+    off.valuestring = (char *)offset;
+    cJSON *first;
+    if (data) {
+        first = data->child;
+    } else {
+        name.type = cJSON_String;
+        name.valuestring = (char *)event;
+        name.next = args ? args->child : NULL;
+        first = &name;
+    }
+    cJSON *last = NULL;
+    for (cJSON *c = first; c; c = c->next)
+        last = c;
+    if (last) last->next = &off;
+    arr.type = cJSON_Array;
+    arr.child = first ? first : &off;
+    int r = encode(srv, SIO_PKT_EVENT, nsp, -1, NULL, &arr);
+    if (last) last->next = NULL;
+    return r;
+}
+
 /* The last encoded packet as a batch, for broadcasts. */
 static int encoded_batch(sio_server *srv) {
     eio_batch_clear(&srv->batch);
@@ -101,6 +137,31 @@ int sio_socket_deliver(sio_socket *s, eio_batch *b, int is_volatile) {
         return SIO_OK;
     }
     return eio_send_batch(s->client->es, b);
+}
+
+sio_encoded *sio_adapter_encode(sio_namespace *n, const sio_adapter_packet *pkt,
+                                const char *offset) {
+    sio_server *srv = n->srv;
+    if (encode_offset(srv, n->name, pkt->event, pkt->args, pkt->data, offset) || encoded_batch(srv))
+        return NULL;
+    return &srv->batch;
+}
+
+/* Recovery needs the option and an adapter that can keep sessions. */
+static int recovery_on(const sio_namespace *n) {
+    const sio_adapter_ops *ops = n->adapter->ops;
+    return n->srv->o.recovery_window_ms && ops->persist_session && ops->restore_session;
+}
+
+/* Node's RECOVERABLE_DISCONNECT_REASONS: the connection broke, the client
+ * did not leave ("backpressure" is ours: a client that fell that far behind
+ * would only be sent the overflow again). */
+static int recoverable(const char *reason) {
+    static const char *const r[] = {"transport error", "transport close",      "forced close",
+                                    "ping timeout",    "server shutting down", NULL};
+    for (size_t i = 0; r[i]; i++)
+        if (strcmp(reason, r[i]) == 0) return 1;
+    return 0;
 }
 
 /* Packets to one client that is not yet (or no longer) a connected socket. */
@@ -327,6 +388,19 @@ void sio_socket_set_data(sio_socket *s, void *p) {
 void *sio_socket_data(const sio_socket *s) {
     return s->data;
 }
+void sio_socket_set_json_data(sio_socket *s, cJSON *data) {
+    cJSON_Delete(s->json_data);
+    s->json_data = data;
+}
+cJSON *sio_socket_json_data(const sio_socket *s) {
+    return s->json_data;
+}
+int sio_socket_recovered(const sio_socket *s) {
+    return s->recovered;
+}
+const char *sio_socket_pid(const sio_socket *s) {
+    return s->pid[0] ? s->pid : NULL;
+}
 int sio_socket_connected(const sio_socket *s) {
     return s->state == SOCK_CONNECTED;
 }
@@ -347,8 +421,16 @@ void sio_socket_forget_claims(sio_socket *s) {
     sio_socket_set_claims(s, NULL);
 }
 
+static void free_rooms(char **rooms) {
+    for (char **r = rooms; r && *r; r++)
+        free(*r);
+    free(rooms);
+}
+
 static void socket_free(void *p) {
     sio_socket *s = p;
+    cJSON_Delete(s->json_data);
+    free_rooms(s->restore_rooms);
     cJSON_Delete(s->claims);
     cJSON_Delete(s->auth);
     cJSON_Delete(s->refuse_data);
@@ -387,6 +469,41 @@ static void fail_acks(sio_socket *s) {
     }
 }
 
+struct room_list {
+    const char **v;
+    size_t n, cap;
+    int failed;
+};
+
+static void collect_room(const char *room, void *ud) {
+    struct room_list *l = ud;
+    if (l->n + 1 >= l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        const char **v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->failed = 1;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = room;
+    l->v[l->n] = NULL;
+}
+
+/* The session a socket leaves behind, for the adapter to keep (it copies). */
+static void persist(sio_socket *s) {
+    sio_adapter *a = s->nsp->adapter;
+    struct room_list l = {0};
+    a->ops->rooms_of(a, s, collect_room, &l);
+    if (!l.failed && l.v) {
+        sio_session sess = {s->id, s->pid, l.v, s->json_data};
+        if (a->ops->persist_session(a, &sess))
+            log_debug("sio: session of %s not kept (out of memory)", s->id);
+    }
+    free(l.v);
+}
+
 static void socket_close(sio_socket *s, const char *reason, int tell_client) {
     if (s->state == SOCK_GONE) return;
     sio_namespace *n = s->nsp;
@@ -395,6 +512,7 @@ static void socket_close(sio_socket *s, const char *reason, int tell_client) {
         send_raw(s->client, SIO_PKT_DISCONNECT, n->name, NULL);
     s->state = SOCK_GONE;
     if (was_connected) {
+        if (s->pid[0] && recoverable(reason) && recovery_on(n)) persist(s);
         smap_del(&n->sockets, s->id, SIO_ID_LEN);
         n->adapter->ops->leave_all(n->adapter, s);
     }
@@ -402,7 +520,7 @@ static void socket_close(sio_socket *s, const char *reason, int tell_client) {
     fail_acks(s);
     if (was_connected && n->disc_cb) n->disc_cb(s, reason, n->disc_ud);
     s->client = NULL;
-    if (s->mw_pending) return; /* freed by sio_middleware_done */
+    if (s->mw_pending || s->restoring) return; /* freed by sio_middleware_done / the restore */
     socket_release(s);
 }
 
@@ -421,12 +539,27 @@ static void connect_ok(sio_socket *s) {
     s->state = SOCK_CONNECTED;
     s->connected_at_ms = wall_ms();
     eio_session_established(s->client->es); /* no longer a half-open session */
-    cJSON sid, obj;
+    /* A recovered session's rooms, before the CONNECT reply as Node joins
+     * them in the socket's constructor. */
+    for (char **r = s->restore_rooms; r && *r; r++)
+        sio_join(s, *r);
+    free_rooms(s->restore_rooms);
+    s->restore_rooms = NULL;
+    if (n->adapter->ops->connected) n->adapter->ops->connected(n->adapter, s);
+    cJSON sid, pid, obj;
     memset(&sid, 0, sizeof sid);
+    memset(&pid, 0, sizeof pid);
     memset(&obj, 0, sizeof obj);
     sid.type = cJSON_String;
     sid.string = "sid";
     sid.valuestring = s->id;
+    if (s->pid[0]) {
+        pid.type = cJSON_String;
+        pid.string = "pid";
+        pid.valuestring = s->pid;
+        sid.next = &pid;
+        pid.prev = &sid;
+    }
     obj.type = cJSON_Object;
     obj.child = &sid;
     send_raw(s->client, SIO_PKT_CONNECT, n->name, &obj);
@@ -489,6 +622,67 @@ void sio_middleware_done(sio_socket *s, int verdict) {
         run_middlewares(s);
 }
 
+/* Take what the restored session brings: its id (unless a socket has it
+ * now), pid, rooms and data; 0 when it cannot be used. */
+static int adopt_session(sio_socket *s, const sio_session *sess) {
+    if (!sess || !sess->sid || !sess->pid || strlen(sess->sid) != SIO_ID_LEN ||
+        strlen(sess->pid) > SIO_ID_LEN || sio_nsp_find_socket(s->nsp, sess->sid))
+        return 0;
+    size_t n = 0;
+    for (const char *const *r = sess->rooms; r && *r; r++)
+        n++;
+    char **rooms = calloc(n + 1, sizeof *rooms);
+    cJSON *data = sess->data ? sio_json_duplicate(sess->data) : NULL;
+    if (!rooms || (sess->data && !data)) {
+        free(rooms);
+        cJSON_Delete(data);
+        return 0;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(sess->rooms[i], sess->sid) == 0) continue; /* its own room: implied */
+        if (!(rooms[k] = strdup(sess->rooms[i]))) {
+            free_rooms(rooms);
+            cJSON_Delete(data);
+            return 0;
+        }
+        k++;
+    }
+    memcpy(s->id, sess->sid, SIO_ID_LEN + 1);
+    snprintf(s->pid, sizeof s->pid, "%s", sess->pid);
+    sio_socket_set_json_data(s, data);
+    s->restore_rooms = rooms;
+    s->recovered = 1;
+    return 1;
+}
+
+/* restore_session's answer. Node sends the missed packets from the socket's
+ * constructor, before the middlewares and the CONNECT reply: the client
+ * buffers them and emits them once connected, so they come first. */
+static void restored(sio_namespace *n, const sio_session *sess, cJSON *missed, void *ud) {
+    sio_socket *s = ud;
+    sio_server *srv = n->srv;
+    s->restoring = 0;
+    if (s->state != SOCK_CONNECTING || !s->client || !s->client->es) {
+        cJSON_Delete(missed);
+        if (s->state == SOCK_GONE && !s->mw_pending) socket_release(s);
+        return;
+    }
+    if (adopt_session(s, sess)) {
+        srv->recovered_total++;
+        for (const cJSON *m = missed ? missed->child : NULL; m; m = m->next)
+            if (cJSON_IsArray(m) && encode(srv, SIO_PKT_EVENT, n->name, -1, NULL, m) == SIO_OK)
+                send_encoded(srv, s->client->es);
+    } else {
+        srv->fresh_total++;
+    }
+    cJSON_Delete(missed);
+    if (s->recovered && !srv->o.recovery_run_middlewares)
+        connect_ok(s);
+    else
+        run_middlewares(s);
+}
+
 static void on_connect(sio_client *c, sio_packet *p) {
     sio_server *srv = c->srv;
     sio_namespace *n = nsp_for_connect(srv, p->nsp);
@@ -518,6 +712,19 @@ static void on_connect(sio_client *c, sio_packet *p) {
     p->data = NULL;
     s->next_in_client = c->sockets;
     c->sockets = s;
+    if (recovery_on(n)) {
+        if (sio_random_id(s->pid)) s->pid[0] = 0;
+        const cJSON *pid = cJSON_GetObjectItemCaseSensitive(s->auth, "pid");
+        const cJSON *off = cJSON_GetObjectItemCaseSensitive(s->auth, "offset");
+        if (s->pid[0] && cJSON_IsString(pid) && cJSON_IsString(off)) {
+            s->restoring = 1;
+            if (n->adapter->ops->restore_session(n->adapter, pid->valuestring, off->valuestring,
+                                                 restored, s) == SIO_OK)
+                return;
+            s->restoring = 0;
+            n->srv->fresh_total++;
+        }
+    }
     run_middlewares(s);
 }
 
@@ -761,6 +968,23 @@ static void collect(metrics_out *o, void *ud) {
                 NULL, METRIC_U64, (double)sockets);
     metrics_put(o, "sio_rooms", "Rooms with members on this node (sockets' own rooms not counted).",
                 METRIC_GAUGE, NULL, METRIC_U64, (double)rooms);
+    if (!srv->o.recovery_window_ms) return;
+    sio_recovery_stats st = {0};
+    pos = 0;
+    while ((slot = smap_next(&srv->nsps, &pos))) {
+        sio_adapter *a = ((sio_namespace *)slot->val)->adapter;
+        sio_recovery_stats one = {0};
+        if (a->ops->recovery_stats) a->ops->recovery_stats(a, &one);
+        st.sessions += one.sessions;
+        st.log_packets += one.log_packets;
+        st.log_bytes += one.log_bytes;
+    }
+    metrics_put(o, "sio_recovery_sessions", "Disconnected sessions kept for recovery.",
+                METRIC_GAUGE, NULL, METRIC_U64, (double)st.sessions);
+    metrics_put(o, "sio_recovery_log_packets", "Packets in the recovery logs.", METRIC_GAUGE, NULL,
+                METRIC_U64, (double)st.log_packets);
+    metrics_put(o, "sio_recovery_log_bytes", "Memory held by the recovery logs.", METRIC_GAUGE,
+                NULL, METRIC_U64, (double)st.log_bytes);
 }
 
 /* The application's hook, if any, seen from the Engine.IO layer. */
@@ -772,6 +996,10 @@ static int allow_request(eio_server *es, eio_request *req, const char **message,
 static const metrics_field sio_fields[] = {
     {"sio_volatile_dropped_total", "Volatile packets dropped (transport not ready).",
      METRIC_COUNTER, NULL, METRIC_U64, offsetof(sio_server, volatile_dropped)},
+    {"sio_recovery_restores_total", "Connects asking for recovery, by result.", METRIC_COUNTER,
+     "result=\"recovered\"", METRIC_U64, offsetof(sio_server, recovered_total)},
+    {"sio_recovery_restores_total", "Connects asking for recovery, by result.", METRIC_COUNTER,
+     "result=\"fresh\"", METRIC_U64, offsetof(sio_server, fresh_total)},
 };
 
 sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo,
@@ -803,7 +1031,9 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
     if (!sio_of(srv, "/")) goto fail;
     srv->eio = eio_server_new(loop, http, eo, &cbs, srv, err);
     if (!srv->eio) goto fail;
-    if ((*err = metrics_add(sio_loop_metrics(loop), srv, sio_fields, 1, collect))) goto fail;
+    if ((*err = metrics_add(sio_loop_metrics(loop), srv, sio_fields,
+                            sizeof sio_fields / sizeof sio_fields[0], collect)))
+        goto fail;
     *err = SIO_OK;
     return srv;
 fail:
@@ -855,6 +1085,16 @@ int sio_emit(sio_socket *s, const char *event, const cJSON *args) {
     if (!event) return SIO_EINVAL;
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     sio_server *srv = s->nsp->srv;
+    if (recovery_on(s->nsp)) {
+        /* Through the adapter, to the socket's own room, as Node does so that
+         * the packet is numbered and logged for a later restore. */
+        const char *room[] = {s->id, NULL};
+        sio_target t = {room, NULL, 0, 0};
+        sio_adapter_packet out = {NULL, s->nsp->name, NULL, event, args, 1};
+        sio_adapter *a = s->nsp->adapter;
+        int r = a->ops->broadcast(a, &out, &t);
+        return r ? r : s->state == SOCK_CONNECTED ? SIO_OK : SIO_ECLOSED;
+    }
     int r = encode(srv, SIO_PKT_EVENT, s->nsp->name, -1, event, args);
     return r ? r : deliver_encoded(s, 0);
 }
@@ -922,11 +1162,15 @@ int sio_ack(sio_socket *s, int64_t ack_id, const cJSON *args) {
 int sio_broadcast(sio_namespace *n, const sio_target *t, const char *event, const cJSON *args) {
     if (!event) return SIO_EINVAL;
     sio_server *srv = n->srv;
+    if (recovery_on(n) && !(t && t->is_volatile)) {
+        sio_adapter_packet out = {NULL, n->name, NULL, event, args, 1};
+        return n->adapter->ops->broadcast(n->adapter, &out, t);
+    }
     int r = encode(srv, SIO_PKT_EVENT, n->name, -1, event, args);
     if (r == SIO_OK) r = encoded_batch(srv);
     if (r) return r;
     /* Other nodes re-encode from the logical packet; build it only here. */
-    sio_adapter_packet out = {&srv->batch, n->name, NULL, event, args};
+    sio_adapter_packet out = {&srv->batch, n->name, NULL, event, args, 0};
     return n->adapter->ops->broadcast(n->adapter, &out, t);
 }
 
@@ -1095,7 +1339,8 @@ static cJSON *describe(sio_socket *s) {
     }
     cJSON *rooms = cJSON_AddArrayToObject(o, "rooms");
     if (rooms) sio_socket_rooms(s, add_room, rooms);
-    cJSON_AddItemToObject(o, "data", cJSON_CreateObject());
+    cJSON_AddItemToObject(o, "data",
+                          s->json_data ? sio_json_duplicate(s->json_data) : cJSON_CreateObject());
     return o;
 }
 
@@ -1330,7 +1575,7 @@ int sio_broadcast_with_ack(sio_namespace *n, const sio_target *t, const char *ev
     g->refs = 1; /* ours, until the setup below is over */
     if (timeout_ms) sio_timer_start(n->srv->loop, &g->timer, timeout_ms, group_timeout);
     size_t local = local_broadcast_ack(n, data, t, timeout_ms, g);
-    sio_adapter_packet out = {NULL, n->name, data, NULL, NULL};
+    sio_adapter_packet out = {NULL, n->name, data, NULL, NULL, 0};
     int remote = (!t || !t->local) && n->adapter->ops->remote_broadcast_ack;
     sio_ack_group_count(g, local);
     if (remote)
@@ -1343,12 +1588,24 @@ int sio_broadcast_with_ack(sio_namespace *n, const sio_target *t, const char *ev
 }
 
 int sio_local_broadcast(sio_namespace *n, const cJSON *data, const sio_target *t) {
+    if (recovery_on(n) && !(t && t->is_volatile)) {
+        /* Numbered and logged here (the classic adapter's inner memory
+         * adapter), so a client of this node can recover it. */
+        sio_target lt = {t ? t->rooms : NULL, t ? t->except : NULL, 0, 1};
+        sio_adapter_packet out = {NULL, n->name, data, NULL, NULL, 1};
+        return n->adapter->ops->broadcast(n->adapter, &out, &lt);
+    }
+    return sio_local_broadcast_offset(n, data, t, NULL);
+}
+
+int sio_local_broadcast_offset(sio_namespace *n, const cJSON *data, const sio_target *t,
+                               const char *offset) {
     sio_server *srv = n->srv;
-    int r = encode(srv, SIO_PKT_EVENT, n->name, -1, NULL, data);
+    int r = encode_offset(srv, n->name, NULL, NULL, data, offset);
     if (r == SIO_OK) r = encoded_batch(srv);
     if (r) return r;
     /* Local delivery only: the memory half of whatever adapter this is. */
     sio_target lt = {t ? t->rooms : NULL, t ? t->except : NULL, t ? t->is_volatile : 0, 1};
-    sio_adapter_packet out = {&srv->batch, n->name, data, NULL, NULL};
+    sio_adapter_packet out = {&srv->batch, n->name, data, NULL, NULL, 0};
     return n->adapter->ops->broadcast(n->adapter, &out, &lt);
 }

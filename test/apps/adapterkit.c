@@ -78,7 +78,9 @@ static void c_free(sio_adapter *a) {
 static const sio_adapter_ops c_ops = {c_join, c_leave, c_leave_all, c_has, c_rooms_of, c_each,
                                       c_broadcast, c_room_count, c_free,
                                       /* a single node: no cluster hooks */
-                                      NULL, NULL, NULL, NULL, NULL};
+                                      NULL, NULL, NULL, NULL, NULL,
+                                      /* no recovery */
+                                      NULL, NULL, NULL, NULL};
 
 static int k_open(sio_server *srv, void *ud, void **state) {
     struct kit *k = ud;
@@ -213,7 +215,10 @@ static void stop(void *app) {
     free(k);
 }
 
-const app_def app_adapterkit = {
-    "adapterkit", "integration-test app: a custom adapter (test/apps/adapterkit.c)",
-    start,        shutdown_app,
-    sessions,     stop};
+const app_def app_adapterkit = {"adapterkit",
+                                "integration-test app: a custom adapter (test/apps/adapterkit.c)",
+                                start,
+                                shutdown_app,
+                                sessions,
+                                stop,
+                                0};

@@ -390,4 +390,5 @@ const app_def app_clusterkit = {"clusterkit",
                                 start,
                                 shutdown_app,
                                 sessions,
-                                stop};
+                                stop,
+                                0};

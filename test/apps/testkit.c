@@ -668,4 +668,5 @@ static void stop(void *app) {
 }
 
 const app_def app_testkit = {
-    "testkit", "integration-test app (test/apps/testkit.c)", start, shutdown_app, sessions, stop};
+    "testkit", "integration-test app (test/apps/testkit.c)", start, shutdown_app, sessions, stop,
+    0};

@@ -85,6 +85,17 @@ for (let i = 0; i < argv.length; i++) {
       opts.cleanupEmptyNamespaces = inline === undefined || /^(1|true)$/.test(inline);
       break;
     case "--parser": opts.parser = value(); break;
+    // sio-server's --recovery-window / --recovery-run-middlewares: Node's
+    // connectionStateRecovery {maxDisconnectionDuration, skipMiddlewares}.
+    case "--recovery-window": opts.recoveryWindow = numeric(name, value()); break;
+    case "--recovery-run-middlewares":
+      opts.recoveryRunMiddlewares = inline === undefined || /^(1|true)$/.test(inline);
+      break;
+    // The log bounds are sio-server's own (Node's log is bounded by age only).
+    case "--recovery-log-bytes":
+    case "--recovery-log-age":
+      value();
+      break;
     case "--ws-deflate":
       // sio-server's --ws-deflate: engine.io's perMessageDeflate (threshold 1024).
       if (inline !== undefined && !/^(1|0|true|false)$/.test(inline)) usage(`${name} takes 1, 0, true or false`);
@@ -112,6 +123,14 @@ const io = new Server(httpServer, {
   perMessageDeflate: opts.wsDeflate,
   ...engineServerOptions(opts),
   addTrailingSlash: opts.addTrailingSlash,
+  ...(opts.recoveryWindow
+    ? {
+        connectionStateRecovery: {
+          maxDisconnectionDuration: opts.recoveryWindow,
+          skipMiddlewares: !opts.recoveryRunMiddlewares,
+        },
+      }
+    : {}),
   // testkit.c's allow_request: a "deny" query parameter refuses the handshake.
   ...(opts.app === "testkit"
     ? {
