@@ -20,6 +20,7 @@
 #include "adapter/cluster_request.h"
 #include "adapter/cluster_wire.h"
 #include "adapter/redis_link.h"
+#include "adapter/redis_streams_internal.h"
 #include "sio/adapter.h"
 #include "sio/redis_streams.h"
 #include "socketio/msgpack.h"
@@ -28,62 +29,9 @@
 #include "util/log.h"
 #include "util/metrics.h"
 
-/* socket.io-adapter's MessageType. */
-enum {
-    MSG_BROADCAST = 3,
-    MSG_SOCKETS_JOIN = 4,
-    MSG_SOCKETS_LEAVE = 5,
-    MSG_DISCONNECT_SOCKETS = 6,
-    MSG_FETCH_SOCKETS = 7,
-    MSG_FETCH_SOCKETS_RESPONSE = 8,
-    MSG_SERVER_SIDE_EMIT = 9,
-    MSG_SERVER_SIDE_EMIT_RESPONSE = 10,
-    MSG_BROADCAST_CLIENT_COUNT = 11,
-    MSG_BROADCAST_ACK = 12,
-};
-
-#define UID_LEN       16 /* as socket.io-adapter's randomId(): 8 random bytes in hex */
 #define READ_COUNT    "100"
 #define READ_BLOCK_MS "5000"
 #define READ_RETRY_MS 1000
-#define ENTRY_ID_MAX  48
-
-struct cluster_request;
-typedef struct streams_adapter streams_adapter;
-
-/* What a server's adapters share (the factory's state). */
-struct sio_streams {
-    sio_loop *loop;
-    sio_server *srv;
-    redis_link *pub; /* commands: XADD, PUBLISH, PUBSUB, SET, GET, XRANGE */
-    redis_link *sub; /* SUBSCRIBE */
-    redis_link *rd;  /* XREAD BLOCK: it holds its connection while it waits */
-    char uid[UID_LEN + 1];
-    char *stream;
-    char *prefix;
-    char *session_prefix;
-    uint32_t stream_count;
-    uint32_t max_len;
-    uint32_t timeout_ms;
-    int live_sessions;
-    char **keys;                /* the stream names, stream_count of them */
-    char (*last)[ENTRY_ID_MAX]; /* the last entry read of each, "$" at first */
-    int reading;                /* an XREAD is out */
-    sio_timer read_retry;
-    streams_adapter *adapters; /* one per namespace */
-    struct cluster_request *requests;
-    sbuf scratch;
-};
-
-struct streams_adapter {
-    sio_adapter base;
-    sio_adapter *mem;
-    struct sio_streams *st;
-    streams_adapter *next;
-    char *key;      /* its stream */
-    char *pubchan;  /* <prefix>#<nsp># */
-    char *privchan; /* <prefix>#<nsp>#<uid># */
-};
 
 static const sio_adapter_ops streams_ops;
 
@@ -141,9 +89,7 @@ static int entry_data(const cJSON *data, sbuf *out) {
     return rc;
 }
 
-/* The reference's decoder: "{" starts JSON, anything else is base64
- * MessagePack. NULL when malformed. */
-static cJSON *entry_decode(const char *d, size_t n) {
+cJSON *streams_entry_decode(const char *d, size_t n) {
     cJSON *v = NULL;
     if (n && d[0] == '{') return sio_json_parse_text(d, n, &v) == SIO_OK ? v : NULL;
     uint8_t *raw = malloc(n / 4 * 3 + 3);
@@ -295,14 +241,18 @@ static int request_send(cluster_request *q, cJSON *body) {
 
 static int sa_join(sio_adapter *b, sio_socket *s, const char *room) {
     streams_adapter *a = (streams_adapter *)b;
-    return a->mem->ops->join(a->mem, s, room);
+    int rc = a->mem->ops->join(a->mem, s, room);
+    if (rc == SIO_OK) streams_live_touch(a, s);
+    return rc;
 }
 static void sa_leave(sio_adapter *b, sio_socket *s, const char *room) {
     streams_adapter *a = (streams_adapter *)b;
     a->mem->ops->leave(a->mem, s, room);
+    streams_live_touch(a, s);
 }
 static void sa_leave_all(sio_adapter *b, sio_socket *s) {
     streams_adapter *a = (streams_adapter *)b;
+    streams_live_leave(a, s);
     a->mem->ops->leave_all(a->mem, s);
 }
 static int sa_has(sio_adapter *b, const sio_socket *s, const char *room) {
@@ -324,15 +274,137 @@ static size_t sa_room_count(sio_adapter *b) {
     return a->mem->ops->room_count(a->mem);
 }
 
+/* A broadcast waiting for its XADD's entry id (with recovery: its offset)
+ * before its local delivery; the ones after it wait too, so this node's
+ * clients get its broadcasts in order, as the reference's await does. */
+struct pending {
+    struct pending *next;
+    streams_adapter *a; /* NULL once the adapter went (the reply is still due) */
+    cJSON *data;        /* [event, ...args], ours */
+    char **rooms, **except;
+    int is_volatile;
+    int numbered; /* wants_offset: the entry id goes in as its offset */
+    int ready;
+    char id[ENTRY_ID_MAX];
+};
+
+static char **dup_list(const char *const *v) {
+    size_t n = 0;
+    while (v && v[n])
+        n++;
+    char **out = calloc(n + 1, sizeof *out);
+    for (size_t i = 0; out && i < n; i++) {
+        if (!(out[i] = strdup(v[i]))) {
+            while (i)
+                free(out[--i]);
+            free(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static void free_list(char **v) {
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void pending_free(struct pending *p) {
+    cJSON_Delete(p->data);
+    free_list(p->rooms);
+    free_list(p->except);
+    free(p);
+}
+
+static struct pending *pending_new(const sio_adapter_packet *pkt, const sio_target *t) {
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    cJSON name;
+    cJSON *ref = data_ref(pkt, &name);
+    p->data = ref ? sio_json_duplicate(ref) : NULL;
+    cJSON_Delete(ref);
+    p->rooms = t && t->rooms ? dup_list(t->rooms) : NULL;
+    p->except = t && t->except ? dup_list(t->except) : NULL;
+    p->is_volatile = t && t->is_volatile;
+    p->numbered = pkt->wants_offset;
+    if (!p->data || (t && t->rooms && !p->rooms) || (t && t->except && !p->except)) {
+        pending_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Local delivery of a packet given as data, with its offset (or none). */
+static int deliver_local(streams_adapter *a, const cJSON *data, const sio_target *t,
+                         const char *offset) {
+    sio_adapter_packet pk = {NULL, sio_nsp_name(a->base.nsp), data, NULL, NULL, 0};
+    pk.encoded = sio_adapter_encode(a->base.nsp, &pk, offset);
+    if (!pk.encoded) return SIO_ENOMEM;
+    sio_target lt = {t ? t->rooms : NULL, t ? t->except : NULL, t ? t->is_volatile : 0, 1};
+    return a->mem->ops->broadcast(a->mem, &pk, &lt);
+}
+
+static void flush_pending(streams_adapter *a) {
+    if (a->flushing) return; /* the outer loop goes on */
+    a->flushing = 1;
+    while (a->pending && a->pending->ready) {
+        struct pending *p = a->pending;
+        a->pending = p->next;
+        if (!a->pending) a->pending_tail = NULL;
+        sio_target t = {(const char *const *)p->rooms, (const char *const *)p->except,
+                        p->is_volatile, 1};
+        deliver_local(a, p->data, &t, p->numbered && p->id[0] ? p->id : NULL);
+        pending_free(p);
+    }
+    a->flushing = 0;
+}
+
+static void on_xadd(redis_link *l, const void *reply, void *ud) {
+    struct pending *p = ud;
+    const redisReply *r = reply;
+    if (!p->a) {
+        pending_free(p);
+        return;
+    }
+    /* An error or a lost link: delivered without offset, as the reference
+     * does when XADD fails. */
+    if (r && r->type == REDIS_REPLY_STRING && r->len < ENTRY_ID_MAX)
+        snprintf(p->id, sizeof p->id, "%s", r->str);
+    p->ready = 1;
+    flush_pending(p->a);
+}
+
 static int sa_broadcast(sio_adapter *b, const sio_adapter_packet *pkt, const sio_target *t) {
     streams_adapter *a = (streams_adapter *)b;
-    if (!(t && t->local) && redis_link_is_up(a->st->pub)) {
-        cJSON name;
-        cJSON *body = broadcast_body(pkt, t, &name);
+    int remote = !(t && t->local) && redis_link_is_up(a->st->pub);
+    cJSON name;
+    cJSON *body = remote ? broadcast_body(pkt, t, &name) : NULL;
+    if (!pkt->wants_offset && !a->pending) {
         if (body) xadd(a, MSG_BROADCAST, body, NULL, NULL);
         cJSON_Delete(body);
+        return a->mem->ops->broadcast(a->mem, pkt, t);
     }
-    return a->mem->ops->broadcast(a->mem, pkt, t);
+    struct pending *p = pending_new(pkt, t);
+    if (!p) {
+        /* Out of memory: at least this node's clients, without offset. */
+        if (body) xadd(a, MSG_BROADCAST, body, NULL, NULL);
+        cJSON_Delete(body);
+        const cJSON *d = pkt->data;
+        return d ? deliver_local(a, d, t, NULL) : SIO_ENOMEM;
+    }
+    p->a = a;
+    if (a->pending_tail)
+        a->pending_tail->next = p;
+    else
+        a->pending = p;
+    a->pending_tail = p;
+    if (!body || xadd(a, MSG_BROADCAST, body, on_xadd, p) != SIO_OK) {
+        p->ready = 1;
+        flush_pending(a);
+    }
+    cJSON_Delete(body);
+    return SIO_OK;
 }
 
 /* {opts: {rooms, except, flags: {}}} for the operations on other nodes. */
@@ -442,6 +514,15 @@ static void sa_free(sio_adapter *b) {
         n = q->next;
         if (q->owner == a) cluster_request_free(q);
     }
+    /* Broadcasts waiting for XADD: their replies free them. */
+    for (struct pending *p = a->pending, *n; p; p = n) {
+        n = p->next;
+        if (p->ready)
+            pending_free(p);
+        else
+            p->a = NULL;
+    }
+    streams_sessions_free(a);
     a->mem->ops->free(a->mem);
     free(a->key);
     free(a->pubchan);
@@ -464,6 +545,9 @@ static const sio_adapter_ops streams_ops = {
     .remote_fetch = sa_remote_fetch,
     .remote_server_emit = sa_remote_server_emit,
     .remote_broadcast_ack = sa_remote_broadcast_ack,
+    .persist_session = streams_persist_session,
+    .restore_session = streams_restore_session,
+    .connected = streams_connected,
 };
 
 /* ---------- messages from the other nodes ---------- */
@@ -505,7 +589,13 @@ static void on_broadcast(struct msg *m) {
     cluster_target_from(&tb, opts);
     sio_namespace *nsp = m->a->base.nsp;
     if (!cJSON_IsString(rid)) {
-        sio_local_broadcast(nsp, data, &tb.t);
+        /* The reference's addOffsetIfNecessary: an EVENT without ack id,
+         * not volatile, gets the entry id as its offset. */
+        const cJSON *ptype = cJSON_GetObjectItemCaseSensitive(packet, "type");
+        int numbered = m->a->st->window_ms && m->offset && !tb.t.is_volatile &&
+                       !cJSON_GetObjectItemCaseSensitive(packet, "id") &&
+                       !(cJSON_IsNumber(ptype) && ptype->valueint != 2);
+        sio_local_broadcast_offset(nsp, data, &tb.t, numbered ? m->offset : NULL);
         return;
     }
     const cJSON *flags = cJSON_GetObjectItemCaseSensitive(opts, "flags");
@@ -679,7 +769,7 @@ static void on_message(redis_link *l, const char *pattern, const char *channel, 
 
 static void start_read(struct sio_streams *st);
 
-static const redisReply *field(const redisReply *kv, const char *name) {
+const redisReply *streams_entry_field(const redisReply *kv, const char *name) {
     for (size_t i = 0; i + 1 < kv->elements; i += 2)
         if (kv->element[i]->type == REDIS_REPLY_STRING && strcmp(kv->element[i]->str, name) == 0 &&
             kv->element[i + 1]->type == REDIS_REPLY_STRING)
@@ -690,14 +780,15 @@ static const redisReply *field(const redisReply *kv, const char *name) {
 /* One stream entry [id, [field, value, ...]] from another node. */
 static void on_entry(struct sio_streams *st, const redisReply *e) {
     const redisReply *id = e->element[0], *kv = e->element[1];
-    const redisReply *uid = field(kv, "uid"), *nsp = field(kv, "nsp");
-    const redisReply *type = field(kv, "type"), *data = field(kv, "data");
+    const redisReply *uid = streams_entry_field(kv, "uid"), *nsp = streams_entry_field(kv, "nsp");
+    const redisReply *type = streams_entry_field(kv, "type"),
+                     *data = streams_entry_field(kv, "data");
     if (!nsp || !type) return; /* the reference skips entries without nsp */
     streams_adapter *a = adapter_of(st, nsp->str, nsp->len);
     if (!a || (uid && strcmp(uid->str, st->uid) == 0)) return;
     struct msg m = {a, atoi(type->str), uid ? uid->str : "", NULL, id->str};
     if (data) {
-        m.data = entry_decode(data->str, data->len);
+        m.data = streams_entry_decode(data->str, data->len);
         if (!m.data) {
             log_debug("redis-streams: malformed entry %s", id->str);
             return;
@@ -852,6 +943,7 @@ static void streams_close(void *state) {
     metrics_remove(sio_loop_metrics(st->loop), st);
     while (st->requests)
         cluster_request_free(st->requests);
+    streams_sessions_close(st);
     streams_state_free(st);
 }
 
@@ -877,6 +969,7 @@ static int streams_open(sio_server *srv, void *ud, void **state) {
     st->stream_count = o->stream_count ? o->stream_count : 1;
     st->max_len = o->max_len ? o->max_len : 10000;
     st->live_sessions = o->live_sessions;
+    st->window_ms = sio_server_options(srv)->recovery_window_ms;
     uint32_t timeout = sio_server_options(srv)->requests_timeout_ms;
     st->timeout_ms = timeout ? timeout : 5000;
     cluster_random_id(st->uid, UID_LEN);
@@ -905,6 +998,7 @@ static int streams_open(sio_server *srv, void *ud, void **state) {
     }
     log_info("redis-streams adapter: %s:%d db %d, stream '%s' x%u, maxLen %u, node %s", url.host,
              url.port, url.db, st->stream, st->stream_count, st->max_len, st->uid);
+    streams_sessions_open(st);
     *state = st;
     return SIO_OK;
 }
