@@ -24,6 +24,11 @@
  *                          {"status":"ok"|"timeout","args":[...]}
  *   disconnect-me CLOSE    sio_disconnect (CLOSE true: the whole connection)
  *   rooms                  ack with the socket's rooms (its id first)
+ *   volatile-to ROOMS EVENT ...args   volatile broadcast of EVENT to ROOMS
+ *   ask-to ROOMS EVENT ...args        broadcast of EVENT with acks (2 s, dropped)
+ *   set-data VALUE / data  the socket's JSON data (Node's socket.data): set / ack it
+ *   recovered              ack with whether the socket was recovered
+ *   fetch                  ack with fetchSockets: [{id, rooms, data}]
  *   handshake              ack with {auth, query, header (x-test), address}
  *   reasons                ack with the last 50 disconnect reasons seen in the
  *                          namespace, oldest first, each {id, reason}
@@ -55,6 +60,7 @@
 
 #include "app/app.h"
 #include "app/handlers.h"
+#include "sio/adapter.h" /* sio_nsp_find_socket */
 #include "sio/sio.h"
 
 #define REASONS_KEPT 50
@@ -240,6 +246,93 @@ static void on_ask(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void
     drop_first(args);
     sio_emit_with_ack(s, "question", args, (uint32_t)timeout, on_answer, NULL);
     app_ack_ok(s, ack);
+}
+
+/* The rooms of args[0] (a name or a list) into list (NULL-terminated). */
+static size_t room_list(const cJSON *rooms, const char **list) {
+    size_t n = 0;
+    if (cJSON_IsString(rooms)) {
+        list[n++] = rooms->valuestring;
+    } else if (cJSON_IsArray(rooms)) {
+        const cJSON *r;
+        cJSON_ArrayForEach(r, rooms) {
+            if (cJSON_IsString(r) && n < MAX_ROOMS) list[n++] = r->valuestring;
+        }
+    }
+    list[n] = NULL;
+    return n;
+}
+
+/* "volatile-to" [rooms, event, ...payload] (a volatile broadcast) and
+ * "ask-to" [rooms, event, ...payload] (a broadcast with acks, answers
+ * dropped): recovery never replays either. */
+static void drop_answers(sio_namespace *n, int status, cJSON *responses, void *ud) {}
+
+static void on_special_to(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    cJSON *rooms = cJSON_DetachItemFromArray(args, 0);
+    cJSON *name = cJSON_DetachItemFromArray(args, 0);
+    const char *list[MAX_ROOMS + 1];
+    if (room_list(rooms, list) && cJSON_IsString(name)) {
+        sio_target t = {list, NULL, strcmp(ev, "volatile-to") == 0, 0};
+        if (t.is_volatile)
+            sio_broadcast(sio_socket_nsp(s), &t, name->valuestring, args);
+        else
+            sio_broadcast_with_ack(sio_socket_nsp(s), &t, name->valuestring, args, 2000,
+                                   drop_answers, NULL);
+    }
+    cJSON_Delete(rooms);
+    cJSON_Delete(name);
+    app_ack_ok(s, ack);
+}
+
+/* "set-data" [value]: the socket's JSON data (Node's socket.data); "data"
+ * answers it, "recovered" answers sio_socket_recovered. */
+static void on_set_data(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    sio_socket_set_json_data(s, cJSON_DetachItemFromArray(args, 0));
+    app_ack_ok(s, ack);
+}
+
+static void on_data(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    const cJSON *d = sio_socket_json_data(s);
+    ack_one(s, ack, d ? sio_json_duplicate(d) : cJSON_CreateObject());
+}
+
+static void on_recovered(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    ack_one(s, ack, cJSON_CreateBool(sio_socket_recovered(s)));
+}
+
+/* "fetch": ack with fetchSockets of the namespace, as [{id, rooms, data}]. */
+struct fetch_req {
+    char id[32];
+    int64_t ack;
+};
+
+static void on_fetched(sio_namespace *n, int status, cJSON *sockets, void *ud) {
+    struct fetch_req *q = ud;
+    sio_socket *s = sio_nsp_find_socket(n, q->id);
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *x;
+    cJSON_ArrayForEach(x, sockets) {
+        cJSON *o = cJSON_CreateObject();
+        const char *keys[] = {"id", "rooms", "data"};
+        for (size_t i = 0; o && i < 3; i++)
+            cJSON_AddItemToObject(o, keys[i],
+                                  sio_json_duplicate(cJSON_GetObjectItemCaseSensitive(x, keys[i])));
+        cJSON_AddItemToArray(out, o);
+    }
+    if (s)
+        ack_one(s, q->ack, out);
+    else
+        cJSON_Delete(out);
+    free(q);
+}
+
+static void on_fetch(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    struct fetch_req *q = calloc(1, sizeof *q);
+    if (!q) return;
+    snprintf(q->id, sizeof q->id, "%s", sio_socket_id(s));
+    q->ack = ack;
+    if (sio_fetch_sockets(sio_socket_nsp(s), NULL, on_fetched, q)) free(q);
 }
 
 static void on_disconnect_me(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
@@ -565,6 +658,12 @@ static void setup(struct testkit *tk, sio_namespace *n) {
         {"stream", on_stream},
         {"buffered", on_buffered},
         {"namespaces", on_namespaces},
+        {"volatile-to", on_special_to},
+        {"ask-to", on_special_to},
+        {"set-data", on_set_data},
+        {"data", on_data},
+        {"recovered", on_recovered},
+        {"fetch", on_fetch},
     };
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
         if (sio_on(n, events[i].name, events[i].cb, ns)) tk->failed = 1;

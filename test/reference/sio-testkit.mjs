@@ -222,6 +222,28 @@ function testkitSocket(socket) {
   });
   on("reasons", (args, ack) => ack && ack(reasons.get(nsp.name) ?? []));
   on("namespaces", (args, ack) => ack && ack([...io._nsps.keys()]));
+  const roomList = (rooms) =>
+    typeof rooms === "string" ? [rooms] : Array.isArray(rooms) ? rooms.filter((r) => typeof r === "string") : [];
+  on("volatile-to", ([rooms, event, ...payload], ack) => {
+    const list = roomList(rooms);
+    if (list.length && typeof event === "string") nsp.to(list).volatile.emit(event, ...payload);
+    ok(ack);
+  });
+  on("ask-to", ([rooms, event, ...payload], ack) => {
+    const list = roomList(rooms);
+    if (list.length && typeof event === "string") nsp.to(list).timeout(2000).emit(event, ...payload, () => {});
+    ok(ack);
+  });
+  on("set-data", ([value], ack) => {
+    socket.data = value;
+    ok(ack);
+  });
+  on("data", (args, ack) => ack && ack(socket.data ?? {}));
+  on("recovered", (args, ack) => ack && ack(socket.recovered));
+  on("fetch", async (args, ack) => {
+    const all = await nsp.fetchSockets();
+    if (ack) ack(all.map((x) => ({ id: x.id, rooms: [...x.rooms], data: x.data })));
+  });
   socket.on("disconnect", (reason) => {
     let list = reasons.get(nsp.name);
     if (!list) reasons.set(nsp.name, (list = []));
