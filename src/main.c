@@ -15,6 +15,7 @@
 #include "sio/eio.h"
 #include "sio/loop.h"
 #include "sio/redis.h"
+#include "sio/redis_streams.h"
 #include "sio/runtime.h"
 #include "sio/sio.h"
 #include "sio/status.h"
@@ -35,6 +36,8 @@ struct config {
     sio_options sio;
     sio_redis_options redis; /* --redis: the Redis adapter's factory reads it */
     sio_adapter_factory redis_factory;
+    int adapter;                       /* --adapter: index in adapters[] */
+    sio_redis_streams_options streams; /* --adapter redis-streams: its factory reads it */
     const char *app;
     const char *static_dir;
     const char *jwt_secret;
@@ -125,6 +128,7 @@ static int valid_transports(const char *v) {
     return parse_transports(v, &mask);
 }
 
+static const char *const adapters[] = {"redis", "redis-streams", NULL};
 static const char *const parsers[] = {"default", "msgpack", NULL}; /* sio_parser's order */
 static const char *const levels[] = {"debug", "info", "warn", "error", "off", NULL};
 _Static_assert(sizeof(sio_parser) == sizeof(int), "--parser is stored as an int");
@@ -163,7 +167,23 @@ static const struct opt opts[] = {
            "only",
            .valid = valid_redis_url),
     OPTION("redis-key", "SIO_REDIS_KEY", OPT_STR, redis.key, 0, 0, "PREFIX",
-           "Redis channel prefix, as @socket.io/redis-adapter's key (default socket.io)"),
+           "Redis channel prefix, as @socket.io/redis-adapter's key and the streams adapter's "
+           "channelPrefix (default socket.io)"),
+    OPTION("adapter", "SIO_ADAPTER", OPT_CHOICE, adapter, 0, 0, "NAME",
+           "with --redis: redis (pub/sub, as @socket.io/redis-adapter; default) or redis-streams "
+           "(as @socket.io/redis-streams-adapter 0.3)",
+           .choices = adapters),
+    OPTION("redis-stream", "SIO_REDIS_STREAM", OPT_STR, streams.stream_name, 0, 0, "NAME",
+           "redis-streams: the stream's name, as streamName (default socket.io)"),
+    OPTION("redis-stream-count", "SIO_REDIS_STREAM_COUNT", OPT_U32, streams.stream_count, 1, 1024,
+           "N", "redis-streams: namespaces spread over N streams, as streamCount (default 1)"),
+    OPTION("redis-max-len", "SIO_REDIS_MAX_LEN", OPT_U32, streams.max_len, 1, U32_MAX, "N",
+           "redis-streams: entries kept per stream (approximate), as maxLen (default 10000)"),
+    OPTION("redis-live-sessions", "SIO_REDIS_LIVE_SESSIONS", OPT_FLAG, streams.live_sessions, 0, 1,
+           "",
+           "redis-streams with recovery: keep each connected socket's session in Redis, so "
+           "another node recovers it if this one dies (default on; =0: at disconnect only, as "
+           "Node)"),
     OPTION("static", "SIO_STATIC", OPT_STR, static_dir, 0, 0, "DIR",
            "serve this directory at / (default: the demo page, share/sio-server/js-client)"),
     OPTION("client-dir", "SIO_CLIENT_DIR", OPT_STR, client_dir, 0, 0, "DIR",
@@ -390,7 +410,16 @@ static int parse(struct config *c, int argc, char **argv) {
     if (c->origins.n) c->eio.cors_origins = c->origins.v;
     if (c->max_connections) c->eio.max_sessions = c->http.max_connections = c->max_connections;
     if (c->transports) parse_transports(c->transports, &c->eio.transports); /* checked */
-    if (c->redis.url) {
+    if (c->adapter && !c->redis.url) {
+        fprintf(stderr, "sio-server: --adapter %s needs --redis URL\n", adapters[c->adapter]);
+        return 2;
+    }
+    if (c->redis.url && c->adapter == 1) {
+        c->streams.url = c->redis.url;
+        c->streams.channel_prefix = c->redis.key;
+        sio_redis_streams_adapter(&c->redis_factory, &c->streams); /* the URL was checked */
+        c->sio.adapter = &c->redis_factory;
+    } else if (c->redis.url) {
         sio_redis_adapter(&c->redis_factory, &c->redis); /* the URL was checked */
         c->sio.adapter = &c->redis_factory;
     }
@@ -447,6 +476,7 @@ int main(int argc, char **argv) {
     c.app = "chat";
     c.shutdown_timeout_ms = 10000;
     c.log_level = SIO_LOG_INFO;
+    c.streams.live_sessions = 1;
     int pr = parse(&c, argc, argv);
     if (pr) return pr == 1 ? 0 : 2;
 

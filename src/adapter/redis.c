@@ -13,11 +13,12 @@
 
 #include <hiredis/hiredis.h>
 
+#include "adapter/cluster_request.h"
+#include "adapter/cluster_wire.h"
 #include "adapter/redis_link.h"
 #include "sio/adapter.h"
 #include "sio/redis.h"
 #include "socketio/msgpack.h"
-#include "util/id.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -34,9 +35,6 @@ enum {
     REQ_BROADCAST_ACK = 9,
 };
 
-#define MAX_TARGET_ROOMS 64
-
-struct request;
 typedef struct redis_adapter redis_adapter;
 
 /* What a server's Redis adapters share (the factory's state). */
@@ -48,7 +46,7 @@ struct sio_redis {
     char *key;
     uint32_t timeout_ms;
     redis_adapter *adapters; /* one per namespace */
-    struct request *requests;
+    cluster_request *requests;
     sbuf scratch;
 };
 
@@ -63,43 +61,9 @@ struct redis_adapter {
     char *specchan;
 };
 
-/* A request this node sent and whose answers it is gathering. */
-struct request {
-    struct request *next;
-    redis_adapter *a;
-    char id[7];
-    int type;
-    int num_sub; /* answers expected; -1 until PUBSUB NUMSUB answers */
-    int received;
-    cJSON *acc; /* gathered sockets or responses */
-    sio_fetch_cb fetch_cb;
-    sio_responses_cb resp_cb;
-    void *ud;
-    sio_ack_group *group;
-    char *payload; /* published once NUMSUB is known */
-    int numsub_pending;
-    int dead; /* freed from the list, waiting for NUMSUB's answer */
-    size_t payload_len;
-    sio_timer timer;
-};
-
 static const sio_adapter_ops redis_ops;
 
 /* ---------- helpers ---------- */
-
-static char *concat3(const char *a, const char *b, const char *c) {
-    size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s%s%s", a, b, c);
-    return p;
-}
-
-static void short_id(char out[7]) {
-    char id[SIO_RANDOM_ID_LEN + 1];
-    if (sio_random_id(id)) snprintf(id, sizeof id, "%06x", rand());
-    memcpy(out, id, 6);
-    out[6] = 0;
-}
 
 static int publish_str(redis_adapter *a, const char *chan, const char *msg, size_t len) {
     return redis_link_publish(a->r->pub, chan, strlen(chan), (const uint8_t *)msg, len);
@@ -137,135 +101,13 @@ static void bufferize(cJSON *v) {
     }
 }
 
-/* Messages from other nodes: one MessagePack value, nothing after it (Node's
- * adapter drops such messages too), nesting up to 64 levels. */
-static int decode_one(const uint8_t *d, size_t n, cJSON **out) {
-    static const msgpack_limits lim = {64, 1000000};
-    size_t used = 0;
-    int r = msgpack_decode(d, n, out, &used, &lim);
-    if (r == SIO_OK && used != n) {
-        cJSON_Delete(*out);
-        *out = NULL;
-        return SIO_EPARSE;
-    }
-    return r;
-}
-
-static cJSON *rooms_array(const char *const *rooms) {
-    cJSON *arr = cJSON_CreateArray();
-    for (const char *const *r = rooms; arr && r && *r; r++)
-        cJSON_AddItemToArray(arr, cJSON_CreateString(*r));
-    return arr;
-}
-
-static cJSON *opts_json(const sio_target *t) {
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddItemToObject(o, "rooms", rooms_array(t ? t->rooms : NULL));
-    cJSON_AddItemToObject(o, "except", rooms_array(t ? t->except : NULL));
-    return o;
-}
-
-/* A target read from another node's opts. Room names point into `opts`,
- * which must outlive the target. Numbers are rooms too in JavaScript. */
-struct target_buf {
-    sio_target t;
-    const char *rooms[MAX_TARGET_ROOMS + 1];
-    const char *except[MAX_TARGET_ROOMS + 1];
-    char numbers[2 * MAX_TARGET_ROOMS][32];
-    int n_numbers;
-};
-
-static int fill_rooms(struct target_buf *tb, const cJSON *arr, const char **out) {
-    size_t n = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, arr) {
-        if (n == MAX_TARGET_ROOMS) return -1;
-        if (cJSON_IsString(it)) {
-            out[n++] = it->valuestring;
-        } else if (cJSON_IsNumber(it) && tb->n_numbers < 2 * MAX_TARGET_ROOMS) {
-            char *b = tb->numbers[tb->n_numbers++];
-            snprintf(b, 32, "%.17g", it->valuedouble);
-            out[n++] = b;
-        }
-    }
-    out[n] = NULL;
-    return (int)n;
-}
-
-static void target_from(struct target_buf *tb, const cJSON *opts) {
-    memset(tb, 0, sizeof *tb);
-    const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(opts, "rooms");
-    const cJSON *except = cJSON_GetObjectItemCaseSensitive(opts, "except");
-    const cJSON *flags = cJSON_GetObjectItemCaseSensitive(opts, "flags");
-    int nr = fill_rooms(tb, rooms, tb->rooms);
-    fill_rooms(tb, except, tb->except);
-    tb->t.rooms = nr > 0 ? tb->rooms : NULL;
-    tb->t.except = tb->except[0] ? tb->except : NULL;
-    tb->t.is_volatile = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(flags, "volatile"));
-    tb->t.local = 1;
-}
-
 /* ---------- requests this node sent ---------- */
 
-static void request_free(struct request *q) {
-    struct sio_redis *r = q->a->r;
-    sio_namespace *nsp = q->a->base.nsp;
-    for (struct request **pp = &r->requests; *pp; pp = &(*pp)->next) {
-        if (*pp == q) {
-            *pp = q->next;
-            break;
-        }
-    }
-    sio_timer_stop(r->loop, &q->timer);
-    cJSON_Delete(q->acc);
-    q->acc = NULL;
-    free(q->payload);
-    q->payload = NULL;
-    if (q->group) sio_ack_group_unref(q->group);
-    q->group = NULL;
-    /* PUBSUB NUMSUB still holds q (Redis stalled past the timeout): its
-     * answer frees the husk. */
-    if (q->numsub_pending)
-        q->dead = 1;
-    else
-        free(q);
-    sio_nsp_unref(nsp);
-}
-
-static void request_complete(struct request *q, int status) {
-    sio_namespace *n = q->a->base.nsp;
-    if (q->fetch_cb) q->fetch_cb(n, status, q->acc, q->ud);
-    if (q->resp_cb) q->resp_cb(n, status, q->acc, q->ud);
-    request_free(q);
-}
-
-static void request_timeout(sio_loop *loop, sio_timer *t) {
-    struct request *q = (struct request *)((char *)t - offsetof(struct request, timer));
-    if (q->type == REQ_BROADCAST) {
-        request_free(q); /* the group has its own timeout */
-        return;
-    }
-    request_complete(q, SIO_ETIMEDOUT);
-}
-
-static void request_check(struct request *q) {
-    if (q->num_sub >= 0 && q->received >= q->num_sub) request_complete(q, SIO_OK);
-}
-
 static void on_numsub(redis_link *l, const void *reply, void *ud) {
-    struct request *q = ud;
-    q->numsub_pending = 0;
-    if (q->dead) {
-        free(q);
-        return;
-    }
-    const redisReply *rep = reply;
-    int numsub = 1;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
-        const redisReply *c = rep->element[1];
-        numsub = c->type == REDIS_REPLY_INTEGER ? (int)c->integer : atoi(c->str ? c->str : "1");
-    }
+    cluster_request *q = ud;
+    int numsub = cluster_request_numsub(q, reply);
+    if (numsub < 0) return;
+    redis_adapter *a = q->owner;
     if (q->type == REQ_BROADCAST) {
         /* Every subscribed node (this one too) reports a client count. */
         sio_ack_group_servers(q->group, numsub < 1 ? 1 : numsub);
@@ -273,46 +115,34 @@ static void on_numsub(redis_link *l, const void *reply, void *ud) {
     }
     /* fetch counts this node as one answer already; server-side emit
      * expects answers from the others only. */
-    q->num_sub = q->type == REQ_REMOTE_FETCH ? numsub : numsub - 1;
+    q->expected = q->type == REQ_REMOTE_FETCH ? numsub : numsub - 1;
     if (q->type == REQ_REMOTE_FETCH) q->received++;
-    if (q->num_sub <= (q->type == REQ_REMOTE_FETCH ? 1 : 0)) {
-        request_complete(q, SIO_OK);
+    if (q->expected <= (q->type == REQ_REMOTE_FETCH ? 1 : 0)) {
+        cluster_request_complete(q, SIO_OK);
         return;
     }
-    publish_str(q->a, q->a->reqchan, q->payload, q->payload_len);
-    request_check(q);
+    publish_str(a, a->reqchan, (const char *)q->payload.data, q->payload.len);
+    cluster_request_check(q);
 }
 
 /* Register a request and ask Redis how many nodes will answer. */
-static struct request *request_start(redis_adapter *a, int type, cJSON *body) {
+static cluster_request *request_start(redis_adapter *a, int type, cJSON *body) {
     struct sio_redis *r = a->r;
-    struct request *q = calloc(1, sizeof *q);
+    cluster_request *q =
+        cluster_request_new(&r->requests, r->loop, a, a->base.nsp, type, 6, r->timeout_ms, 0);
     if (!q) return NULL;
-    q->a = a;
-    sio_nsp_ref(a->base.nsp); /* an emptied dynamic namespace waits for its answers */
-    q->type = type;
-    q->num_sub = -1;
-    short_id(q->id);
     cJSON_AddStringToObject(body, "uid", r->uid);
     cJSON_AddStringToObject(body, "requestId", q->id);
     cJSON_AddNumberToObject(body, "type", type);
-    q->next = r->requests;
-    r->requests = q;
-    sio_timer_start(r->loop, &q->timer, r->timeout_ms, request_timeout);
     return q;
 }
 
-static int ask_numsub(struct request *q) {
-    const char *argv[3] = {"PUBSUB", "NUMSUB", q->a->reqchan};
-    int rc = redis_link_command(q->a->r->pub, on_numsub, q, 3, argv, NULL);
+static int ask_numsub(cluster_request *q) {
+    redis_adapter *a = q->owner;
+    const char *argv[3] = {"PUBSUB", "NUMSUB", a->reqchan};
+    int rc = redis_link_command(a->r->pub, on_numsub, q, 3, argv, NULL);
     if (rc == SIO_OK) q->numsub_pending = 1;
     return rc;
-}
-
-static struct request *find_request(struct sio_redis *r, const char *id) {
-    for (struct request *q = r->requests; q; q = q->next)
-        if (strcmp(q->id, id) == 0) return q;
-    return NULL;
 }
 
 /* ---------- adapter ops ---------- */
@@ -357,7 +187,7 @@ static int encode_broadcast(redis_adapter *a, const sio_adapter_packet *pkt, con
     memset(&name, 0, sizeof name);
     cJSON *msg = cJSON_CreateArray();
     cJSON *packet = cJSON_CreateObject();
-    cJSON *opts = opts_json(t);
+    cJSON *opts = cluster_opts_json(t);
     int rc = SIO_ENOMEM;
     if (!msg || !packet || !opts) goto done;
     cJSON_AddItemToArray(msg, cJSON_CreateString(a->r->uid));
@@ -401,7 +231,7 @@ static int ra_broadcast(sio_adapter *b, const sio_adapter_packet *pkt, const sio
         sbuf_clear(m);
         if (encode_broadcast(a, pkt, t, m) == SIO_OK) {
             int one_room = t && t->rooms && t->rooms[0] && !t->rooms[1];
-            char *chan = one_room ? concat3(a->bchan, t->rooms[0], "#") : NULL;
+            char *chan = one_room ? cluster_concat3(a->bchan, t->rooms[0], "#") : NULL;
             const char *c = chan ? chan : a->bchan;
             redis_link_publish(a->r->pub, c, strlen(c), m->data, m->len);
             free(chan);
@@ -417,8 +247,8 @@ static int ra_remote_rooms(sio_adapter *b, const sio_target *t, const char *cons
     if (!req) return SIO_ENOMEM;
     cJSON_AddStringToObject(req, "uid", a->r->uid);
     cJSON_AddNumberToObject(req, "type", leave ? REQ_REMOTE_LEAVE : REQ_REMOTE_JOIN);
-    cJSON_AddItemToObject(req, "opts", opts_json(t));
-    cJSON_AddItemToObject(req, "rooms", rooms_array(rooms));
+    cJSON_AddItemToObject(req, "opts", cluster_opts_json(t));
+    cJSON_AddItemToObject(req, "rooms", cluster_rooms_json(rooms));
     int r = publish_json(a, a->reqchan, req);
     cJSON_Delete(req);
     return r;
@@ -430,14 +260,14 @@ static int ra_remote_disconnect(sio_adapter *b, const sio_target *t, int close) 
     if (!req) return SIO_ENOMEM;
     cJSON_AddStringToObject(req, "uid", a->r->uid);
     cJSON_AddNumberToObject(req, "type", REQ_REMOTE_DISCONNECT);
-    cJSON_AddItemToObject(req, "opts", opts_json(t));
+    cJSON_AddItemToObject(req, "opts", cluster_opts_json(t));
     cJSON_AddBoolToObject(req, "close", close);
     int r = publish_json(a, a->reqchan, req);
     cJSON_Delete(req);
     return r;
 }
 
-static int start_with_payload(struct request *q, cJSON *body) {
+static int start_with_payload(cluster_request *q, cJSON *body) {
     sbuf out = SBUF_INIT;
     int rc = sio_json_print(body, &out, NULL, NULL);
     cJSON_Delete(body);
@@ -445,14 +275,13 @@ static int start_with_payload(struct request *q, cJSON *body) {
         /* As when Redis is away: the callback runs once, with what this
          * node knows, and never after an error return. */
         sbuf_free(&out);
-        request_complete(q, SIO_OK);
+        cluster_request_complete(q, SIO_OK);
         return SIO_OK;
     }
-    q->payload = (char *)out.data;
-    q->payload_len = out.len;
+    q->payload = out;
     if (ask_numsub(q) != SIO_OK) {
         /* Redis is away: answer with what this node knows. */
-        request_complete(q, SIO_OK);
+        cluster_request_complete(q, SIO_OK);
     }
     return SIO_OK;
 }
@@ -461,7 +290,7 @@ static int ra_remote_fetch(sio_adapter *b, const sio_target *t, cJSON *local, si
                            void *ud) {
     redis_adapter *a = (redis_adapter *)b;
     cJSON *body = cJSON_CreateObject();
-    struct request *q = body ? request_start(a, REQ_REMOTE_FETCH, body) : NULL;
+    cluster_request *q = body ? request_start(a, REQ_REMOTE_FETCH, body) : NULL;
     if (!q) {
         cJSON_Delete(body);
         cb(a->base.nsp, SIO_OK, local, ud);
@@ -471,7 +300,7 @@ static int ra_remote_fetch(sio_adapter *b, const sio_target *t, cJSON *local, si
     q->acc = local;
     q->fetch_cb = cb;
     q->ud = ud;
-    cJSON_AddItemToObject(body, "opts", opts_json(t));
+    cJSON_AddItemToObject(body, "opts", cluster_opts_json(t));
     return start_with_payload(q, body);
 }
 
@@ -490,7 +319,7 @@ static int ra_remote_server_emit(sio_adapter *b, const cJSON *data, sio_response
         return r;
     }
     cJSON *body = cJSON_CreateObject();
-    struct request *q = body ? request_start(a, REQ_SERVER_SIDE_EMIT, body) : NULL;
+    cluster_request *q = body ? request_start(a, REQ_SERVER_SIDE_EMIT, body) : NULL;
     if (!q) {
         cJSON_Delete(body);
         return SIO_ENOMEM;
@@ -507,25 +336,19 @@ static int ra_remote_server_emit(sio_adapter *b, const cJSON *data, sio_response
 static int ra_remote_broadcast_ack(sio_adapter *b, const sio_adapter_packet *pkt,
                                    const sio_target *t, uint32_t timeout_ms, sio_ack_group *g) {
     redis_adapter *a = (redis_adapter *)b;
-    struct request *q = calloc(1, sizeof *q);
+    /* Answers may come until the group's own timeout; forget after it. */
+    cluster_request *q =
+        cluster_request_new(&a->r->requests, a->r->loop, a, a->base.nsp, REQ_BROADCAST, 6,
+                            timeout_ms ? timeout_ms : a->r->timeout_ms, 1);
     if (!q) {
         sio_ack_group_servers(g, 1);
         return SIO_ENOMEM;
     }
-    q->a = a;
-    sio_nsp_ref(a->base.nsp);
-    q->type = REQ_BROADCAST;
     q->group = g;
     sio_ack_group_ref(g);
-    short_id(q->id);
-    q->next = a->r->requests;
-    a->r->requests = q;
-    /* Answers may come until the group's own timeout; forget after it. */
-    sio_timer_start(a->r->loop, &q->timer, timeout_ms ? timeout_ms : a->r->timeout_ms,
-                    request_timeout);
     cJSON *req = cJSON_CreateObject();
     cJSON *packet = cJSON_CreateObject();
-    cJSON *opts = opts_json(t);
+    cJSON *opts = cluster_opts_json(t);
     if (req && packet && opts) {
         cJSON_AddStringToObject(req, "uid", a->r->uid);
         cJSON_AddStringToObject(req, "requestId", q->id);
@@ -560,9 +383,9 @@ static void ra_free(sio_adapter *b) {
             break;
         }
     }
-    for (struct request *q = r->requests, *n; q; q = n) {
+    for (cluster_request *q = r->requests, *n; q; q = n) {
         n = q->next;
-        if (q->a == a) request_free(q);
+        if (q->owner == a) cluster_request_free(q);
     }
     a->mem->ops->free(a->mem);
     free(a->bchan);
@@ -620,7 +443,7 @@ static void on_broadcast(redis_adapter *a, const char *channel, size_t chlen, co
                          size_t n) {
     sio_namespace *nsp = a->base.nsp;
     cJSON *msg = NULL;
-    if (decode_one(d, n, &msg) != SIO_OK) {
+    if (cluster_decode_one(d, n, &msg) != SIO_OK) {
         log_debug("redis: malformed broadcast on %.*s", (int)chlen, channel);
         return;
     }
@@ -632,8 +455,8 @@ static void on_broadcast(redis_adapter *a, const char *channel, size_t chlen, co
     const char *pn = cJSON_IsString(pnsp) ? pnsp->valuestring : "/";
     if (cJSON_IsArray(msg) && !(cJSON_IsString(uid) && strcmp(uid->valuestring, a->r->uid) == 0) &&
         strcmp(pn, sio_nsp_name(nsp)) == 0 && cJSON_IsArray(data) && cJSON_GetArraySize(data) > 0) {
-        struct target_buf tb;
-        target_from(&tb, opts);
+        cluster_target tb;
+        cluster_target_from(&tb, opts);
         sio_local_broadcast(nsp, data, &tb.t);
     }
     cJSON_Delete(msg);
@@ -695,7 +518,9 @@ static void handle_remote_broadcast(redis_adapter *a, const cJSON *req) {
     const cJSON *packet = cJSON_GetObjectItemCaseSensitive(req, "packet");
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(packet, "data");
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(req, "opts");
-    if (!cJSON_IsString(id) || !cJSON_IsArray(data) || find_request(a->r, id->valuestring)) return;
+    if (!cJSON_IsString(id) || !cJSON_IsArray(data) ||
+        cluster_request_find(a->r->requests, id->valuestring))
+        return;
     const cJSON *flags = cJSON_GetObjectItemCaseSensitive(opts, "flags");
     const cJSON *to = cJSON_GetObjectItemCaseSensitive(flags, "timeout");
     uint32_t timeout = cJSON_IsNumber(to) && to->valuedouble > 0 && to->valuedouble < 3.6e6
@@ -705,8 +530,8 @@ static void handle_remote_broadcast(redis_adapter *a, const cJSON *req) {
     if (!f) return;
     snprintf(f->request_id, sizeof f->request_id, "%s", id->valuestring);
     f->a = a;
-    struct target_buf tb;
-    target_from(&tb, opts);
+    cluster_target tb;
+    cluster_target_from(&tb, opts);
     /* The namespace (and so f->a) stays while answers may come; each goes
      * back to the asking node. f may be freed by the time this returns (no
      * socket was asked). */
@@ -730,7 +555,7 @@ struct req_ctx {
     const cJSON *rid;
     int own;  /* sent by this node */
     int mine; /* a request this node is waiting answers for */
-    struct target_buf tb;
+    cluster_target tb;
 };
 
 static sio_socket *req_socket(const struct req_ctx *q) {
@@ -741,9 +566,9 @@ static sio_socket *req_socket(const struct req_ctx *q) {
 static void req_sockets(struct req_ctx *q) {
     if (q->mine) return;
     const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(q->req, "rooms");
-    struct target_buf rb;
+    cluster_target rb;
     memset(&rb, 0, sizeof rb);
-    rb.t.rooms = fill_rooms(&rb, rooms, rb.rooms) > 0 ? rb.rooms : NULL;
+    rb.t.rooms = cluster_fill_rooms(&rb, rooms, rb.rooms) > 0 ? rb.rooms : NULL;
     cJSON *all = sio_local_fetch(q->nsp, &rb.t);
     cJSON *ids = cJSON_CreateArray();
     const cJSON *it;
@@ -779,9 +604,9 @@ static void req_all_rooms(struct req_ctx *q) {
 static void remote_rooms(struct req_ctx *q, int leave) {
     if (q->own) return;
     if (q->opts) {
-        struct target_buf rb;
+        cluster_target rb;
         memset(&rb, 0, sizeof rb);
-        fill_rooms(&rb, cJSON_GetObjectItemCaseSensitive(q->req, "rooms"), rb.rooms);
+        cluster_fill_rooms(&rb, cJSON_GetObjectItemCaseSensitive(q->req, "rooms"), rb.rooms);
         sio_local_rooms(q->nsp, &q->tb.t, rb.rooms, leave);
         return;
     }
@@ -851,7 +676,7 @@ static void on_request(redis_adapter *a, const uint8_t *d, size_t n) {
     cJSON *req = NULL;
     if (n && d[0] == '{')
         req = cJSON_ParseWithLength((const char *)d, n);
-    else if (decode_one(d, n, &req) != SIO_OK)
+    else if (cluster_decode_one(d, n, &req) != SIO_OK)
         req = NULL;
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(req, "type");
     int t = cJSON_IsObject(req) && cJSON_IsNumber(type) ? type->valueint : -1;
@@ -866,8 +691,8 @@ static void on_request(redis_adapter *a, const uint8_t *d, size_t n) {
         q.opts = cJSON_GetObjectItemCaseSensitive(req, "opts");
         q.rid = cJSON_GetObjectItemCaseSensitive(req, "requestId");
         q.own = cJSON_IsString(uid) && strcmp(uid->valuestring, a->r->uid) == 0;
-        q.mine = cJSON_IsString(q.rid) && find_request(a->r, q.rid->valuestring);
-        target_from(&q.tb, q.opts);
+        q.mine = cJSON_IsString(q.rid) && cluster_request_find(a->r->requests, q.rid->valuestring);
+        cluster_target_from(&q.tb, q.opts);
         request_handlers[t](&q);
     }
     cJSON_Delete(req);
@@ -877,11 +702,12 @@ static void on_response(redis_adapter *a, const uint8_t *d, size_t n) {
     cJSON *resp = NULL;
     if (n && d[0] == '{')
         resp = cJSON_ParseWithLength((const char *)d, n);
-    else if (decode_one(d, n, &resp) != SIO_OK)
+    else if (cluster_decode_one(d, n, &resp) != SIO_OK)
         resp = NULL;
     const cJSON *rid = cJSON_GetObjectItemCaseSensitive(resp, "requestId");
-    struct request *q = cJSON_IsString(rid) ? find_request(a->r, rid->valuestring) : NULL;
-    if (!q || q->a != a) {
+    cluster_request *q =
+        cJSON_IsString(rid) ? cluster_request_find(a->r->requests, rid->valuestring) : NULL;
+    if (!q || q->owner != a) {
         cJSON_Delete(resp);
         return;
     }
@@ -903,14 +729,14 @@ static void on_response(redis_adapter *a, const uint8_t *d, size_t n) {
         while (cJSON_IsArray(sockets) && (it = cJSON_DetachItemFromArray(sockets, 0)))
             cJSON_AddItemToArray(q->acc, it);
         cJSON_Delete(sockets);
-        request_check(q);
+        cluster_request_check(q);
         break;
     }
     case REQ_SERVER_SIDE_EMIT: {
         cJSON *data = cJSON_DetachItemFromObjectCaseSensitive(resp, "data");
         cJSON_AddItemToArray(q->acc, data ? data : cJSON_CreateNull());
         q->received++;
-        request_check(q);
+        cluster_request_check(q);
         break;
     }
     default:
@@ -959,21 +785,21 @@ static sio_adapter *redis_adapter_new(sio_namespace *nsp, void *state) {
     a->base.nsp = nsp;
     a->r = r;
     a->mem = sio_memory_adapter_new(nsp);
-    char *reqp = concat3(r->key, "-request#", "");
-    char *respp = concat3(r->key, "-response#", "");
-    char *bp = concat3(r->key, "#", "");
+    char *reqp = cluster_concat3(r->key, "-request#", "");
+    char *respp = cluster_concat3(r->key, "-response#", "");
+    char *bp = cluster_concat3(r->key, "#", "");
     if (a->mem && reqp && respp && bp) {
-        a->bchan = concat3(bp, name, "#");
-        a->reqchan = concat3(reqp, name, "#");
-        a->respchan = concat3(respp, name, "#");
-        char *u = concat3(r->uid, "#", "");
-        a->specchan = a->respchan && u ? concat3(a->respchan, u, "") : NULL;
+        a->bchan = cluster_concat3(bp, name, "#");
+        a->reqchan = cluster_concat3(reqp, name, "#");
+        a->respchan = cluster_concat3(respp, name, "#");
+        char *u = cluster_concat3(r->uid, "#", "");
+        a->specchan = a->respchan && u ? cluster_concat3(a->respchan, u, "") : NULL;
         free(u);
     }
     free(reqp);
     free(respp);
     free(bp);
-    char *pattern = a->bchan ? concat3(a->bchan, "*", "") : NULL;
+    char *pattern = a->bchan ? cluster_concat3(a->bchan, "*", "") : NULL;
     if (!a->mem || !a->bchan || !a->reqchan || !a->respchan || !a->specchan || !pattern) {
         free(pattern);
         if (a->mem) a->mem->ops->free(a->mem);
@@ -1008,7 +834,7 @@ static void redis_close(void *state) {
     struct sio_redis *r = state;
     metrics_remove(sio_loop_metrics(r->loop), r);
     while (r->requests)
-        request_free(r->requests);
+        cluster_request_free(r->requests);
     redis_link_free(r->pub);
     redis_link_free(r->sub);
     sbuf_free(&r->scratch);
@@ -1030,7 +856,7 @@ static int redis_open(sio_server *srv, void *ud, void **state) {
     r->key = strdup(o->key && *o->key ? o->key : "socket.io");
     uint32_t timeout = sio_server_options(srv)->requests_timeout_ms;
     r->timeout_ms = timeout ? timeout : 5000;
-    short_id(r->uid);
+    cluster_random_id(r->uid, 6);
     static const redis_link_cbs pub_cbs = {on_up, on_down, NULL};
     static const redis_link_cbs sub_cbs = {on_up, on_down, on_message};
     r->pub = redis_link_new(r->loop, &url, "pub", &pub_cbs, r);

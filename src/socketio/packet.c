@@ -134,7 +134,7 @@ static int parse_json_plain(const char *s, size_t n, cJSON **out);
 /* JSON text with \u0000 in strings: parse a copy where each one reads \uFDD0
  * and flag the strings that hold it (see SIO_JSON_NUL_VALUE). Text that
  * already holds U+FDD0 could not be told apart and is refused. */
-static int parse_json(const char *s, size_t n, cJSON **out) {
+int sio_json_parse_text(const char *s, size_t n, cJSON **out) {
     int has_fdd0;
     if (!memchr(s, '\\', n) || !count_nul_escapes(s, n, &has_fdd0))
         return parse_json_plain(s, n, out);
@@ -236,7 +236,7 @@ int sio_decoder_feed_text(sio_decoder *d, const char *s, size_t n, sio_packet **
 
     cJSON *data = NULL;
     if (i < n) {
-        int rc = parse_json(s + i, n - i, &data);
+        int rc = sio_json_parse_text(s + i, n - i, &data);
         if (rc) return rc;
     }
     if (!payload_valid(type, data, id)) {

@@ -40,6 +40,11 @@ typedef struct sio_packet {
 /* Free a packet from the decoder (NULL is fine). */
 void sio_packet_free(sio_packet *pkt);
 
+/* JSON text as JSON.parse reads it (the whole of s[0..n), whitespace around), with
+ * U+0000 in strings kept as sio/json.h's flagged U+FDD0 stand-in: SIO_OK or
+ * SIO_EPARSE. For the packet decoder, and adapters reading JSON from other nodes. */
+int sio_json_parse_text(const char *s, size_t n, cJSON **out);
+
 /* Decoder state for one Engine.IO connection; a binary packet spans several messages. */
 typedef struct sio_decoder {
     size_t max_attachments;

@@ -7,6 +7,12 @@
 //   node test/reference/cluster-node.mjs --redis redis://127.0.0.1:6379
 //        [--host 127.0.0.1] [--port 3000] [--path /socket.io/]
 //        [--redis-key socket.io] [--app clusterkit|bench] [--parser default|msgpack]
+//        [--adapter redis|redis-streams] [--redis-stream NAME] [--recovery-window MS]
+//
+// --adapter redis-streams uses @socket.io/redis-streams-adapter 0.3 (streamName
+// --redis-stream, channelPrefix --redis-key) instead of @socket.io/redis-adapter;
+// --recovery-window turns on connectionStateRecovery (maxDisconnectionDuration MS,
+// skipMiddlewares true), as sio-server's option of that name.
 //
 // Namespaces "/" and "/admin", the same events in each (SELECTOR: null, a
 // room or an array of rooms; ROOMS: a room or an array of rooms; commands ack
@@ -40,6 +46,7 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const { Server } = require("socket.io");
 const { createAdapter } = require("@socket.io/redis-adapter");
+const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
 const { createClient } = require("redis");
 
 function usage(msg) {
@@ -48,7 +55,7 @@ function usage(msg) {
   process.exit(2);
 }
 
-const opts = { host: "127.0.0.1", port: 3000, path: "/socket.io/", redis: process.env.SIO_REDIS_URL || null, key: "socket.io", parser: process.env.SIO_PARSER || "default" };
+const opts = { host: "127.0.0.1", port: 3000, path: "/socket.io/", redis: process.env.SIO_REDIS_URL || null, key: "socket.io", parser: process.env.SIO_PARSER || "default", adapter: "redis", stream: "socket.io", recovery: 0 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -70,6 +77,9 @@ for (let i = 0; i < argv.length; i++) {
     case "--redis": opts.redis = value(); break;
     case "--redis-key": opts.key = value(); break;
     case "--parser": opts.parser = value(); break;
+    case "--adapter": opts.adapter = value(); break;
+    case "--redis-stream": opts.stream = value(); break;
+    case "--recovery-window": opts.recovery = Number(value()); break;
     case "--app": {
       const v = value();
       if (v !== "clusterkit" && v !== "bench") usage(`unknown app ${v}`);
@@ -84,6 +94,7 @@ for (let i = 0; i < argv.length; i++) {
 }
 if (!opts.redis) usage("--redis is required");
 if (opts.parser !== "default" && opts.parser !== "msgpack") usage(`unknown parser ${opts.parser}`);
+if (opts.adapter !== "redis" && opts.adapter !== "redis-streams") usage(`unknown adapter ${opts.adapter}`);
 
 // node-redis reconnects by itself; report its errors once per outage.
 let redisDown = false;
@@ -102,7 +113,8 @@ const httpServer = http.createServer();
 const io = new Server(httpServer, {
   path: opts.path,
   serveClient: false,
-  adapter: createAdapter(pub, sub, { key: opts.key }),
+  adapter: opts.adapter === "redis-streams" ? createStreamsAdapter(pub, { streamName: opts.stream, channelPrefix: opts.key }) : createAdapter(pub, sub, { key: opts.key }),
+  ...(opts.recovery > 0 ? { connectionStateRecovery: { maxDisconnectionDuration: opts.recovery, skipMiddlewares: true } } : {}),
   // sio-server's --parser: npm socket.io-msgpack-parser, or socket.io's own.
   ...(opts.parser === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
 });

@@ -129,6 +129,33 @@ export async function waitSubscribers(port, count, { nsps = ["/"], key = "socket
   }
 }
 
+/**
+ * For the Redis Streams adapter (ours and @socket.io/redis-streams-adapter
+ * 0.3): waits until `count` nodes subscribe to the public channel of each
+ * namespace (`<prefix>#<nsp>#`) and at least `count` connections are blocked
+ * in XREAD (each node's reader: its "$" is fixed once XREAD runs, so an entry
+ * added afterwards reaches it).
+ */
+export async function waitStreamsReady(port, count, { nsps = ["/"], prefix = "socket.io", timeout = 10_000 } = {}) {
+  const channels = nsps.map((n) => `${prefix}#${n}#`);
+  const deadline = Date.now() + timeout;
+  let last = null;
+  for (;;) {
+    try {
+      const subs = await numsub(port, ...channels);
+      const readers = String(await redisCommand(port, "CLIENT", "LIST"))
+        .split("\n")
+        .filter((l) => / cmd=xread\b/.test(l)).length;
+      last = { subs, readers };
+      if (channels.every((c) => subs[c] === count) && readers >= count) return;
+    } catch (e) {
+      last = e.message;
+    }
+    if (Date.now() > deadline) throw new Error(`expected ${count} streams nodes ready, have ${JSON.stringify(last)}`);
+    await sleep(25);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // redis-server
 
@@ -305,7 +332,10 @@ export { isReference };
  * exit or sanitizer report fails the suite). Returns a holder
  * {redis, c: [...], node: [...]} filled by the before hook.
  */
-export function useRedisCluster({ cNodes = 3, nodeNodes = 0, app = "clusterkit", nsps = ["/", "/admin"], env = {} } = {}) {
+export function useRedisCluster({ cNodes = 3, nodeNodes = 0, app = "clusterkit", nsps = ["/", "/admin"], env = {}, args = [], streams = false } = {}) {
+  // streams: every node on the Redis Streams adapter (ours, and
+  // @socket.io/redis-streams-adapter on the Node.js nodes); args go to both kinds.
+  const nodeArgs = [...(streams ? ["--adapter", "redis-streams"] : []), ...args];
   const h = { redis: null, c: [], node: [] };
   before(async () => {
     h.redis = await startRedis();
@@ -315,13 +345,14 @@ export function useRedisCluster({ cNodes = 3, nodeNodes = 0, app = "clusterkit",
       const bad = r.find((x) => x.status === "rejected");
       return [ok, bad];
     };
-    const [c, badC] = await settle(cNodes, () => startCNode(h.redis.url, { app, env }));
+    const [c, badC] = await settle(cNodes, () => startCNode(h.redis.url, { app, env, args: nodeArgs }));
     h.c = c;
-    const [node, badN] = await settle(nodeNodes, () => startNodeNode(h.redis.url));
+    const [node, badN] = await settle(nodeNodes, () => startNodeNode(h.redis.url, { args: nodeArgs }));
     h.node = node;
     if (badC) throw badC.reason;
     if (badN) throw badN.reason;
-    await waitSubscribers(h.redis.port, cNodes + nodeNodes, { nsps });
+    if (streams) await waitStreamsReady(h.redis.port, cNodes + nodeNodes, { nsps });
+    else await waitSubscribers(h.redis.port, cNodes + nodeNodes, { nsps });
   });
   after(async () => {
     const r = await Promise.allSettled([...h.c, ...h.node].map((n) => n.stop()));
