@@ -128,7 +128,18 @@ struct sio_server {
     void *adapter_state;          /* what its open made */
     int adapter_open;             /* open succeeded: close is due */
     char path[128];               /* the Engine.IO path, for handshake descriptions */
+    /* sio_server_observe: obs points at obs_copy, NULL when nobody observes
+     * (the one branch each hook site pays). */
+    const sio_observer *obs;
+    sio_observer obs_copy;
 };
+
+/* Call the observer's hook when there is one: OBSERVE(srv, connected, s). */
+#define OBSERVE(srv, hook, ...)                                                                    \
+    do {                                                                                           \
+        if (__builtin_expect((srv)->obs != NULL, 0) && (srv)->obs->hook)                           \
+            (srv)->obs->hook(__VA_ARGS__, (srv)->obs->ud);                                         \
+    } while (0)
 
 /* Acknowledgements of one broadcast, gathered from every node. */
 struct sio_ack_group {

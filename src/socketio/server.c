@@ -387,6 +387,16 @@ static void fail_acks(sio_socket *s) {
     }
 }
 
+/* The observer's `left` for each room of a socket that leaves (state still
+ * SOCK_CONNECTED, so the rooms answer). */
+static void observe_left(const char *room, void *ud) {
+    sio_socket *s = ud;
+    OBSERVE(s->nsp->srv, left, s, room);
+}
+static void observe_leave_all(sio_socket *s) {
+    if (s->nsp->srv->obs->left) sio_socket_rooms(s, observe_left, s);
+}
+
 static void socket_close(sio_socket *s, const char *reason, int tell_client) {
     if (s->state == SOCK_GONE) return;
     sio_namespace *n = s->nsp;
@@ -395,11 +405,13 @@ static void socket_close(sio_socket *s, const char *reason, int tell_client) {
         send_raw(s->client, SIO_PKT_DISCONNECT, n->name, NULL);
     s->state = SOCK_GONE;
     if (was_connected) {
+        if (n->srv->obs) observe_leave_all(s);
         smap_del(&n->sockets, s->id, SIO_ID_LEN);
         n->adapter->ops->leave_all(n->adapter, s);
     }
     unlink_from_client(s);
     fail_acks(s);
+    if (was_connected) OBSERVE(n->srv, disconnected, s, reason);
     if (was_connected && n->disc_cb) n->disc_cb(s, reason, n->disc_ud);
     s->client = NULL;
     if (s->mw_pending) return; /* freed by sio_middleware_done */
@@ -430,7 +442,8 @@ static void connect_ok(sio_socket *s) {
     obj.type = cJSON_Object;
     obj.child = &sid;
     send_raw(s->client, SIO_PKT_CONNECT, n->name, &obj);
-    if (n->conn_cb) n->conn_cb(s, n->conn_ud);
+    OBSERVE(n->srv, connected, s);
+    if (s->state == SOCK_CONNECTED && n->conn_cb) n->conn_cb(s, n->conn_ud);
 }
 
 static void connect_refused(sio_socket *s) {
@@ -548,7 +561,8 @@ static void on_event(sio_socket *s, sio_packet *p) {
             break;
         }
     }
-    if (event && cb) cb(s, event, p->data, p->id, ud);
+    if (event) OBSERVE(n->srv, event_received, s, event, p->data);
+    if (event && cb && s->state == SOCK_CONNECTED) cb(s, event, p->data, p->id, ud);
     cJSON_Delete(name);
 }
 
@@ -723,11 +737,22 @@ size_t sio_socket_buffered(const sio_socket *s) {
     return s->client && s->client->es ? eio_session_buffered(s->client->es) : 0;
 }
 
+static void on_upgrade(eio_session *es, void *ud) {
+    sio_server *srv = ud;
+    sio_client *c = eio_session_data(es);
+    if (!srv->obs || !c) return;
+    for (sio_socket *s = c->sockets, *next; s; s = next) {
+        next = s->next_in_client; /* memory kept to the end of the iteration */
+        if (s->state == SOCK_CONNECTED) OBSERVE(srv, upgraded, s);
+    }
+}
+
 static void on_close(eio_session *es, const char *reason, void *ud) {
     sio_server *srv = ud;
     sio_client *c = eio_session_data(es);
     if (!c) return;
     if (srv->shutting_down) reason = "server shutting down";
+    OBSERVE(srv, connection_closed, es, reason);
     c->closing = 1;
     while (c->sockets)
         socket_close(c->sockets, reason, 0);
@@ -798,7 +823,8 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
         (*err = srv->adapters.open(srv, srv->adapters.ud, &srv->adapter_state)))
         goto fail;
     srv->adapter_open = 1;
-    static const eio_callbacks cbs = {allow_request, on_open, on_message, on_close, on_drain};
+    static const eio_callbacks cbs = {allow_request, on_open,  on_message,
+                                      on_close,      on_drain, on_upgrade};
     *err = SIO_ENOMEM; /* open set SIO_OK */
     if (!sio_of(srv, "/")) goto fail;
     srv->eio = eio_server_new(loop, http, eo, &cbs, srv, err);
@@ -839,6 +865,24 @@ void sio_server_free(sio_server *srv) {
     free(srv);
 }
 
+void sio_server_observe(sio_server *srv, const sio_observer *o) {
+    if (o) srv->obs_copy = *o;
+    srv->obs = o ? &srv->obs_copy : NULL;
+}
+
+const sio_observer *sio_server_observer(const sio_server *srv) {
+    return srv->obs;
+}
+
+int sio_nsp_clustered(const sio_namespace *n) {
+    return n->adapter->ops->remote_fetch != NULL;
+}
+
+sio_namespace *sio_server_next_namespace(const sio_server *srv, size_t *pos) {
+    smap_slot *slot = smap_next(&srv->nsps, pos);
+    return slot ? slot->val : NULL;
+}
+
 size_t sio_server_connections(const sio_server *srv) {
     return srv->n_clients;
 }
@@ -855,6 +899,7 @@ int sio_emit(sio_socket *s, const char *event, const cJSON *args) {
     if (!event) return SIO_EINVAL;
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     sio_server *srv = s->nsp->srv;
+    OBSERVE(srv, event_sent, s, event, args); /* before encode: it may broadcast */
     int r = encode(srv, SIO_PKT_EVENT, s->nsp->name, -1, event, args);
     return r ? r : deliver_encoded(s, 0);
 }
@@ -899,6 +944,7 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const cJSON *args, uint3
     a->id = next_ack_id(s->nsp);
     a->cb = cb;
     a->ud = ud;
+    OBSERVE(srv, event_sent, s, event, args);
     int r = encode(srv, SIO_PKT_EVENT, s->nsp->name, a->id, event, args);
     if (r == SIO_OK) r = deliver_encoded(s, 0);
     if (r != SIO_OK) {
@@ -964,6 +1010,12 @@ int sio_join(sio_socket *s, const char *room) {
     else if (o->max_rooms_per_socket && s->slot.n_rooms >= o->max_rooms_per_socket &&
              !a->ops->has(a, s, room))
         r = SIO_ELIMIT;
+    if (r == SIO_OK && __builtin_expect(s->nsp->srv->obs != NULL, 0)) {
+        int had = a->ops->has(a, s, room);
+        r = a->ops->join(a, s, room);
+        if (r == SIO_OK && !had) OBSERVE(s->nsp->srv, joined, s, room);
+        return r;
+    }
     if (r == SIO_OK) return a->ops->join(a, s, room);
     if (s->refused_joins < UINT32_MAX) s->refused_joins++;
     log_debug("sio: join refused for %s in %s: %s", s->id, s->nsp->name, sio_strerror(r));
@@ -977,7 +1029,13 @@ size_t sio_socket_refused_joins(const sio_socket *s) {
 int sio_leave(sio_socket *s, const char *room) {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     if (!room) return SIO_EINVAL;
-    s->nsp->adapter->ops->leave(s->nsp->adapter, s, room);
+    sio_adapter *a = s->nsp->adapter;
+    if (__builtin_expect(s->nsp->srv->obs != NULL, 0) && a->ops->has(a, s, room)) {
+        a->ops->leave(a, s, room);
+        OBSERVE(s->nsp->srv, left, s, room);
+        return SIO_OK;
+    }
+    a->ops->leave(a, s, room);
     return SIO_OK;
 }
 
@@ -1095,7 +1153,8 @@ static cJSON *describe(sio_socket *s) {
     }
     cJSON *rooms = cJSON_AddArrayToObject(o, "rooms");
     if (rooms) sio_socket_rooms(s, add_room, rooms);
-    cJSON_AddItemToObject(o, "data", cJSON_CreateObject());
+    cJSON *data = cJSON_AddObjectToObject(o, "data");
+    if (data) OBSERVE(s->nsp->srv, describe, s, data);
     return o;
 }
 
