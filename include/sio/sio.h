@@ -425,8 +425,8 @@ int sio_broadcast_with_ack(sio_namespace *nsp, const sio_target *t, const char *
  * otherwise. Hooks may emit and broadcast, to other sockets than the one they
  * are told about (the observed socket may be in the middle of a packet):
  * they must not join, leave or disconnect it. Without an observer, each
- * place costs one predictable branch; the broadcast path has none (its
- * traffic shows in eio_server_counters). */
+ * place costs one predictable branch (per receiver of a broadcast: one). The
+ * traffic itself is counted by Engine.IO (eio_server_counters). */
 typedef struct sio_observer {
     /* Connected (in its namespace and its own id room), before the
      * namespace's connection callback. */
@@ -442,8 +442,10 @@ typedef struct sio_observer {
     /* An event from the client, before its handler; args (without the event
      * name) borrowed, read only. */
     void (*event_received)(sio_socket *s, const char *event, const cJSON *args, void *ud);
-    /* An event emitted to this socket alone (sio_emit and its variants, not
-     * broadcasts or acks), before it is queued; args borrowed, may be NULL. */
+    /* An event emitted to this socket (sio_emit and its variants, and each
+     * receiver of sio_broadcast, from this node or another; not acks), before
+     * it is queued; args borrowed, may be NULL. The one per-delivery hook:
+     * with an observer, a broadcast pays a call per receiver. */
     void (*event_sent)(sio_socket *s, const char *event, const cJSON *args, void *ud);
     /* The socket's connection moved to WebSocket (once per socket). */
     void (*upgraded)(sio_socket *s, void *ud);

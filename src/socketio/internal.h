@@ -132,6 +132,10 @@ struct sio_server {
      * (the one branch each hook site pays). */
     const sio_observer *obs;
     sio_observer obs_copy;
+    /* While an observed broadcast delivers: its event and arguments, for the
+     * observer's event_sent per receiver (NULL otherwise). */
+    const char *bc_event;
+    const cJSON *bc_args;
 };
 
 /* Call the observer's hook when there is one: OBSERVE(srv, connected, s). */

@@ -100,6 +100,9 @@ int sio_socket_deliver(sio_socket *s, eio_batch *b, int is_volatile) {
         s->nsp->srv->volatile_dropped++;
         return SIO_OK;
     }
+    sio_server *srv = s->nsp->srv;
+    if (__builtin_expect(srv->obs != NULL, 0) && srv->bc_event)
+        OBSERVE(srv, event_sent, s, srv->bc_event, srv->bc_args);
     return eio_send_batch(s->client->es, b);
 }
 
@@ -965,6 +968,22 @@ int sio_ack(sio_socket *s, int64_t ack_id, const cJSON *args) {
     return r ? r : deliver_encoded(s, 0);
 }
 
+/* A broadcast whose deliveries the observer sees as event_sent (as the
+ * reference's adapter calls each receiver's onAnyOutgoing listeners). Nested
+ * broadcasts (a delivery's backpressure disconnect) restore the outer one. */
+static int observed_broadcast(sio_namespace *n, const sio_adapter_packet *out, const sio_target *t,
+                              const char *event, const cJSON *args) {
+    sio_server *srv = n->srv;
+    const char *ev0 = srv->bc_event;
+    const cJSON *args0 = srv->bc_args;
+    srv->bc_event = event;
+    srv->bc_args = args;
+    int r = n->adapter->ops->broadcast(n->adapter, out, t);
+    srv->bc_event = ev0;
+    srv->bc_args = args0;
+    return r;
+}
+
 int sio_broadcast(sio_namespace *n, const sio_target *t, const char *event, const cJSON *args) {
     if (!event) return SIO_EINVAL;
     sio_server *srv = n->srv;
@@ -973,7 +992,9 @@ int sio_broadcast(sio_namespace *n, const sio_target *t, const char *event, cons
     if (r) return r;
     /* Other nodes re-encode from the logical packet; build it only here. */
     sio_adapter_packet out = {&srv->batch, n->name, NULL, event, args};
-    return n->adapter->ops->broadcast(n->adapter, &out, t);
+    if (__builtin_expect(srv->obs == NULL, 1))
+        return n->adapter->ops->broadcast(n->adapter, &out, t);
+    return observed_broadcast(n, &out, t, event, args);
 }
 
 int sio_socket_broadcast(sio_socket *s, const sio_target *t, const char *event, const cJSON *args) {
@@ -1409,5 +1430,14 @@ int sio_local_broadcast(sio_namespace *n, const cJSON *data, const sio_target *t
     /* Local delivery only: the memory half of whatever adapter this is. */
     sio_target lt = {t ? t->rooms : NULL, t ? t->except : NULL, t ? t->is_volatile : 0, 1};
     sio_adapter_packet out = {&srv->batch, n->name, data, NULL, NULL};
-    return n->adapter->ops->broadcast(n->adapter, &out, &lt);
+    const cJSON *first = data ? data->child : NULL;
+    if (__builtin_expect(srv->obs == NULL, 1) || !cJSON_IsString(first))
+        return n->adapter->ops->broadcast(n->adapter, &out, &lt);
+    /* [event, ...args] seen as the event and its arguments: a read-only
+     * array node over the same items. */
+    cJSON rest;
+    memset(&rest, 0, sizeof rest);
+    rest.type = cJSON_Array;
+    rest.child = first->next;
+    return observed_broadcast(n, &out, &lt, first->valuestring, &rest);
 }
