@@ -12,6 +12,7 @@
 #include "app/app.h"
 #include "app/assets.h"
 #include "app/web.h"
+#include "sio/admin.h"
 #include "sio/eio.h"
 #include "sio/loop.h"
 #include "sio/redis.h"
@@ -50,6 +51,14 @@ struct config {
     const char *transports;   /* --transports, into eio.transports after parsing */
     struct str_list origins;
     uint32_t shutdown_timeout_ms;
+    /* The admin UI (sio/admin.h): on when --admin-auth is given. */
+    const char *admin_nsp;
+    const char *admin_auth; /* "none" or USER:BCRYPT_HASH */
+    int admin_mode;         /* sio_admin_mode */
+    int admin_readonly;
+    const char *admin_ui_dir;
+    char admin_user[128];
+    sio_admin_options admin;
 };
 
 /* What an option's value is, and so how it is parsed and stored at its
@@ -73,6 +82,7 @@ struct opt {
     const char *help;
     int (*valid)(const char *v); /* OPT_STR: 0 when v is acceptable (optional) */
     const char *const *choices;  /* OPT_CHOICE: NULL-terminated */
+    int secret;                  /* never echo the value in errors */
 };
 
 /* One table entry: name, env, kind, field of struct config, min, max, arg,
@@ -129,6 +139,17 @@ static int valid_transports(const char *v) {
 }
 
 static const char *const adapters[] = {"redis", "redis-streams", NULL};
+/* "none", or USER:HASH with a bcrypt hash (sio_admin_instrument checks it
+ * in full). */
+static int valid_admin_auth(const char *v) {
+    if (strcmp(v, "none") == 0) return 0;
+    const char *colon = strchr(v, ':');
+    if (!colon || colon == v || (size_t)(colon - v) >= sizeof((struct config *)0)->admin_user)
+        return -1;
+    return strlen(colon + 1) == 60 && strncmp(colon + 1, "$2", 2) == 0 ? 0 : -1;
+}
+
+static const char *const admin_modes[] = {"development", "production", NULL}; /* sio_admin_mode */
 static const char *const parsers[] = {"default", "msgpack", NULL}; /* sio_parser's order */
 static const char *const levels[] = {"debug", "info", "warn", "error", "off", NULL};
 _Static_assert(sizeof(sio_parser) == sizeof(int), "--parser is stored as an int");
@@ -255,6 +276,20 @@ static const struct opt opts[] = {
     OPTION("cookie", "SIO_COOKIE", OPT_STR, eio.cookie, 0, 0, "NAME",
            "set cookie NAME=<sid> (Path=/; HttpOnly; SameSite=Lax) on the polling handshake, as "
            "engine.io's cookie option (e.g. io); default: none"),
+    OPTION("admin-auth", "SIO_ADMIN_AUTH", OPT_STR, admin_auth, 0, 0, "USER:HASH|none",
+           "serve the @socket.io/admin-ui namespace and its front-end at /admin/, for USER with "
+           "this bcrypt password hash ($2a$/$2b$/$2y$), or 'none' for no login (default: off)",
+           .valid = valid_admin_auth, .secret = 1),
+    OPTION("admin-namespace", "SIO_ADMIN_NAMESPACE", OPT_STR, admin_nsp, 0, 0, "NSP",
+           "the admin UI's namespace (default /admin)", .valid = valid_path),
+    OPTION("admin-mode", "SIO_ADMIN_MODE", OPT_CHOICE, admin_mode, 0, 0, "MODE",
+           "development (every socket and event shown, the default) or production (server "
+           "stats only)",
+           .choices = admin_modes),
+    OPTION("admin-readonly", "SIO_ADMIN_READONLY", OPT_FLAG, admin_readonly, 0, 1, "",
+           "the admin UI may look but not emit, join, leave or disconnect (default off)"),
+    OPTION("admin-ui-dir", "SIO_ADMIN_UI_DIR", OPT_STR, admin_ui_dir, 0, 0, "DIR",
+           "serve the admin UI front-end from here (default: share/sio-server/admin-ui)"),
     OPTION("add-trailing-slash", "SIO_ADD_TRAILING_SLASH", OPT_FLAG, eio.add_trailing_slash, 0, 0,
            "", "serve <path>/ only (default on); =0 also serves the path without the slash"),
 };
@@ -356,7 +391,8 @@ static int parse(struct config *c, int argc, char **argv) {
     for (size_t i = 0; i < N_OPTS; i++) {
         const char *v = getenv(opts[i].env);
         if (v && apply(c, &opts[i], v, 1)) {
-            fprintf(stderr, "sio-server: invalid value for %s: '%s'\n", opts[i].env, v);
+            fprintf(stderr, "sio-server: invalid value for %s: '%s'\n", opts[i].env,
+                    opts[i].secret ? "(not shown)" : v);
             return 2;
         }
     }
@@ -395,7 +431,8 @@ static int parse(struct config *c, int argc, char **argv) {
                 free((char *)l->v[--l->n]);
         }
         if (apply(c, o, v, 0)) {
-            fprintf(stderr, "sio-server: invalid value for --%s: '%s'\n", o->name, v);
+            fprintf(stderr, "sio-server: invalid value for --%s: '%s'\n", o->name,
+                    o->secret ? "(not shown)" : v);
             return 2;
         }
     }
@@ -422,6 +459,21 @@ static int parse(struct config *c, int argc, char **argv) {
     } else if (c->redis.url) {
         sio_redis_adapter(&c->redis_factory, &c->redis); /* the URL was checked */
         c->sio.adapter = &c->redis_factory;
+    }
+    if (c->admin_auth) {
+        sio_admin_options_init(&c->admin);
+        if (c->admin_nsp) c->admin.nsp = c->admin_nsp;
+        c->admin.mode = (sio_admin_mode)c->admin_mode;
+        c->admin.readonly = c->admin_readonly;
+        if (strcmp(c->admin_auth, "none") == 0) {
+            c->admin.no_auth = 1;
+        } else {
+            const char *colon = strchr(c->admin_auth, ':'); /* checked */
+            snprintf(c->admin_user, sizeof c->admin_user, "%.*s", (int)(colon - c->admin_auth),
+                     c->admin_auth);
+            c->admin.username = c->admin_user;
+            c->admin.password_hash = colon + 1;
+        }
     }
     sio_log_set_level((sio_log_level)c->log_level);
     return 0;
@@ -517,14 +569,21 @@ int main(int argc, char **argv) {
                       /* The demo page's policy; a --static site of one's own
                        * sets its own (e.g. in the proxy): it may need inline
                        * scripts. */
-                      c.static_dir ? NULL : web_demo_csp, c.eio.http_compression_threshold};
+                      c.static_dir ? NULL : web_demo_csp, c.eio.http_compression_threshold, NULL};
     app_assets_resolve(&assets, c.static_dir, c.client_dir, &wo);
+    if (c.admin_auth) app_assets_resolve_admin(&assets, c.admin_ui_dir, &wo);
     web *site = web_install(http, &wo, &err);
     if (!site) {
         fprintf(stderr, "sio-server: cannot install the HTTP routes: %s\n", sio_strerror(err));
         return 1;
     }
-    app_env env = {loop, http, &c.eio, &c.sio, c.jwt_secret, c.jwt_allow_no_exp};
+    app_env env = {loop,
+                   http,
+                   &c.eio,
+                   &c.sio,
+                   c.jwt_secret,
+                   c.jwt_allow_no_exp,
+                   c.admin_auth ? &c.admin : NULL};
     ra.state = ra.app->start(&env, &err);
     if (!ra.state) {
         fprintf(stderr, "sio-server: cannot start app %s: %s\n", c.app, sio_strerror(err));

@@ -209,6 +209,9 @@ sio_socket *sio_nsp_find_socket(const sio_namespace *nsp, const char *id);
 /* Walk the namespace's connected sockets: *pos starts at 0; NULL at the end.
  * No socket may connect or leave during the walk (collect, then call out). */
 sio_socket *sio_nsp_next_socket(const sio_namespace *nsp, size_t *pos);
+/* Whether the namespace's adapter reaches other nodes (it has cluster
+ * hooks): a broadcast with no local receiver may still reach someone. */
+int sio_nsp_clustered(const sio_namespace *nsp);
 /* The server of a namespace, and the options it was made with. */
 sio_server *sio_nsp_server(const sio_namespace *nsp);
 const sio_options *sio_server_options(const sio_server *srv);

@@ -107,6 +107,9 @@ typedef struct eio_callbacks {
      * behind (eio_session_writable returned 0); producers that paused may
      * resume. Runs from the loop, never inside another eio_* call. */
     void (*on_drain)(eio_session *s, void *ud);
+    /* Optional: the session moved from polling to WebSocket (its transport
+     * now answers "websocket"). Runs from the loop, once per session. */
+    void (*on_upgrade)(eio_session *s, void *ud);
 } eio_callbacks;
 
 /* Fill options with the defaults above. */
@@ -142,6 +145,16 @@ size_t eio_server_sessions(const eio_server *srv);
 size_t eio_server_websockets(const eio_server *srv);
 /* The loop the server runs on. */
 sio_loop *eio_server_loop(const eio_server *srv);
+/* What the server's /metrics counts, for observers that sample it (the
+ * admin UI's per-second figures): counters since the server started and the
+ * sessions per transport now. Reading them costs nothing on the data path. */
+typedef struct eio_counters {
+    uint64_t packets_in, packets_out; /* Engine.IO messages */
+    uint64_t bytes_in, bytes_out;     /* their payload bytes */
+    uint64_t sessions_opened, sessions_closed, upgrades;
+    size_t polling, websocket; /* sessions open now on each transport */
+} eio_counters;
+void eio_server_counters(const eio_server *srv, eio_counters *out);
 
 /* Queue a message (data copied); written at the end of this loop iteration.
  * SIO_OK; SIO_ETOOBIG (len over max_payload; nothing queued); SIO_ENOMEM;

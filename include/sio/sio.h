@@ -445,6 +445,57 @@ int sio_server_side_emit(sio_namespace *nsp, const char *event, const cJSON *arg
 int sio_broadcast_with_ack(sio_namespace *nsp, const sio_target *t, const char *event,
                            const cJSON *args, uint32_t timeout_ms, sio_responses_cb cb, void *ud);
 
+/* ---- Observing a server (what @socket.io/admin-ui's instrument() listens
+ * to; sio/admin.h is built on it) ----
+ *
+ * One observer per server sees what happens to every socket of every
+ * namespace. Every hook is optional (NULL: not called) and runs on the loop,
+ * inside the call that caused it, after the state changed unless said
+ * otherwise. Hooks may emit and broadcast, to other sockets than the one they
+ * are told about (the observed socket may be in the middle of a packet):
+ * they must not join, leave or disconnect it. Without an observer, each
+ * place costs one predictable branch (per receiver of a broadcast: one). The
+ * traffic itself is counted by Engine.IO (eio_server_counters). */
+typedef struct sio_observer {
+    /* Connected (in its namespace and its own id room), before the
+     * namespace's connection callback. */
+    void (*connected)(sio_socket *s, void *ud);
+    /* Leaving (reason as sio_disconnect_cb's), after `left` was called for
+     * each of its rooms and before the namespace's disconnect callback. */
+    void (*disconnected)(sio_socket *s, const char *reason, void *ud);
+    /* Joined a room it was not in / left one it was in (sio_join, sio_leave,
+     * socketsJoin/Leave from any node, and every room when it leaves; its own
+     * id room only then, since it is in it from the start). */
+    void (*joined)(sio_socket *s, const char *room, void *ud);
+    void (*left)(sio_socket *s, const char *room, void *ud);
+    /* An event from the client, before its handler; args (without the event
+     * name) borrowed, read only. */
+    void (*event_received)(sio_socket *s, const char *event, const cJSON *args, void *ud);
+    /* An event emitted to this socket (sio_emit and its variants, and each
+     * receiver of sio_broadcast, from this node or another; not acks), before
+     * it is queued; args borrowed, may be NULL. The one per-delivery hook:
+     * with an observer, a broadcast pays a call per receiver. */
+    void (*event_sent)(sio_socket *s, const char *event, const cJSON *args, void *ud);
+    /* The socket's connection moved to WebSocket (once per socket). */
+    void (*upgraded)(sio_socket *s, void *ud);
+    /* An Engine.IO connection closed; reason as eio_callbacks.on_close's. */
+    void (*connection_closed)(eio_session *es, const char *reason, void *ud);
+    /* Add to the "data" object this node reports for the socket in
+     * fetchSockets answers (local and to other nodes); data is the
+     * library's, add members only. */
+    void (*describe)(const sio_socket *s, cJSON *data, void *ud);
+    void *ud;
+} sio_observer;
+
+/* Install the server's observer (copied; replaces the earlier one), or
+ * remove it (o NULL). */
+void sio_server_observe(sio_server *srv, const sio_observer *o);
+/* The installed observer, NULL when none. */
+const sio_observer *sio_server_observer(const sio_server *srv);
+/* Walk the server's namespaces: *pos starts at 0; NULL at the end. No
+ * namespace may be created or removed during the walk. */
+sio_namespace *sio_server_next_namespace(const sio_server *srv, size_t *pos);
+
 SIO_END_DECLS
 
 #endif

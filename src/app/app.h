@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "sio/admin.h"
 #include "sio/eio.h"
 #include "sio/loop.h"
 #include "sio/sio.h"
@@ -19,6 +20,9 @@ typedef struct app_env {
     const sio_options *sio; /* Socket.IO options from the command line */
     const char *jwt_secret; /* HS256 secret for token auth; NULL: off */
     int jwt_allow_no_exp;   /* accept tokens without exp (default: refused) */
+    /* The admin UI's namespace (sio_admin_instrument), for the apps that
+     * serve it (chat, bench); NULL: off. */
+    const sio_admin_options *admin;
 } app_env;
 
 typedef struct app_def {

@@ -102,3 +102,15 @@ void app_assets_resolve(app_assets *a, const char *static_opt, const char *clien
     o->static_dir = find(&page, static_opt, a->static_dir, sizeof a->static_dir);
     o->client_dir = find(&client, client_opt, a->client_dir, sizeof a->client_dir);
 }
+
+void app_assets_resolve_admin(app_assets *a, const char *ui_opt, web_options *o) {
+    static const struct asset ui = {"the @socket.io/admin-ui front-end",
+                                    "admin-ui-dir",
+                                    "SIO_ADMIN_UI_DIR",
+                                    "admin-ui",
+                                    "assets/node_modules/@socket.io/admin-ui/ui/dist",
+                                    "index.html",
+                                    "/admin/ answers 404 (the admin namespace still works with "
+                                    "the hosted UI, https://admin.socket.io)"};
+    o->admin_ui_dir = find(&ui, ui_opt, a->admin_ui_dir, sizeof a->admin_ui_dir);
+}

@@ -10,6 +10,7 @@
 typedef struct app_assets {
     char static_dir[PATH_MAX];
     char client_dir[PATH_MAX];
+    char admin_ui_dir[PATH_MAX];
 } app_assets;
 
 /* Sets o->static_dir and o->client_dir: the option when given (--static,
@@ -20,5 +21,10 @@ typedef struct app_assets {
  * strings live in *a, which must outlive the listener. */
 void app_assets_resolve(app_assets *a, const char *static_opt, const char *client_opt,
                         web_options *o);
+
+/* Sets o->admin_ui_dir the same way: --admin-ui-dir, else
+ * share/sio-server/admin-ui, else the source tree's
+ * assets/node_modules/@socket.io/admin-ui/ui/dist. */
+void app_assets_resolve_admin(app_assets *a, const char *ui_opt, web_options *o);
 
 #endif

@@ -10,7 +10,8 @@
  *  - With a JWT secret, Socket.IO connects need a valid HS256 token (auth
  *    payload or ?token=) and /ws clients a ?token=; refused /ws clients get
  *    close code 4001 after the handshake. <name> is the token's "sub",
- *    else the socket id. */
+ *    else the socket id.
+ *  - With --admin-auth, the @socket.io/admin-ui namespace (sio/admin.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct chat {
     sio_ws_server *ws;
     sio_jwt_auth auth;
     int auth_on;
+    sio_admin *admin; /* --admin-auth: the admin UI's namespace */
 };
 
 /* The /ws peer whose token was refused: it is closed with 4001 once open. */
@@ -167,6 +169,10 @@ static void *start(const app_env *env, int *err) {
         return NULL;
     }
     c->nsp = sio_of(c->io, "/");
+    if (env->admin && !(c->admin = sio_admin_instrument(c->io, env->admin, err))) {
+        stop(c);
+        return NULL;
+    }
     if (env->jwt_secret && *env->jwt_secret) {
         c->auth_on = 1;
         c->auth.secret = (const uint8_t *)env->jwt_secret;
@@ -218,6 +224,7 @@ static size_t sessions(void *app) {
 static void stop(void *app) {
     struct chat *c = app;
     sio_ws_server_free(c->ws);
+    sio_admin_free(c->admin);
     sio_server_free(c->io);
     free(c);
 }

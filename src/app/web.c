@@ -18,6 +18,7 @@ const char web_demo_csp[] = "default-src 'self'; script-src 'self'; style-src 's
 struct web {
     sio_http_files *site;
     sio_http_files *client;
+    sio_http_files *admin_ui;
 };
 
 web *web_install(sio_http *http, const web_options *o, int *err) {
@@ -53,6 +54,15 @@ web *web_install(sio_http *http, const web_options *o, int *err) {
                                files,         o->compression_threshold};
         w->client = sio_http_serve_dir(http, prefix, &client, err);
     }
+    if (*err == SIO_OK && o->admin_ui_dir) {
+        /* The admin UI's built front-end: its index.html names its files
+         * relatively (js/app.*.js), so it works under any prefix. Its names
+         * carry a content hash, its index.html none: revalidate. It loads
+         * fonts from public CDNs, so no CSP of ours. */
+        sio_http_dir ui = {o->admin_ui_dir,         "no-cache", "/admin/", NULL, NULL,
+                           o->compression_threshold};
+        w->admin_ui = sio_http_serve_dir(http, "/admin/", &ui, err);
+    }
     if (*err != SIO_OK) {
         web_free(w);
         return NULL;
@@ -64,5 +74,6 @@ void web_free(web *w) {
     if (!w) return;
     sio_http_files_free(w->site);
     sio_http_files_free(w->client);
+    sio_http_files_free(w->admin_ui);
     free(w);
 }

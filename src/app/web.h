@@ -16,6 +16,8 @@ typedef struct web_options {
     size_t compression_threshold; /* text files of at least this size are sent
                                      gzip/deflate-coded to clients that take it,
                                      compressed once; 0: never */
+    const char *admin_ui_dir;     /* @socket.io/admin-ui's ui/dist, served at
+                                     /admin/; NULL: not served */
 } web_options;
 
 /* The Content-Security-Policy fitting the demo page (js-client/). */

@@ -793,6 +793,7 @@ static void complete_upgrade(eio_session *s) {
     segq_free(&s->poll_out);
     ws_conn_flush_later(s->ws);
     if (s->poll_req) http_resume(s->poll_req); /* answered with a noop */
+    if (srv->cb.on_upgrade) srv->cb.on_upgrade(s, srv->ud);
 }
 
 static void handle_packet(eio_session *s, eio_source src, const eio_packet *p) {
@@ -1315,6 +1316,18 @@ size_t eio_server_sessions(const eio_server *srv) {
 }
 size_t eio_server_websockets(const eio_server *srv) {
     return srv->n_ws;
+}
+void eio_server_counters(const eio_server *srv, eio_counters *out) {
+    const eio_metrics *m = &srv->m;
+    *out = (eio_counters){m->packets_in,
+                          m->packets_out,
+                          m->bytes_in,
+                          m->bytes_out,
+                          m->sessions_opened,
+                          m->sessions_closed,
+                          m->upgrades,
+                          (size_t)(m->sessions_polling > 0 ? m->sessions_polling : 0),
+                          (size_t)(m->sessions_websocket > 0 ? m->sessions_websocket : 0)};
 }
 sio_loop *eio_server_loop(const eio_server *srv) {
     return srv->loop;

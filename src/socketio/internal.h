@@ -141,7 +141,22 @@ struct sio_server {
      * handshakes' short-lived allocations; released with the server, freed
      * with the last deferred free. */
     slab_pool *socket_pool, *client_pool;
+    /* sio_server_observe: obs points at obs_copy, NULL when nobody observes
+     * (the one branch each hook site pays). */
+    const sio_observer *obs;
+    sio_observer obs_copy;
+    /* While an observed broadcast delivers: its event and arguments, for the
+     * observer's event_sent per receiver (NULL otherwise). */
+    const char *bc_event;
+    const cJSON *bc_args;
 };
+
+/* Call the observer's hook when there is one: OBSERVE(srv, connected, s). */
+#define OBSERVE(srv, hook, ...)                                                                    \
+    do {                                                                                           \
+        if (__builtin_expect((srv)->obs != NULL, 0) && (srv)->obs->hook)                           \
+            (srv)->obs->hook(__VA_ARGS__, (srv)->obs->ud);                                         \
+    } while (0)
 
 /* Acknowledgements of one broadcast, gathered from every node. */
 struct sio_ack_group {

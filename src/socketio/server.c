@@ -136,6 +136,9 @@ int sio_socket_deliver(sio_socket *s, eio_batch *b, int is_volatile) {
         s->nsp->srv->volatile_dropped++;
         return SIO_OK;
     }
+    sio_server *srv = s->nsp->srv;
+    if (__builtin_expect(srv->obs != NULL, 0) && srv->bc_event)
+        OBSERVE(srv, event_sent, s, srv->bc_event, srv->bc_args);
     return eio_send_batch(s->client->es, b);
 }
 
@@ -504,6 +507,16 @@ static void persist(sio_socket *s) {
     free(l.v);
 }
 
+/* The observer's `left` for each room of a socket that leaves (state still
+ * SOCK_CONNECTED, so the rooms answer). */
+static void observe_left(const char *room, void *ud) {
+    sio_socket *s = ud;
+    OBSERVE(s->nsp->srv, left, s, room);
+}
+static void observe_leave_all(sio_socket *s) {
+    if (s->nsp->srv->obs->left) sio_socket_rooms(s, observe_left, s);
+}
+
 static void socket_close(sio_socket *s, const char *reason, int tell_client) {
     if (s->state == SOCK_GONE) return;
     sio_namespace *n = s->nsp;
@@ -512,12 +525,14 @@ static void socket_close(sio_socket *s, const char *reason, int tell_client) {
         send_raw(s->client, SIO_PKT_DISCONNECT, n->name, NULL);
     s->state = SOCK_GONE;
     if (was_connected) {
+        if (n->srv->obs) observe_leave_all(s);
         if (s->pid[0] && recoverable(reason) && recovery_on(n)) persist(s);
         smap_del(&n->sockets, s->id, SIO_ID_LEN);
         n->adapter->ops->leave_all(n->adapter, s);
     }
     unlink_from_client(s);
     fail_acks(s);
+    if (was_connected) OBSERVE(n->srv, disconnected, s, reason);
     if (was_connected && n->disc_cb) n->disc_cb(s, reason, n->disc_ud);
     s->client = NULL;
     if (s->mw_pending || s->restoring) return; /* freed by sio_middleware_done / the restore */
@@ -563,7 +578,8 @@ static void connect_ok(sio_socket *s) {
     obj.type = cJSON_Object;
     obj.child = &sid;
     send_raw(s->client, SIO_PKT_CONNECT, n->name, &obj);
-    if (n->conn_cb) n->conn_cb(s, n->conn_ud);
+    OBSERVE(n->srv, connected, s);
+    if (s->state == SOCK_CONNECTED && n->conn_cb) n->conn_cb(s, n->conn_ud);
 }
 
 static void connect_refused(sio_socket *s) {
@@ -755,7 +771,8 @@ static void on_event(sio_socket *s, sio_packet *p) {
             break;
         }
     }
-    if (event && cb) cb(s, event, p->data, p->id, ud);
+    if (event) OBSERVE(n->srv, event_received, s, event, p->data);
+    if (event && cb && s->state == SOCK_CONNECTED) cb(s, event, p->data, p->id, ud);
     cJSON_Delete(name);
 }
 
@@ -930,11 +947,22 @@ size_t sio_socket_buffered(const sio_socket *s) {
     return s->client && s->client->es ? eio_session_buffered(s->client->es) : 0;
 }
 
+static void on_upgrade(eio_session *es, void *ud) {
+    sio_server *srv = ud;
+    sio_client *c = eio_session_data(es);
+    if (!srv->obs || !c) return;
+    for (sio_socket *s = c->sockets, *next; s; s = next) {
+        next = s->next_in_client; /* memory kept to the end of the iteration */
+        if (s->state == SOCK_CONNECTED) OBSERVE(srv, upgraded, s);
+    }
+}
+
 static void on_close(eio_session *es, const char *reason, void *ud) {
     sio_server *srv = ud;
     sio_client *c = eio_session_data(es);
     if (!c) return;
     if (srv->shutting_down) reason = "server shutting down";
+    OBSERVE(srv, connection_closed, es, reason);
     c->closing = 1;
     while (c->sockets)
         socket_close(c->sockets, reason, 0);
@@ -1034,7 +1062,8 @@ sio_server *sio_server_new(sio_loop *loop, sio_http *http, const eio_options *eo
         (*err = srv->adapters.open(srv, srv->adapters.ud, &srv->adapter_state)))
         goto fail;
     srv->adapter_open = 1;
-    static const eio_callbacks cbs = {allow_request, on_open, on_message, on_close, on_drain};
+    static const eio_callbacks cbs = {allow_request, on_open,  on_message,
+                                      on_close,      on_drain, on_upgrade};
     *err = SIO_ENOMEM; /* open set SIO_OK */
     if (!sio_of(srv, "/")) goto fail;
     srv->eio = eio_server_new(loop, http, eo, &cbs, srv, err);
@@ -1079,6 +1108,24 @@ void sio_server_free(sio_server *srv) {
     free(srv);
 }
 
+void sio_server_observe(sio_server *srv, const sio_observer *o) {
+    if (o) srv->obs_copy = *o;
+    srv->obs = o ? &srv->obs_copy : NULL;
+}
+
+const sio_observer *sio_server_observer(const sio_server *srv) {
+    return srv->obs;
+}
+
+int sio_nsp_clustered(const sio_namespace *n) {
+    return n->adapter->ops->remote_fetch != NULL;
+}
+
+sio_namespace *sio_server_next_namespace(const sio_server *srv, size_t *pos) {
+    smap_slot *slot = smap_next(&srv->nsps, pos);
+    return slot ? slot->val : NULL;
+}
+
 size_t sio_server_connections(const sio_server *srv) {
     return srv->n_clients;
 }
@@ -1095,6 +1142,7 @@ int sio_emit(sio_socket *s, const char *event, const cJSON *args) {
     if (!event) return SIO_EINVAL;
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     sio_server *srv = s->nsp->srv;
+    OBSERVE(srv, event_sent, s, event, args); /* before encode: it may broadcast */
     if (recovery_on(s->nsp)) {
         /* Through the adapter, to the socket's own room, as Node does so that
          * the packet is numbered and logged for a later restore. */
@@ -1149,6 +1197,7 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const cJSON *args, uint3
     a->id = next_ack_id(s->nsp);
     a->cb = cb;
     a->ud = ud;
+    OBSERVE(srv, event_sent, s, event, args);
     int r = encode(srv, SIO_PKT_EVENT, s->nsp->name, a->id, event, args);
     if (r == SIO_OK) r = deliver_encoded(s, 0);
     if (r != SIO_OK) {
@@ -1169,19 +1218,54 @@ int sio_ack(sio_socket *s, int64_t ack_id, const cJSON *args) {
     return r ? r : deliver_encoded(s, 0);
 }
 
+/* A broadcast whose deliveries the observer sees as event_sent (as the
+ * reference's adapter calls each receiver's onAnyOutgoing listeners). Nested
+ * broadcasts (a delivery's backpressure disconnect) restore the outer one. */
+static int observed_broadcast(sio_namespace *n, const sio_adapter_packet *out, const sio_target *t,
+                              const char *event, const cJSON *args) {
+    sio_server *srv = n->srv;
+    const char *ev0 = srv->bc_event;
+    const cJSON *args0 = srv->bc_args;
+    srv->bc_event = event;
+    srv->bc_args = args;
+    int r = n->adapter->ops->broadcast(n->adapter, out, t);
+    srv->bc_event = ev0;
+    srv->bc_args = args0;
+    return r;
+}
+
+/* The namespace adapter's broadcast; with an observer, through
+ * observed_broadcast so each receiver's delivery is seen (the event and its
+ * arguments taken from the packet's [event, ...args] when it has no split).
+ * Deliveries an adapter makes later (the streams adapter's, once Redis gave
+ * the offset) are not seen. */
+static int adapter_broadcast(sio_namespace *n, const sio_adapter_packet *out, const sio_target *t) {
+    if (__builtin_expect(n->srv->obs == NULL, 1))
+        return n->adapter->ops->broadcast(n->adapter, out, t);
+    if (out->event) return observed_broadcast(n, out, t, out->event, out->args);
+    const cJSON *first = out->data ? out->data->child : NULL;
+    if (!cJSON_IsString(first)) return n->adapter->ops->broadcast(n->adapter, out, t);
+    /* A read-only array node over the same items. */
+    cJSON rest;
+    memset(&rest, 0, sizeof rest);
+    rest.type = cJSON_Array;
+    rest.child = first->next;
+    return observed_broadcast(n, out, t, first->valuestring, &rest);
+}
+
 int sio_broadcast(sio_namespace *n, const sio_target *t, const char *event, const cJSON *args) {
     if (!event) return SIO_EINVAL;
     sio_server *srv = n->srv;
     if (recovery_on(n) && !(t && t->is_volatile)) {
         sio_adapter_packet out = {NULL, n->name, NULL, event, args, 1};
-        return n->adapter->ops->broadcast(n->adapter, &out, t);
+        return adapter_broadcast(n, &out, t);
     }
     int r = encode(srv, SIO_PKT_EVENT, n->name, -1, event, args);
     if (r == SIO_OK) r = encoded_batch(srv);
     if (r) return r;
     /* Other nodes re-encode from the logical packet; build it only here. */
     sio_adapter_packet out = {&srv->batch, n->name, NULL, event, args, 0};
-    return n->adapter->ops->broadcast(n->adapter, &out, t);
+    return adapter_broadcast(n, &out, t);
 }
 
 int sio_socket_broadcast(sio_socket *s, const sio_target *t, const char *event, const cJSON *args) {
@@ -1218,6 +1302,12 @@ int sio_join(sio_socket *s, const char *room) {
     else if (o->max_rooms_per_socket && s->slot.n_rooms >= o->max_rooms_per_socket &&
              !a->ops->has(a, s, room))
         r = SIO_ELIMIT;
+    if (r == SIO_OK && __builtin_expect(s->nsp->srv->obs != NULL, 0)) {
+        int had = a->ops->has(a, s, room);
+        r = a->ops->join(a, s, room);
+        if (r == SIO_OK && !had) OBSERVE(s->nsp->srv, joined, s, room);
+        return r;
+    }
     if (r == SIO_OK) return a->ops->join(a, s, room);
     if (s->refused_joins < UINT32_MAX) s->refused_joins++;
     log_debug("sio: join refused for %s in %s: %s", s->id, s->nsp->name, sio_strerror(r));
@@ -1231,7 +1321,13 @@ size_t sio_socket_refused_joins(const sio_socket *s) {
 int sio_leave(sio_socket *s, const char *room) {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     if (!room) return SIO_EINVAL;
-    s->nsp->adapter->ops->leave(s->nsp->adapter, s, room);
+    sio_adapter *a = s->nsp->adapter;
+    if (__builtin_expect(s->nsp->srv->obs != NULL, 0) && a->ops->has(a, s, room)) {
+        a->ops->leave(a, s, room);
+        OBSERVE(s->nsp->srv, left, s, room);
+        return SIO_OK;
+    }
+    a->ops->leave(a, s, room);
     return SIO_OK;
 }
 
@@ -1349,8 +1445,11 @@ static cJSON *describe(sio_socket *s) {
     }
     cJSON *rooms = cJSON_AddArrayToObject(o, "rooms");
     if (rooms) sio_socket_rooms(s, add_room, rooms);
-    cJSON_AddItemToObject(o, "data",
-                          s->json_data ? sio_json_duplicate(s->json_data) : cJSON_CreateObject());
+    cJSON *data = s->json_data ? sio_json_duplicate(s->json_data) : cJSON_CreateObject();
+    if (data) {
+        cJSON_AddItemToObject(o, "data", data);
+        if (cJSON_IsObject(data)) OBSERVE(s->nsp->srv, describe, s, data);
+    }
     return o;
 }
 
@@ -1603,7 +1702,7 @@ int sio_local_broadcast(sio_namespace *n, const cJSON *data, const sio_target *t
          * adapter), so a client of this node can recover it. */
         sio_target lt = {t ? t->rooms : NULL, t ? t->except : NULL, 0, 1};
         sio_adapter_packet out = {NULL, n->name, data, NULL, NULL, 1};
-        return n->adapter->ops->broadcast(n->adapter, &out, &lt);
+        return adapter_broadcast(n, &out, &lt);
     }
     return sio_local_broadcast_offset(n, data, t, NULL);
 }
@@ -1617,5 +1716,5 @@ int sio_local_broadcast_offset(sio_namespace *n, const cJSON *data, const sio_ta
     /* Local delivery only: the memory half of whatever adapter this is. */
     sio_target lt = {t ? t->rooms : NULL, t ? t->except : NULL, t ? t->is_volatile : 0, 1};
     sio_adapter_packet out = {&srv->batch, n->name, data, NULL, NULL, 0};
-    return n->adapter->ops->broadcast(n->adapter, &out, &lt);
+    return adapter_broadcast(n, &out, &lt);
 }

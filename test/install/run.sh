@@ -76,7 +76,20 @@ serve_and_check() {
   expect_status "http://127.0.0.1:$port/" 200
   expect_status "http://127.0.0.1:$port/socket.io/socket.io.min.js" 200
   grep -q 'socket.io/socket.io.min.js' <<<"$(curl -s "http://127.0.0.1:$port/")" || fail "$label: / is not the demo page"
+  expect_status "http://127.0.0.1:$port/admin/" 404 # the admin UI is off without --admin-auth
   if grep -q WARN "$log"; then cat "$log"; fail "$label warned at start"; fi
+  kill -TERM "$pid"
+  wait "$pid" || { cat "$log"; fail "$label did not exit cleanly"; }
+  # With --admin-auth: the admin UI's front-end from the installed copy.
+  (cd "$dir" && exec env "$@" "$bin" --app chat --host 127.0.0.1 --port "$port" --admin-auth none) >"$log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait_http "http://127.0.0.1:$port/healthz" || { cat "$log"; fail "$label (admin) did not answer"; }
+  expect_status "http://127.0.0.1:$port/admin/" 200
+  grep -q 'Socket.IO Admin UI' <<<"$(curl -s "http://127.0.0.1:$port/admin/")" || fail "$label: /admin/ is not the admin UI"
+  js=$(grep -o 'js/app\.[0-9a-f]*\.js' <<<"$(curl -s "http://127.0.0.1:$port/admin/")" | head -1)
+  expect_status "http://127.0.0.1:$port/admin/$js" 200
+  if grep -q WARN "$log"; then cat "$log"; fail "$label (admin) warned at start"; fi
   kill -TERM "$pid"
   wait "$pid" || { cat "$log"; fail "$label did not exit cleanly"; }
 }
@@ -88,7 +101,7 @@ cmake --install "$BUILD" --prefix "$PREFIX" >/dev/null
 LIBDIR=$(dirname "$(find "$PREFIX" -name 'libsio.so' | head -1)")
 [[ -d "$LIBDIR" ]] || fail "no libsio.so installed"
 for f in bin/sio-server include/sio/sio.h include/sio/version.h share/sio-server/js-client/index.html \
-  share/sio-server/client/socket.io.min.js; do
+  share/sio-server/client/socket.io.min.js share/sio-server/admin-ui/index.html include/sio/admin.h; do
   [[ -e "$PREFIX/$f" ]] || fail "$f not installed"
 done
 for f in libsio.so libsio.a pkgconfig/libsio.pc cmake/sio/sioConfig.cmake cmake/sio/sioConfigVersion.cmake; do
@@ -234,6 +247,7 @@ dev_deb=$(ls "$BUILD"/libsio-dev_*.deb)
 dpkg-deb -c "$server_deb" | awk '{print $6}' >"$WORK/server.list"
 dpkg-deb -c "$dev_deb" | awk '{print $6}' >"$WORK/dev.list"
 for f in ./usr/bin/sio-server ./usr/share/sio-server/js-client/index.html ./usr/share/sio-server/client/socket.io.min.js \
+  ./usr/share/sio-server/admin-ui/index.html \
   ./etc/default/sio-server ./usr/lib/systemd/system/sio-server.service; do
   grep -qx "$f" "$WORK/server.list" || fail "sio-server.deb lacks $f"
 done
