@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, describe, test } from "node:test";
 
-import { freePort } from "./lib/server.mjs";
+import { laterPort } from "./lib/server.mjs";
 import { isReference, rssKiB, startCNode, startRedis, useRedisCluster, waitSubscribers } from "./lib/redis.mjs";
 import { SIO_MODES, connect, emitAck, normalize, sleep, until } from "./lib/sio.mjs";
 
@@ -208,7 +208,7 @@ describe("Redis adapter: Redis unreachable when the nodes start", { skip: SKIP }
   });
 
   test("the nodes serve their clients at once and join the cluster when Redis comes up", async (t) => {
-    const port = await freePort();
+    const port = await laterPort();
     const url = `redis://127.0.0.1:${port}`;
     const [A, B] = await Promise.all([startCNode(url), startCNode(url)]);
     procs.push(A, B);

@@ -36,6 +36,25 @@ export function freePort() {
   });
 }
 
+/* A free port for a server that starts only later (a Redis brought up
+ * after its clients): taken outside the kernel's ephemeral range
+ * (net.ipv4.ip_local_port_range, 32768-60999 here), where every outgoing
+ * connection and every listen(0) of the machine's other processes may land
+ * on it in the meantime. */
+export async function laterPort() {
+  for (let i = 0; i < 50; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const ok = await new Promise((resolve) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.on("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  return freePort();
+}
+
 function probe(port) {
   return new Promise((resolve) => {
     const req = http.request(
