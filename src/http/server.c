@@ -32,8 +32,18 @@ struct conn_track {
     struct MHD_Connection *c;
     http_req *req; /* the request in flight on it, if any */
     uint64_t since_ms;
+    /* libmicrohttpd drops a suspended connection from its epoll set, so it
+     * would only see the client leave at resume: this watches for the peer's
+     * FIN or RST instead. Registered at the connection's first suspend and
+     * kept until it closes (edge-triggered, so it costs nothing between
+     * polls): a long-polling client holds one GET after another on the same
+     * connection, and an add and a delete per GET were two of the syscalls
+     * a polling delivery costs beyond the floor's recv + send. */
+    sio_io watch;
     uint8_t phase; /* TRACK_HEADERS, TRACK_BODY, TRACK_ANSWERED */
     uint8_t cut;
+    uint8_t hup;     /* the watch saw the peer's FIN or RST (sticky) */
+    uint8_t watched; /* the watch was ever registered: free t after the batch */
 };
 
 enum { TRACK_HEADERS, TRACK_BODY, TRACK_ANSWERED };
@@ -61,6 +71,7 @@ struct http_server {
     size_t n_suspended;
     char *trusted; /* ",a,b," for a quick substring test */
     struct conn_track *tracks;
+    int hup_pending; /* a GET was suspended on a connection already hung up */
     sio_timer sweep;
     zcodec *z; /* content codings; see http_server_zcodec */
 };
@@ -82,7 +93,6 @@ struct http_req {
      * sops is set; nothing else may end it without telling the owner. */
     const http_suspend_ops *sops;
     void *sud;
-    sio_io watch; /* EPOLLRDHUP on the connection's socket while suspended */
     http_req *prev, *next;
     /* upgrade */
     http_upgraded_cb up_cb;
@@ -113,6 +123,7 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **ctx,
         struct conn_track *t = calloc(1, sizeof *t);
         if (!t) return;
         t->c = c;
+        t->watch.fd = -1;
         t->since_ms = sio_loop_now(s->loop);
         t->next = s->tracks;
         if (s->tracks) s->tracks->prev = t;
@@ -125,8 +136,19 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **ctx,
         else
             s->tracks = t->next;
         if (t->next) t->next->prev = t->prev;
-        free(t);
         *ctx = NULL;
+        if (!t->watched) {
+            free(t);
+            return;
+        }
+        /* libmicrohttpd closes the socket after telling us (and an upgraded
+         * one lives on as a duplicate, which would keep the registration):
+         * delete it now, and free t after the batch, which may still name it. */
+        if (t->watch.events) sio_loop_del(s->loop, &t->watch);
+        t->watch.fd = -1;
+        if (sio_loop_free_later(s->loop, t, free)) {
+            /* Out of memory for the deferral: leaking beats a use-after-free. */
+        }
     }
 }
 
@@ -185,8 +207,11 @@ static void run_mhd(http_server *s) {
     arm_timer(s);
 }
 
+static void abort_hung_up(http_server *s);
+
 static void before_sleep(sio_loop *loop, void *ud) {
     http_server *s = ud;
+    if (s->hup_pending) abort_hung_up(s);
     if (s->need_run) run_mhd(s);
 }
 
@@ -213,11 +238,6 @@ static http_method parse_method(const char *m) {
     return HTTP_OTHER;
 }
 
-static void unwatch(http_req *r) {
-    if (r->watch.fd >= 0 && r->watch.events) sio_loop_del(r->srv->loop, &r->watch);
-    r->watch.events = 0;
-}
-
 /* The request leaves the held list; its owner is no longer to be told. */
 static const http_suspend_ops *unhold(http_req *r) {
     http_server *s = r->srv;
@@ -231,7 +251,6 @@ static const http_suspend_ops *unhold(http_req *r) {
     r->prev = r->next = NULL;
     r->sops = NULL;
     if (r->state == RQ_SUSPENDED) s->n_suspended--;
-    unwatch(r);
     return ops;
 }
 
@@ -280,7 +299,6 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
         r->method_str = method;
         r->method = parse_method(method);
         r->route = find_route(s, url);
-        r->watch.fd = -1;
         r->state = RQ_NEW;
         *con_cls = r;
         struct conn_track *t = track_of(c);
@@ -359,10 +377,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     /* Suspended or resumed-but-not-run: the owner still points at r. */
     tell_abort(r);
     *con_cls = NULL;
-    /* A later event of the loop's current batch may still name r's watch
-     * (its EPOLLRDHUP fired with the event that got us here): free r once
-     * the batch is done, with the watch marked dead. */
-    r->watch.fd = -1;
+    /* Free r once the loop's batch is done: a callback of this pass may
+     * still hold it (the owner's on_abort above ran from inside it). */
     if (sio_loop_free_later(((http_server *)cls)->loop, r, req_free)) {
         /* Out of memory for the deferral: leaking beats a use-after-free. */
     }
@@ -711,14 +727,62 @@ int http_respond_fd(http_req *r, unsigned status, const char *ctype, int fd, uin
     return queue(r, status, resp, ctype, headers);
 }
 
-static void on_watch(sio_loop *loop, sio_io *io, uint32_t ev) {
-    http_req *r = (http_req *)((char *)io - offsetof(http_req, watch));
-    if (r->state != RQ_SUSPENDED) return;
-    /* The client closed the connection under a held long-poll: libmicrohttpd
-     * would only notice at resume, so report it now and let it clean up. */
+/* The client closed the connection under a held long-poll: libmicrohttpd
+ * would only notice at resume, so report it now and let it clean up. */
+static void abort_held(http_req *r) {
     tell_abort(r);
     MHD_resume_connection(r->c);
     mark_run(r->srv);
+}
+
+static void on_watch(sio_loop *loop, sio_io *io, uint32_t ev) {
+    struct conn_track *t = (struct conn_track *)((char *)io - offsetof(struct conn_track, watch));
+    /* Edge-triggered: this is the one report of the hang-up, also when it
+     * comes between two GETs; the next suspend looks at t->hup. */
+    t->hup = 1;
+    if (t->req && t->req->state == RQ_SUSPENDED) abort_held(t->req);
+}
+
+/* GETs suspended on a connection whose hang-up the watch had already
+ * reported: end them from the loop's pass, not inside http_suspend (its
+ * caller does not expect on_abort before it returns). */
+static void abort_hung_up(http_server *s) {
+    s->hup_pending = 0;
+    for (http_req *r = s->held; r;) {
+        struct conn_track *t = r->state == RQ_SUSPENDED ? track_of(r->c) : NULL;
+        if (t && t->hup) {
+            abort_held(r);
+            r = s->held; /* on_abort may have changed the list: start over */
+        } else {
+            r = r->next;
+        }
+    }
+}
+
+/* Watch the connection's socket for the client's hang-up from its first
+ * suspended GET until it closes (see struct conn_track). */
+static void watch_conn(http_req *r) {
+    http_server *s = r->srv;
+    struct conn_track *t = track_of(r->c);
+    if (!t) return; /* no memory for the track: the end is seen at resume */
+    if (t->hup) {
+        s->hup_pending = 1;
+        sio_loop_wake(s->loop);
+        return;
+    }
+    if (t->watch.events) return;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci) return;
+    t->watch.fd = ci->connect_fd;
+    t->watch.cb = on_watch;
+    /* A hang-up that came before this is reported once, by the add. */
+    if (sio_loop_add(s->loop, &t->watch, EPOLLRDHUP | EPOLLET)) {
+        t->watch.events = 0;
+        t->watch.fd = -1;
+        return;
+    }
+    t->watched = 1;
 }
 
 int http_suspend(http_req *r, const http_suspend_ops *ops, void *ud) {
@@ -732,13 +796,7 @@ int http_suspend(http_req *r, const http_suspend_ops *ops, void *ud) {
     if (s->held) s->held->prev = r;
     s->held = r;
     s->n_suspended++;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (ci) {
-        r->watch.fd = ci->connect_fd;
-        r->watch.cb = on_watch;
-        if (sio_loop_add(s->loop, &r->watch, EPOLLRDHUP)) r->watch.events = 0;
-    }
+    watch_conn(r);
     return SIO_OK;
 }
 
@@ -746,7 +804,6 @@ void http_resume(http_req *r) {
     if (r->state != RQ_SUSPENDED) return;
     /* Still held: the owner hears on_resume when it runs, or on_abort if the
      * client resets first. */
-    unwatch(r);
     r->srv->n_suspended--;
     r->state = RQ_RESUMED;
     MHD_resume_connection(r->c);
@@ -769,6 +826,12 @@ static void upgrade_handler(void *cls, struct MHD_Connection *c, void *con_cls,
                             struct MHD_UpgradeResponseHandle *urh) {
     http_req *r = con_cls;
     http_server *s = cls;
+    /* The WebSocket watches its own duplicate of the socket from here on. */
+    struct conn_track *t = track_of(c);
+    if (t && t->watch.events) {
+        sio_loop_del(s->loop, &t->watch);
+        t->watch.fd = -1;
+    }
     /* Detach: keep a duplicate of the socket and let libmicrohttpd free its
      * per-connection pool right away (it then only close()s its own copy). */
     uint8_t small[512];

@@ -310,6 +310,11 @@ static void flush_dirty(sio_loop *loop, void *ud) {
     while (ctx->dirty) {
         ws_conn *c = ctx->dirty;
         undirty(c);
+        /* A fan-out walks thousands of connections whose state is out of
+         * cache: fetch the next one while c's send runs (perf at 10k: this
+         * loop's samples were the misses on each line of the struct). */
+        for (size_t o = 0; ctx->dirty && o < sizeof *c; o += 64)
+            __builtin_prefetch((const char *)ctx->dirty + o);
         if (c->state == ST_OPEN && c->pre.len) on_readable(c);
         if (c->state == ST_OPEN || c->state == ST_CLOSING) flush(c);
     }

@@ -1,7 +1,9 @@
 // HTTP long-polling, driven by hand with raw HTTP requests.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { SEP, decodePayload, handshake, jsonBody, poll, post, sleep } from "./lib/eio.mjs";
+import { SEP, decodePayload, eioPath, handshake, jsonBody, poll, post, sleep } from "./lib/eio.mjs";
+import { httpHead } from "./lib/lifecycle.mjs";
+import { rawTcp } from "./lib/reliability.mjs";
 import { isReference, useEchoServer } from "./lib/server.mjs";
 
 async function assertSessionGone(server, sid) {
@@ -123,6 +125,42 @@ describe("long-polling", () => {
     await sleep(200);
     await assertSessionGone(ctx.server, sid);
   });
+
+  // The server watches a polling connection for the client's hang-up from its
+  // first held GET until it closes (not per GET): a later GET on the same
+  // keep-alive connection, sent together with the client's FIN, must still
+  // end the session at once, whether the first GET was held (the watch exists
+  // already) or answered at once (the watch starts with this GET). The
+  // reference (Node's http server, no half-open) aborts the request the same.
+  for (const firstHeld of [true, false]) {
+    it(`a client hanging up with its second GET on one connection ends the session at once (first GET ${firstHeld ? "held" : "answered at once"})`, async () => {
+      const { sid } = await handshake(ctx.server);
+      const conn = await rawTcp(ctx.server.port);
+      try {
+        const answers = () => (conn.data().toString().match(/HTTP\/1\.1 200/g) || []).length;
+        if (!firstHeld) assert.equal((await post(ctx.server, sid, "4first")).status, 200);
+        conn.sock.write(httpHead("GET", eioPath({ sid })));
+        if (firstHeld) assert.equal((await post(ctx.server, sid, "4first")).status, 200);
+        assert.ok(await conn.waitData((d) => d.toString().includes("4first"), 10_000), "the first GET's answer");
+        assert.equal(answers(), 1);
+        conn.sock.end(httpHead("GET", eioPath({ sid })));
+        // Gone long before the heartbeat (25 s + 20 s) would notice. The probe
+        // is a POST of a noop ("6": 200 while the session lives, ignored by
+        // it), not a GET, which would overlap the held one and end the
+        // session by itself.
+        let res;
+        for (const t0 = Date.now(); Date.now() - t0 < 15_000; await sleep(50)) {
+          res = await post(ctx.server, sid, "6", { timeout: 3000 });
+          if (res.status !== 200) break;
+        }
+        assert.equal(res.status, 400, "the session outlived its client");
+        assert.deepEqual(jsonBody(res), { code: 1, message: "Session ID unknown" });
+        assert.ok(await conn.waitClosed(10_000), "the server closes the connection");
+      } finally {
+        conn.sock.destroy();
+      }
+    });
+  }
 
   it("the close packet '1' from the client closes the session and releases the pending GET", async () => {
     const { sid } = await handshake(ctx.server);
