@@ -69,10 +69,40 @@ void cluster_request_check(cluster_request *q) {
     if (q->expected >= 0 && q->received >= q->expected) cluster_request_complete(q, SIO_OK);
 }
 
+void cluster_request_free_owned(cluster_request **list, const void *owner) {
+    for (cluster_request *q = *list, *n; q; q = n) {
+        n = q->next;
+        if (q->owner == owner) cluster_request_free(q);
+    }
+}
+
+void cluster_request_add_sockets(cluster_request *q, cJSON *sockets) {
+    cJSON *it;
+    while (cJSON_IsArray(sockets) && (it = cJSON_DetachItemFromArray(sockets, 0)))
+        cJSON_AddItemToArray(q->acc, it);
+    cJSON_Delete(sockets);
+    q->received++;
+    cluster_request_check(q);
+}
+
+void cluster_request_add_answer(cluster_request *q, cJSON *answer) {
+    cJSON_AddItemToArray(q->acc, answer ? answer : cJSON_CreateNull());
+    q->received++;
+    cluster_request_check(q);
+}
+
 cluster_request *cluster_request_find(cluster_request *list, const char *id) {
     for (cluster_request *q = list; q; q = q->next)
         if (strcmp(q->id, id) == 0) return q;
     return NULL;
+}
+
+int cluster_request_ask_numsub(cluster_request *q, redis_link *link, const char *chan,
+                               redis_reply_cb cb) {
+    const char *argv[3] = {"PUBSUB", "NUMSUB", chan};
+    int rc = redis_link_command(link, cb, q, 3, argv, NULL);
+    if (rc == SIO_OK) q->numsub_pending = 1;
+    return rc;
 }
 
 int cluster_request_numsub(cluster_request *q, const void *reply) {

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "adapter/redis_link.h"
 #include "sio/adapter.h"
 #include "util/buf.h"
 
@@ -51,7 +52,20 @@ void cluster_request_free(cluster_request *q);
 void cluster_request_complete(cluster_request *q, int status);
 /* Complete when every expected answer came. */
 void cluster_request_check(cluster_request *q);
+/* Free every request of *list that owner sent (the adapter is going). */
+void cluster_request_free_owned(cluster_request **list, const void *owner);
+/* A node's answer to a fetchSockets (sockets: a JSON array, taken; NULL or
+ * not an array counts as an empty one) or to a serverSideEmit with acks
+ * (answer taken; NULL stands for null): gathered, counted, and the request
+ * completes when it was the last one expected. */
+void cluster_request_add_sockets(cluster_request *q, cJSON *sockets);
+void cluster_request_add_answer(cluster_request *q, cJSON *answer);
 cluster_request *cluster_request_find(cluster_request *list, const char *id);
+/* Ask Redis (PUBSUB NUMSUB chan on link) how many nodes will answer; cb
+ * gets the reply and reads it with cluster_request_numsub. SIO_OK, or the
+ * link's error (cb never runs). */
+int cluster_request_ask_numsub(cluster_request *q, redis_link *link, const char *chan,
+                               redis_reply_cb cb);
 /* For the NUMSUB reply callback: the count of subscribers it gives (1 when
  * the reply is missing or odd), or -1 when q was freed meanwhile (q is then
  * gone: touch nothing). */

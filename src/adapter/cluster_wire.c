@@ -52,6 +52,24 @@ cJSON *cluster_opts_json(const sio_target *t) {
     return o;
 }
 
+cJSON *cluster_packet_data(const sio_adapter_packet *pkt, cJSON *name) {
+    if (pkt->data) return cJSON_CreateArrayReference(pkt->data->child);
+    memset(name, 0, sizeof *name);
+    name->type = cJSON_String;
+    name->valuestring = (char *)pkt->event;
+    name->next = pkt->args ? pkt->args->child : NULL;
+    return cJSON_CreateArrayReference(name);
+}
+
+uint32_t cluster_ack_timeout(const cJSON *opts, uint32_t dflt) {
+    const cJSON *flags = cJSON_GetObjectItemCaseSensitive(opts, "flags");
+    const cJSON *to = cJSON_GetObjectItemCaseSensitive(flags, "timeout");
+    /* Within an hour: anything else is not a timeout a node meant. */
+    return cJSON_IsNumber(to) && to->valuedouble > 0 && to->valuedouble < 3.6e6
+               ? (uint32_t)to->valuedouble
+               : dflt;
+}
+
 int cluster_fill_rooms(cluster_target *tb, const cJSON *arr, const char **out) {
     size_t n = 0;
     const cJSON *it;

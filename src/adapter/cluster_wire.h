@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "sio/adapter.h"
 #include "sio/sio.h"
 
 #define CLUSTER_MAX_TARGET_ROOMS 64
@@ -26,6 +27,15 @@ int cluster_decode_one(const uint8_t *d, size_t n, cJSON **out);
 cJSON *cluster_rooms_json(const char *const *rooms);
 /* {rooms, except} of a target (t may be NULL: everyone); the caller adds flags. */
 cJSON *cluster_opts_json(const sio_target *t);
+
+/* The [event, ...args] array of a packet as references (cJSON_Delete frees
+ * only the array): the caller's tree is read, never changed. `name` is
+ * storage for the event node, used when the packet keeps event and args
+ * apart. */
+cJSON *cluster_packet_data(const sio_adapter_packet *pkt, cJSON *name);
+/* The ack timeout of a broadcast with acks from another node
+ * (opts.flags.timeout, ms), else dflt. */
+uint32_t cluster_ack_timeout(const cJSON *opts, uint32_t dflt);
 
 /* A target read from another node's opts. Room names point into `opts`,
  * which must outlive the target. Numbers are rooms too in JavaScript. */

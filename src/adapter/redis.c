@@ -15,6 +15,7 @@
 
 #include "adapter/cluster_request.h"
 #include "adapter/cluster_wire.h"
+#include "adapter/inner.h"
 #include "adapter/redis_link.h"
 #include "sio/adapter.h"
 #include "sio/redis.h"
@@ -51,8 +52,7 @@ struct sio_redis {
 };
 
 struct redis_adapter {
-    sio_adapter base;
-    sio_adapter *mem;
+    inner_adapter in; /* first: the head and this node's rooms */
     struct sio_redis *r;
     redis_adapter *next;
     char *bchan; /* <key>#<nsp># */
@@ -129,7 +129,7 @@ static void on_numsub(redis_link *l, const void *reply, void *ud) {
 static cluster_request *request_start(redis_adapter *a, int type, cJSON *body) {
     struct sio_redis *r = a->r;
     cluster_request *q =
-        cluster_request_new(&r->requests, r->loop, a, a->base.nsp, type, 6, r->timeout_ms, 0);
+        cluster_request_new(&r->requests, r->loop, a, a->in.base.nsp, type, 6, r->timeout_ms, 0);
     if (!q) return NULL;
     cJSON_AddStringToObject(body, "uid", r->uid);
     cJSON_AddStringToObject(body, "requestId", q->id);
@@ -139,44 +139,10 @@ static cluster_request *request_start(redis_adapter *a, int type, cJSON *body) {
 
 static int ask_numsub(cluster_request *q) {
     redis_adapter *a = q->owner;
-    const char *argv[3] = {"PUBSUB", "NUMSUB", a->reqchan};
-    int rc = redis_link_command(a->r->pub, on_numsub, q, 3, argv, NULL);
-    if (rc == SIO_OK) q->numsub_pending = 1;
-    return rc;
+    return cluster_request_ask_numsub(q, a->r->pub, a->reqchan, on_numsub);
 }
 
 /* ---------- adapter ops ---------- */
-
-static int ra_join(sio_adapter *b, sio_socket *s, const char *room) {
-    redis_adapter *a = (redis_adapter *)b;
-    return a->mem->ops->join(a->mem, s, room);
-}
-static void ra_leave(sio_adapter *b, sio_socket *s, const char *room) {
-    redis_adapter *a = (redis_adapter *)b;
-    a->mem->ops->leave(a->mem, s, room);
-}
-static void ra_leave_all(sio_adapter *b, sio_socket *s) {
-    redis_adapter *a = (redis_adapter *)b;
-    a->mem->ops->leave_all(a->mem, s);
-}
-static int ra_has(sio_adapter *b, const sio_socket *s, const char *room) {
-    redis_adapter *a = (redis_adapter *)b;
-    return a->mem->ops->has(a->mem, s, room);
-}
-static void ra_rooms_of(sio_adapter *b, const sio_socket *s, void (*fn)(const char *, void *),
-                        void *ud) {
-    redis_adapter *a = (redis_adapter *)b;
-    a->mem->ops->rooms_of(a->mem, s, fn, ud);
-}
-static void ra_each(sio_adapter *b, const sio_target *t, void (*fn)(sio_socket *, void *),
-                    void *ud) {
-    redis_adapter *a = (redis_adapter *)b;
-    a->mem->ops->each(a->mem, t, fn, ud);
-}
-static size_t ra_room_count(sio_adapter *b) {
-    redis_adapter *a = (redis_adapter *)b;
-    return a->mem->ops->room_count(a->mem);
-}
 
 /* [uid, {type, data, nsp}, {rooms, except, flags}] as MessagePack. The
  * event name is linked in front of the caller's arguments with a node of our
@@ -184,7 +150,6 @@ static size_t ra_room_count(sio_adapter *b) {
 static int encode_broadcast(redis_adapter *a, const sio_adapter_packet *pkt, const sio_target *t,
                             sbuf *out) {
     cJSON name;
-    memset(&name, 0, sizeof name);
     cJSON *msg = cJSON_CreateArray();
     cJSON *packet = cJSON_CreateObject();
     cJSON *opts = cluster_opts_json(t);
@@ -192,17 +157,8 @@ static int encode_broadcast(redis_adapter *a, const sio_adapter_packet *pkt, con
     if (!msg || !packet || !opts) goto done;
     cJSON_AddItemToArray(msg, cJSON_CreateString(a->r->uid));
     cJSON_AddNumberToObject(packet, "type", 2);
-    cJSON *data;
-    if (pkt->data) {
-        data = cJSON_CreateArrayReference(pkt->data->child);
-    } else {
-        name.type = cJSON_String;
-        name.valuestring = (char *)pkt->event;
-        name.next = pkt->args ? pkt->args->child : NULL;
-        data = cJSON_CreateArrayReference(&name);
-    }
-    cJSON_AddItemToObject(packet, "data", data);
-    cJSON_AddStringToObject(packet, "nsp", sio_nsp_name(a->base.nsp));
+    cJSON_AddItemToObject(packet, "data", cluster_packet_data(pkt, &name));
+    cJSON_AddStringToObject(packet, "nsp", sio_nsp_name(a->in.base.nsp));
     cJSON_AddItemToArray(msg, packet);
     packet = NULL;
     cJSON *flags = cJSON_AddObjectToObject(opts, "flags");
@@ -221,7 +177,7 @@ done:
  * broadcast, to the socket's own room): no other node has it. */
 static int to_local_socket(redis_adapter *a, const sio_adapter_packet *pkt, const sio_target *t) {
     return pkt->wants_offset && t && t->rooms && t->rooms[0] && !t->rooms[1] &&
-           sio_nsp_find_socket(a->base.nsp, t->rooms[0]);
+           sio_nsp_find_socket(a->in.base.nsp, t->rooms[0]);
 }
 
 static int ra_broadcast(sio_adapter *b, const sio_adapter_packet *pkt, const sio_target *t) {
@@ -237,7 +193,7 @@ static int ra_broadcast(sio_adapter *b, const sio_adapter_packet *pkt, const sio
             free(chan);
         }
     }
-    return a->mem->ops->broadcast(a->mem, pkt, t);
+    return inner_broadcast(b, pkt, t);
 }
 
 static int ra_remote_rooms(sio_adapter *b, const sio_target *t, const char *const *rooms,
@@ -293,7 +249,7 @@ static int ra_remote_fetch(sio_adapter *b, const sio_target *t, cJSON *local, si
     cluster_request *q = body ? request_start(a, REQ_REMOTE_FETCH, body) : NULL;
     if (!q) {
         cJSON_Delete(body);
-        cb(a->base.nsp, SIO_OK, local, ud);
+        cb(a->in.base.nsp, SIO_OK, local, ud);
         cJSON_Delete(local);
         return SIO_OK;
     }
@@ -338,7 +294,7 @@ static int ra_remote_broadcast_ack(sio_adapter *b, const sio_adapter_packet *pkt
     redis_adapter *a = (redis_adapter *)b;
     /* Answers may come until the group's own timeout; forget after it. */
     cluster_request *q =
-        cluster_request_new(&a->r->requests, a->r->loop, a, a->base.nsp, REQ_BROADCAST, 6,
+        cluster_request_new(&a->r->requests, a->r->loop, a, a->in.base.nsp, REQ_BROADCAST, 6,
                             timeout_ms ? timeout_ms : a->r->timeout_ms, 1);
     if (!q) {
         sio_ack_group_servers(g, 1);
@@ -355,7 +311,7 @@ static int ra_remote_broadcast_ack(sio_adapter *b, const sio_adapter_packet *pkt
         cJSON_AddNumberToObject(req, "type", REQ_BROADCAST);
         cJSON_AddNumberToObject(packet, "type", 2);
         cJSON_AddItemToObject(packet, "data", cJSON_CreateArrayReference(pkt->data->child));
-        cJSON_AddStringToObject(packet, "nsp", sio_nsp_name(a->base.nsp));
+        cJSON_AddStringToObject(packet, "nsp", sio_nsp_name(a->in.base.nsp));
         cJSON_AddItemToObject(req, "packet", packet);
         packet = NULL;
         cJSON *flags = cJSON_AddObjectToObject(opts, "flags");
@@ -383,11 +339,8 @@ static void ra_free(sio_adapter *b) {
             break;
         }
     }
-    for (cluster_request *q = r->requests, *n; q; q = n) {
-        n = q->next;
-        if (q->owner == a) cluster_request_free(q);
-    }
-    a->mem->ops->free(a->mem);
+    cluster_request_free_owned(&r->requests, a);
+    inner_close(&a->in);
     free(a->bchan);
     free(a->reqchan);
     free(a->respchan);
@@ -400,48 +353,36 @@ static void ra_free(sio_adapter *b) {
  * sessions and the log, in which packets from other nodes are numbered
  * too (sio_local_broadcast). A client that lands on another node finds no
  * session there and gets a fresh one. */
-static int ra_persist(sio_adapter *b, const sio_session *s) {
-    redis_adapter *a = (redis_adapter *)b;
-    return a->mem->ops->persist_session(a->mem, s);
-}
-
-static int ra_restore(sio_adapter *b, const char *pid, const char *offset, sio_restore_cb cb,
-                      void *ud) {
-    redis_adapter *a = (redis_adapter *)b;
-    return a->mem->ops->restore_session(a->mem, pid, offset, cb, ud);
-}
-
-static void ra_recovery_stats(sio_adapter *b, sio_recovery_stats *out) {
-    redis_adapter *a = (redis_adapter *)b;
-    a->mem->ops->recovery_stats(a->mem, out);
-}
-
+/* Recovery is node-local with this adapter (behind a sticky balancer the
+ * client comes back to the same node): the inner memory adapter keeps the
+ * sessions and the log, in which packets from other nodes are numbered
+ * too (sio_local_broadcast). A client that lands on another node finds no
+ * session there and gets a fresh one. */
 static const sio_adapter_ops redis_ops = {
-    ra_join,
-    ra_leave,
-    ra_leave_all,
-    ra_has,
-    ra_rooms_of,
-    ra_each,
-    ra_broadcast,
-    ra_room_count,
-    ra_free,
-    ra_remote_rooms,
-    ra_remote_disconnect,
-    ra_remote_fetch,
-    ra_remote_server_emit,
-    ra_remote_broadcast_ack,
-    ra_persist,
-    ra_restore,
-    NULL,
-    ra_recovery_stats,
+    .join = inner_join,
+    .leave = inner_leave,
+    .leave_all = inner_leave_all,
+    .has = inner_has,
+    .rooms_of = inner_rooms_of,
+    .each = inner_each,
+    .broadcast = ra_broadcast,
+    .room_count = inner_room_count,
+    .free = ra_free,
+    .remote_rooms = ra_remote_rooms,
+    .remote_disconnect = ra_remote_disconnect,
+    .remote_fetch = ra_remote_fetch,
+    .remote_server_emit = ra_remote_server_emit,
+    .remote_broadcast_ack = ra_remote_broadcast_ack,
+    .persist_session = inner_persist_session,
+    .restore_session = inner_restore_session,
+    .recovery_stats = inner_recovery_stats,
 };
 
 /* ---------- messages from the other nodes ---------- */
 
 static void on_broadcast(redis_adapter *a, const char *channel, size_t chlen, const uint8_t *d,
                          size_t n) {
-    sio_namespace *nsp = a->base.nsp;
+    sio_namespace *nsp = a->in.base.nsp;
     cJSON *msg = NULL;
     if (cluster_decode_one(d, n, &msg) != SIO_OK) {
         log_debug("redis: malformed broadcast on %.*s", (int)chlen, channel);
@@ -521,11 +462,7 @@ static void handle_remote_broadcast(redis_adapter *a, const cJSON *req) {
     if (!cJSON_IsString(id) || !cJSON_IsArray(data) ||
         cluster_request_find(a->r->requests, id->valuestring))
         return;
-    const cJSON *flags = cJSON_GetObjectItemCaseSensitive(opts, "flags");
-    const cJSON *to = cJSON_GetObjectItemCaseSensitive(flags, "timeout");
-    uint32_t timeout = cJSON_IsNumber(to) && to->valuedouble > 0 && to->valuedouble < 3.6e6
-                           ? (uint32_t)to->valuedouble
-                           : a->r->timeout_ms;
+    uint32_t timeout = cluster_ack_timeout(opts, a->r->timeout_ms);
     struct fwd *f = calloc(1, sizeof *f);
     if (!f) return;
     snprintf(f->request_id, sizeof f->request_id, "%s", id->valuestring);
@@ -536,7 +473,7 @@ static void handle_remote_broadcast(redis_adapter *a, const cJSON *req) {
      * back to the asking node. f may be freed by the time this returns (no
      * socket was asked). */
     size_t count =
-        sio_local_broadcast_ack(a->base.nsp, data, &tb.t, timeout, forward_answer, f, free);
+        sio_local_broadcast_ack(a->in.base.nsp, data, &tb.t, timeout, forward_answer, f, free);
     cJSON *resp = cJSON_CreateObject();
     if (resp) {
         cJSON_AddNumberToObject(resp, "type", REQ_BROADCAST_CLIENT_COUNT);
@@ -686,7 +623,7 @@ static void on_request(redis_adapter *a, const uint8_t *d, size_t n) {
         struct req_ctx q;
         memset(&q, 0, sizeof q);
         q.a = a;
-        q.nsp = a->base.nsp;
+        q.nsp = a->in.base.nsp;
         q.req = req;
         q.opts = cJSON_GetObjectItemCaseSensitive(req, "opts");
         q.rid = cJSON_GetObjectItemCaseSensitive(req, "requestId");
@@ -722,23 +659,12 @@ static void on_response(redis_adapter *a, const uint8_t *d, size_t n) {
             sio_ack_group_answer(q->group, cJSON_DetachItemFromObjectCaseSensitive(resp, "packet"));
         }
         break;
-    case REQ_REMOTE_FETCH: {
-        cJSON *sockets = cJSON_DetachItemFromObjectCaseSensitive(resp, "sockets");
-        q->received++;
-        cJSON *it;
-        while (cJSON_IsArray(sockets) && (it = cJSON_DetachItemFromArray(sockets, 0)))
-            cJSON_AddItemToArray(q->acc, it);
-        cJSON_Delete(sockets);
-        cluster_request_check(q);
+    case REQ_REMOTE_FETCH:
+        cluster_request_add_sockets(q, cJSON_DetachItemFromObjectCaseSensitive(resp, "sockets"));
         break;
-    }
-    case REQ_SERVER_SIDE_EMIT: {
-        cJSON *data = cJSON_DetachItemFromObjectCaseSensitive(resp, "data");
-        cJSON_AddItemToArray(q->acc, data ? data : cJSON_CreateNull());
-        q->received++;
-        cluster_request_check(q);
+    case REQ_SERVER_SIDE_EMIT:
+        cluster_request_add_answer(q, cJSON_DetachItemFromObjectCaseSensitive(resp, "data"));
         break;
-    }
     default:
         break;
     }
@@ -781,14 +707,12 @@ static sio_adapter *redis_adapter_new(sio_namespace *nsp, void *state) {
     const char *name = sio_nsp_name(nsp);
     redis_adapter *a = calloc(1, sizeof *a);
     if (!a) return NULL;
-    a->base.ops = &redis_ops;
-    a->base.nsp = nsp;
+    int inner = inner_open(&a->in, &redis_ops, nsp);
     a->r = r;
-    a->mem = sio_memory_adapter_new(nsp);
     char *reqp = cluster_concat3(r->key, "-request#", "");
     char *respp = cluster_concat3(r->key, "-response#", "");
     char *bp = cluster_concat3(r->key, "#", "");
-    if (a->mem && reqp && respp && bp) {
+    if (inner == SIO_OK && reqp && respp && bp) {
         a->bchan = cluster_concat3(bp, name, "#");
         a->reqchan = cluster_concat3(reqp, name, "#");
         a->respchan = cluster_concat3(respp, name, "#");
@@ -800,9 +724,9 @@ static sio_adapter *redis_adapter_new(sio_namespace *nsp, void *state) {
     free(respp);
     free(bp);
     char *pattern = a->bchan ? cluster_concat3(a->bchan, "*", "") : NULL;
-    if (!a->mem || !a->bchan || !a->reqchan || !a->respchan || !a->specchan || !pattern) {
+    if (inner != SIO_OK || !a->bchan || !a->reqchan || !a->respchan || !a->specchan || !pattern) {
         free(pattern);
-        if (a->mem) a->mem->ops->free(a->mem);
+        inner_close(&a->in);
         free(a->bchan);
         free(a->reqchan);
         free(a->respchan);
@@ -817,17 +741,14 @@ static sio_adapter *redis_adapter_new(sio_namespace *nsp, void *state) {
     free(pattern);
     a->next = r->adapters;
     r->adapters = a;
-    return &a->base;
+    return &a->in.base;
 }
 
 /* The links' state for /metrics. */
 static void redis_collect(metrics_out *o, void *ud) {
     struct sio_redis *r = ud;
-    static const char help[] = "Whether the Redis link is connected.";
-    metrics_put(o, "sio_redis_up", help, METRIC_GAUGE, "link=\"pub\"", METRIC_I64,
-                redis_link_is_up(r->pub));
-    metrics_put(o, "sio_redis_up", help, METRIC_GAUGE, "link=\"sub\"", METRIC_I64,
-                redis_link_is_up(r->sub));
+    redis_link_metrics(o, r->pub);
+    redis_link_metrics(o, r->sub);
 }
 
 static void redis_close(void *state) {

@@ -11,6 +11,7 @@
 
 #include "sio/status.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define BACKOFF_MIN_MS  100
 #define BACKOFF_MAX_MS  2000
@@ -339,4 +340,11 @@ int redis_link_command(redis_link *l, redis_reply_cb cb, void *ud, int argc, con
         return SIO_EIO;
     }
     return SIO_OK;
+}
+
+void redis_link_metrics(struct metrics_out *o, const redis_link *l) {
+    char label[48];
+    snprintf(label, sizeof label, "link=\"%s\"", l->name);
+    metrics_put(o, "sio_redis_up", "Whether the Redis link is connected.", METRIC_GAUGE, label,
+                METRIC_I64, redis_link_is_up(l));
 }

@@ -38,6 +38,9 @@ redis_link *redis_link_new(sio_loop *loop, const redis_url *url, const char *nam
 void redis_link_free(redis_link *l);
 /* Whether the connection is up. */
 int redis_link_is_up(const redis_link *l);
+/* Its sio_redis_up{link="<name>"} gauge, for an adapter's /metrics. */
+struct metrics_out;
+void redis_link_metrics(struct metrics_out *o, const redis_link *l);
 /* Subscribe to a pattern or a channel, now and after every reconnection. */
 int redis_link_psubscribe(redis_link *l, const char *pattern);
 int redis_link_subscribe(redis_link *l, const char *channel);

@@ -100,17 +100,6 @@ cJSON *streams_entry_decode(const char *d, size_t n) {
     return v;
 }
 
-/* The [event, ...args] array of a packet, as references: the caller's tree
- * is read, never changed. `name` is storage for the event node. */
-static cJSON *data_ref(const sio_adapter_packet *pkt, cJSON *name) {
-    if (pkt->data) return cJSON_CreateArrayReference(pkt->data->child);
-    memset(name, 0, sizeof *name);
-    name->type = cJSON_String;
-    name->valuestring = (char *)pkt->event;
-    name->next = pkt->args ? pkt->args->child : NULL;
-    return cJSON_CreateArrayReference(name);
-}
-
 /* {packet: {type: 2, data}, opts: {rooms, except, flags}} of a broadcast
  * (the reference's packet has no nsp: socket.io sets it after publishing). */
 static cJSON *broadcast_body(const sio_adapter_packet *pkt, const sio_target *t, cJSON *name) {
@@ -123,7 +112,7 @@ static cJSON *broadcast_body(const sio_adapter_packet *pkt, const sio_target *t,
         return NULL;
     }
     cJSON_AddNumberToObject(packet, "type", 2);
-    cJSON_AddItemToObject(packet, "data", data_ref(pkt, name));
+    cJSON_AddItemToObject(packet, "data", cluster_packet_data(pkt, name));
     cJSON *flags = cJSON_AddObjectToObject(opts, "flags");
     if (flags && t && t->is_volatile) cJSON_AddTrueToObject(flags, "volatile");
     cJSON_AddItemToObject(body, "opts", opts);
@@ -145,7 +134,7 @@ static int xadd(streams_adapter *a, int type, const cJSON *data, redis_reply_cb 
                             "MAXLEN", "~",
                             maxlen,   "*",
                             "uid",    st->uid,
-                            "nsp",    sio_nsp_name(a->base.nsp),
+                            "nsp",    sio_nsp_name(a->in.base.nsp),
                             "type",   ty,
                             "data",   data ? (const char *)d->data : ""};
     size_t lens[14];
@@ -164,7 +153,7 @@ static int publish_msg(streams_adapter *a, const char *chan, int type, const cJS
     /* A reference: m's deletion leaves the caller's tree alone. */
     if (data) cJSON_AddItemToObject(m, "data", cJSON_CreateObjectReference(data->child));
     cJSON_AddStringToObject(m, "uid", st->uid);
-    cJSON_AddStringToObject(m, "nsp", sio_nsp_name(a->base.nsp));
+    cJSON_AddStringToObject(m, "nsp", sio_nsp_name(a->in.base.nsp));
     sbuf_clear(&st->scratch);
     int rc = msgpack_encode(m, &st->scratch);
     cJSON_Delete(m);
@@ -204,16 +193,13 @@ static void on_numsub(redis_link *l, const void *reply, void *ud) {
 
 static cluster_request *request_new(streams_adapter *a, int type, uint32_t timeout_ms) {
     struct sio_streams *st = a->st;
-    return cluster_request_new(&st->requests, st->loop, a, a->base.nsp, type, UID_LEN,
+    return cluster_request_new(&st->requests, st->loop, a, a->in.base.nsp, type, UID_LEN,
                                timeout_ms ? timeout_ms : st->timeout_ms, type == MSG_BROADCAST);
 }
 
 static int ask_numsub(cluster_request *q) {
     streams_adapter *a = q->owner;
-    const char *argv[3] = {"PUBSUB", "NUMSUB", a->pubchan};
-    int rc = redis_link_command(a->st->pub, on_numsub, q, 3, argv, NULL);
-    if (rc == SIO_OK) q->numsub_pending = 1;
-    return rc;
+    return cluster_request_ask_numsub(q, a->st->pub, a->pubchan, on_numsub);
 }
 
 /* Encode the request (body taken, requestId added) for publishing once the
@@ -228,7 +214,7 @@ static int request_send(cluster_request *q, cJSON *body) {
         cJSON_AddItemToObject(m, "data", body);
         body = NULL;
         cJSON_AddStringToObject(m, "uid", a->st->uid);
-        cJSON_AddStringToObject(m, "nsp", sio_nsp_name(a->base.nsp));
+        cJSON_AddStringToObject(m, "nsp", sio_nsp_name(a->in.base.nsp));
         rc = msgpack_encode(m, &q->payload);
     }
     cJSON_Delete(body);
@@ -240,38 +226,17 @@ static int request_send(cluster_request *q, cJSON *body) {
 /* ---------- adapter ops ---------- */
 
 static int sa_join(sio_adapter *b, sio_socket *s, const char *room) {
-    streams_adapter *a = (streams_adapter *)b;
-    int rc = a->mem->ops->join(a->mem, s, room);
-    if (rc == SIO_OK) streams_live_touch(a, s);
+    int rc = inner_join(b, s, room);
+    if (rc == SIO_OK) streams_live_touch((streams_adapter *)b, s);
     return rc;
 }
 static void sa_leave(sio_adapter *b, sio_socket *s, const char *room) {
-    streams_adapter *a = (streams_adapter *)b;
-    a->mem->ops->leave(a->mem, s, room);
-    streams_live_touch(a, s);
+    inner_leave(b, s, room);
+    streams_live_touch((streams_adapter *)b, s);
 }
 static void sa_leave_all(sio_adapter *b, sio_socket *s) {
-    streams_adapter *a = (streams_adapter *)b;
-    streams_live_leave(a, s);
-    a->mem->ops->leave_all(a->mem, s);
-}
-static int sa_has(sio_adapter *b, const sio_socket *s, const char *room) {
-    streams_adapter *a = (streams_adapter *)b;
-    return a->mem->ops->has(a->mem, s, room);
-}
-static void sa_rooms_of(sio_adapter *b, const sio_socket *s, void (*fn)(const char *, void *),
-                        void *ud) {
-    streams_adapter *a = (streams_adapter *)b;
-    a->mem->ops->rooms_of(a->mem, s, fn, ud);
-}
-static void sa_each(sio_adapter *b, const sio_target *t, void (*fn)(sio_socket *, void *),
-                    void *ud) {
-    streams_adapter *a = (streams_adapter *)b;
-    a->mem->ops->each(a->mem, t, fn, ud);
-}
-static size_t sa_room_count(sio_adapter *b) {
-    streams_adapter *a = (streams_adapter *)b;
-    return a->mem->ops->room_count(a->mem);
+    streams_live_leave((streams_adapter *)b, s);
+    inner_leave_all(b, s);
 }
 
 /* A broadcast waiting for its XADD's entry id (with recovery: its offset)
@@ -321,7 +286,7 @@ static struct pending *pending_new(const sio_adapter_packet *pkt, const sio_targ
     struct pending *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     cJSON name;
-    cJSON *ref = data_ref(pkt, &name);
+    cJSON *ref = cluster_packet_data(pkt, &name);
     p->data = ref ? sio_json_duplicate(ref) : NULL;
     cJSON_Delete(ref);
     p->rooms = t && t->rooms ? dup_list(t->rooms) : NULL;
@@ -338,11 +303,11 @@ static struct pending *pending_new(const sio_adapter_packet *pkt, const sio_targ
 /* Local delivery of a packet given as data, with its offset (or none). */
 static int deliver_local(streams_adapter *a, const cJSON *data, const sio_target *t,
                          const char *offset) {
-    sio_adapter_packet pk = {NULL, sio_nsp_name(a->base.nsp), data, NULL, NULL, 0};
-    pk.encoded = sio_adapter_encode(a->base.nsp, &pk, offset);
+    sio_adapter_packet pk = {NULL, sio_nsp_name(a->in.base.nsp), data, NULL, NULL, 0};
+    pk.encoded = sio_adapter_encode(a->in.base.nsp, &pk, offset);
     if (!pk.encoded) return SIO_ENOMEM;
     sio_target lt = {t ? t->rooms : NULL, t ? t->except : NULL, t ? t->is_volatile : 0, 1};
-    return a->mem->ops->broadcast(a->mem, &pk, &lt);
+    return inner_broadcast(&a->in.base, &pk, &lt);
 }
 
 static void flush_pending(streams_adapter *a) {
@@ -383,7 +348,7 @@ static int sa_broadcast(sio_adapter *b, const sio_adapter_packet *pkt, const sio
     if (!pkt->wants_offset && !a->pending) {
         if (body) xadd(a, MSG_BROADCAST, body, NULL, NULL);
         cJSON_Delete(body);
-        return a->mem->ops->broadcast(a->mem, pkt, t);
+        return inner_broadcast(b, pkt, t);
     }
     struct pending *p = pending_new(pkt, t);
     if (!p) {
@@ -447,7 +412,7 @@ static int sa_remote_fetch(sio_adapter *b, const sio_target *t, cJSON *local, si
     streams_adapter *a = (streams_adapter *)b;
     cluster_request *q = request_new(a, MSG_FETCH_SOCKETS, 0);
     if (!q) {
-        cb(a->base.nsp, SIO_OK, local, ud);
+        cb(a->in.base.nsp, SIO_OK, local, ud);
         cJSON_Delete(local);
         return SIO_OK;
     }
@@ -510,10 +475,7 @@ static void sa_free(sio_adapter *b) {
             break;
         }
     }
-    for (cluster_request *q = st->requests, *n; q; q = n) {
-        n = q->next;
-        if (q->owner == a) cluster_request_free(q);
-    }
+    cluster_request_free_owned(&st->requests, a);
     /* Broadcasts waiting for XADD: their replies free them. */
     for (struct pending *p = a->pending, *n; p; p = n) {
         n = p->next;
@@ -523,7 +485,7 @@ static void sa_free(sio_adapter *b) {
             p->a = NULL;
     }
     streams_sessions_free(a);
-    a->mem->ops->free(a->mem);
+    inner_close(&a->in);
     free(a->key);
     free(a->pubchan);
     free(a->privchan);
@@ -534,11 +496,11 @@ static const sio_adapter_ops streams_ops = {
     .join = sa_join,
     .leave = sa_leave,
     .leave_all = sa_leave_all,
-    .has = sa_has,
-    .rooms_of = sa_rooms_of,
-    .each = sa_each,
+    .has = inner_has,
+    .rooms_of = inner_rooms_of,
+    .each = inner_each,
     .broadcast = sa_broadcast,
-    .room_count = sa_room_count,
+    .room_count = inner_room_count,
     .free = sa_free,
     .remote_rooms = sa_remote_rooms,
     .remote_disconnect = sa_remote_disconnect,
@@ -587,7 +549,7 @@ static void on_broadcast(struct msg *m) {
     if (!cJSON_IsArray(data) || cJSON_GetArraySize(data) == 0) return;
     cluster_target tb;
     cluster_target_from(&tb, opts);
-    sio_namespace *nsp = m->a->base.nsp;
+    sio_namespace *nsp = m->a->in.base.nsp;
     if (!cJSON_IsString(rid)) {
         /* The reference's addOffsetIfNecessary: an EVENT without ack id,
          * not volatile, gets the entry id as its offset. */
@@ -598,11 +560,7 @@ static void on_broadcast(struct msg *m) {
         sio_local_broadcast_offset(nsp, data, &tb.t, numbered ? m->offset : NULL);
         return;
     }
-    const cJSON *flags = cJSON_GetObjectItemCaseSensitive(opts, "flags");
-    const cJSON *to = cJSON_GetObjectItemCaseSensitive(flags, "timeout");
-    uint32_t timeout = cJSON_IsNumber(to) && to->valuedouble > 0 && to->valuedouble < 3.6e6
-                           ? (uint32_t)to->valuedouble
-                           : m->a->st->timeout_ms;
+    uint32_t timeout = cluster_ack_timeout(opts, m->a->st->timeout_ms);
     struct fwd *f = calloc(1, sizeof *f);
     if (!f) return;
     f->a = m->a;
@@ -624,14 +582,14 @@ static void on_rooms(struct msg *m) {
     cluster_target_from(&tb, cJSON_GetObjectItemCaseSensitive(m->data, "opts"));
     memset(&rb, 0, sizeof rb);
     if (cluster_fill_rooms(&rb, cJSON_GetObjectItemCaseSensitive(m->data, "rooms"), rb.rooms) > 0)
-        sio_local_rooms(m->a->base.nsp, &tb.t, rb.rooms, m->type == MSG_SOCKETS_LEAVE);
+        sio_local_rooms(m->a->in.base.nsp, &tb.t, rb.rooms, m->type == MSG_SOCKETS_LEAVE);
 }
 
 static void on_disconnect(struct msg *m) {
     cluster_target tb;
     cluster_target_from(&tb, cJSON_GetObjectItemCaseSensitive(m->data, "opts"));
     int close = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m->data, "close"));
-    sio_local_disconnect(m->a->base.nsp, &tb.t, close);
+    sio_local_disconnect(m->a->in.base.nsp, &tb.t, close);
 }
 
 static cJSON *answer_for(const cJSON *req) {
@@ -645,7 +603,7 @@ static void on_fetch(struct msg *m) {
     cluster_target tb;
     cluster_target_from(&tb, cJSON_GetObjectItemCaseSensitive(m->data, "opts"));
     cJSON *d = answer_for(m->data);
-    if (d) cJSON_AddItemToObject(d, "sockets", sio_local_fetch(m->a->base.nsp, &tb.t));
+    if (d) cJSON_AddItemToObject(d, "sockets", sio_local_fetch(m->a->in.base.nsp, &tb.t));
     publish_response(m->a, m->from, MSG_FETCH_SOCKETS_RESPONSE, d);
 }
 
@@ -660,7 +618,7 @@ static void on_server_emit(struct msg *m) {
     cJSON *packet = cJSON_GetObjectItemCaseSensitive(m->data, "packet");
     if (!cJSON_IsArray(packet) || !cJSON_IsString(cJSON_GetArrayItem(packet, 0))) return;
     int ack = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m->data, "requestId"));
-    sio_local_server_event(m->a->base.nsp, packet, ack ? ss_reply : NULL, m);
+    sio_local_server_event(m->a->in.base.nsp, packet, ack ? ss_reply : NULL, m);
 }
 
 static void on_response(struct msg *m) {
@@ -679,25 +637,14 @@ static void on_response(struct msg *m) {
             sio_ack_group_answer(q->group,
                                  cJSON_DetachItemFromObjectCaseSensitive(m->data, "packet"));
         break;
-    case MSG_FETCH_SOCKETS_RESPONSE: {
+    case MSG_FETCH_SOCKETS_RESPONSE:
         if (q->type != MSG_FETCH_SOCKETS) break;
-        cJSON *sockets = cJSON_DetachItemFromObjectCaseSensitive(m->data, "sockets");
-        cJSON *it;
-        while (cJSON_IsArray(sockets) && (it = cJSON_DetachItemFromArray(sockets, 0)))
-            cJSON_AddItemToArray(q->acc, it);
-        cJSON_Delete(sockets);
-        q->received++;
-        cluster_request_check(q);
+        cluster_request_add_sockets(q, cJSON_DetachItemFromObjectCaseSensitive(m->data, "sockets"));
         break;
-    }
-    case MSG_SERVER_SIDE_EMIT_RESPONSE: {
+    case MSG_SERVER_SIDE_EMIT_RESPONSE:
         if (q->type != MSG_SERVER_SIDE_EMIT) break;
-        cJSON *p = cJSON_DetachItemFromObjectCaseSensitive(m->data, "packet");
-        cJSON_AddItemToArray(q->acc, p ? p : cJSON_CreateNull());
-        q->received++;
-        cluster_request_check(q);
+        cluster_request_add_answer(q, cJSON_DetachItemFromObjectCaseSensitive(m->data, "packet"));
         break;
-    }
     default:
         break;
     }
@@ -735,7 +682,7 @@ static void dispatch(struct msg *m) {
 
 static streams_adapter *adapter_of(struct sio_streams *st, const char *nsp, size_t n) {
     for (streams_adapter *a = st->adapters; a; a = a->next) {
-        const char *name = sio_nsp_name(a->base.nsp);
+        const char *name = sio_nsp_name(a->in.base.nsp);
         if (strlen(name) == n && memcmp(name, nsp, n) == 0) return a;
     }
     return NULL;
@@ -757,7 +704,7 @@ static void on_message(redis_link *l, const char *pattern, const char *channel, 
     const cJSON *nsp = cJSON_GetObjectItemCaseSensitive(msg, "nsp");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
     if (cJSON_IsString(uid) && strcmp(uid->valuestring, st->uid) != 0 && cJSON_IsString(nsp) &&
-        strcmp(nsp->valuestring, sio_nsp_name(a->base.nsp)) == 0 && cJSON_IsNumber(type)) {
+        strcmp(nsp->valuestring, sio_nsp_name(a->in.base.nsp)) == 0 && cJSON_IsNumber(type)) {
         struct msg m = {a, type->valueint, uid->valuestring,
                         cJSON_GetObjectItemCaseSensitive(msg, "data"), NULL};
         dispatch(&m);
@@ -878,8 +825,7 @@ static sio_adapter *streams_adapter_new(sio_namespace *nsp, void *state) {
     const char *name = sio_nsp_name(nsp);
     streams_adapter *a = calloc(1, sizeof *a);
     if (!a) return NULL;
-    a->base.ops = &streams_ops;
-    a->base.nsp = nsp;
+    int inner = inner_open(&a->in, &streams_ops, nsp);
     a->st = st;
     if (st->stream_count > 1) {
         /* JavaScript's %: the sign of the dividend. A negative index names a
@@ -890,13 +836,12 @@ static sio_adapter *streams_adapter_new(sio_namespace *nsp, void *state) {
     } else {
         a->key = strdup(st->stream);
     }
-    a->mem = sio_memory_adapter_new(nsp);
     char *p = cluster_concat3(st->prefix, "#", name);
     a->pubchan = p ? cluster_concat3(p, "#", "") : NULL;
     a->privchan = a->pubchan ? cluster_concat3(a->pubchan, st->uid, "#") : NULL;
     free(p);
-    if (!a->key || !a->mem || !a->pubchan || !a->privchan) {
-        if (a->mem) a->mem->ops->free(a->mem);
+    if (!a->key || inner != SIO_OK || !a->pubchan || !a->privchan) {
+        inner_close(&a->in);
         free(a->key);
         free(a->pubchan);
         free(a->privchan);
@@ -907,19 +852,15 @@ static sio_adapter *streams_adapter_new(sio_namespace *nsp, void *state) {
     redis_link_subscribe(st->sub, a->privchan);
     a->next = st->adapters;
     st->adapters = a;
-    return &a->base;
+    return &a->in.base;
 }
 
 /* The links' state for /metrics. */
 static void streams_collect(metrics_out *o, void *ud) {
     struct sio_streams *st = ud;
-    static const char help[] = "Whether the Redis link is connected.";
-    metrics_put(o, "sio_redis_up", help, METRIC_GAUGE, "link=\"pub\"", METRIC_I64,
-                redis_link_is_up(st->pub));
-    metrics_put(o, "sio_redis_up", help, METRIC_GAUGE, "link=\"sub\"", METRIC_I64,
-                redis_link_is_up(st->sub));
-    metrics_put(o, "sio_redis_up", help, METRIC_GAUGE, "link=\"xread\"", METRIC_I64,
-                redis_link_is_up(st->rd));
+    redis_link_metrics(o, st->pub);
+    redis_link_metrics(o, st->sub);
+    redis_link_metrics(o, st->rd);
 }
 
 static void streams_state_free(struct sio_streams *st) {

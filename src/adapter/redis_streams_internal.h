@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "adapter/inner.h"
 #include "adapter/redis_link.h"
 #include "sio/adapter.h"
 #include "util/buf.h"
@@ -69,8 +70,7 @@ struct sio_streams {
 };
 
 struct streams_adapter {
-    sio_adapter base;
-    sio_adapter *mem;
+    inner_adapter in; /* first: the head and this node's rooms */
     struct sio_streams *st;
     streams_adapter *next;
     char *key;      /* its stream */

@@ -99,7 +99,7 @@ static void live_rec_free(struct live_rec *r) {
 }
 
 static void write_live(streams_adapter *a, struct live_rec *r) {
-    sio_socket *s = sio_nsp_find_socket(a->base.nsp, r->sid);
+    sio_socket *s = sio_nsp_find_socket(a->in.base.nsp, r->sid);
     r->dirty = 0;
     const char *pid = s ? sio_socket_pid(s) : NULL;
     cJSON *rooms = cJSON_CreateArray();
@@ -107,7 +107,7 @@ static void write_live(streams_adapter *a, struct live_rec *r) {
         cJSON_Delete(rooms);
         return;
     }
-    a->mem->ops->rooms_of(a->mem, s, add_room, rooms);
+    inner_rooms_of(&a->in.base, s, add_room, rooms);
     if (encode_record(r->sid, pid, rooms, sio_socket_json_data(s), &a->st->scratch) == SIO_OK)
         set_record(a->st, r->key, &a->st->scratch, live_ttl(a->st));
     cJSON_Delete(rooms);
@@ -258,13 +258,13 @@ static void restore_finish(struct restore *r, int ok) {
                              cJSON_IsObject(data) ? data : NULL};
             cJSON *missed = r->missed;
             r->missed = NULL;
-            r->cb(a->base.nsp, &s, missed, r->ud);
+            r->cb(a->in.base.nsp, &s, missed, r->ud);
         } else {
-            r->cb(a->base.nsp, NULL, NULL, r->ud);
+            r->cb(a->in.base.nsp, NULL, NULL, r->ud);
         }
         free(list);
     } else if (a) {
-        r->cb(a->base.nsp, NULL, NULL, r->ud);
+        r->cb(a->in.base.nsp, NULL, NULL, r->ud);
     }
     restore_free(r);
     if (st) {
@@ -299,7 +299,7 @@ static void replay_entry(struct restore *r, const redisReply *e) {
     const redisReply *nsp = streams_entry_field(kv, "nsp"), *type = streams_entry_field(kv, "type");
     const redisReply *data = streams_entry_field(kv, "data");
     if (!nsp || !type || !data || strcmp(type->str, "3") != 0 ||
-        strcmp(nsp->str, sio_nsp_name(r->a->base.nsp)) != 0)
+        strcmp(nsp->str, sio_nsp_name(r->a->in.base.nsp)) != 0)
         return;
     cJSON *m = streams_entry_decode(data->str, data->len);
     cJSON *packet = cJSON_GetObjectItemCaseSensitive(m, "packet");
@@ -457,7 +457,7 @@ int streams_restore_session(sio_adapter *b, const char *pid, const char *offset,
     streams_adapter *a = (streams_adapter *)b;
     struct sio_streams *st = a->st;
     if (!valid_offset(offset) || !redis_link_is_up(st->pub)) {
-        cb(a->base.nsp, NULL, NULL, ud);
+        cb(a->in.base.nsp, NULL, NULL, ud);
         return SIO_OK;
     }
     struct restore *r = calloc(1, sizeof *r);
@@ -505,7 +505,7 @@ void streams_sessions_free(streams_adapter *a) {
     while (a->restores) {
         struct restore *r = a->restores;
         a->restores = r->next;
-        sio_namespace *nsp = a->base.nsp;
+        sio_namespace *nsp = a->in.base.nsp;
         r->a = NULL;
         if (r->started) a->st->restoring--;
         r->cb(nsp, NULL, NULL, r->ud);

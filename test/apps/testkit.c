@@ -188,10 +188,8 @@ static void on_echo(sio_socket *s, const char *ev, cJSON *args, int64_t ack, voi
         sio_emit(s, "echo", args);
 }
 
-static void on_to(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
-    cJSON *rooms = cJSON_DetachItemFromArray(args, 0);
-    cJSON *name = cJSON_DetachItemFromArray(args, 0);
-    const char *list[MAX_ROOMS + 1];
+/* The rooms of args[0] (a name or a list) into list (NULL-terminated). */
+static size_t room_list(const cJSON *rooms, const char **list) {
     size_t n = 0;
     if (cJSON_IsString(rooms)) {
         list[n++] = rooms->valuestring;
@@ -202,6 +200,14 @@ static void on_to(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void 
         }
     }
     list[n] = NULL;
+    return n;
+}
+
+static void on_to(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void *ud) {
+    cJSON *rooms = cJSON_DetachItemFromArray(args, 0);
+    cJSON *name = cJSON_DetachItemFromArray(args, 0);
+    const char *list[MAX_ROOMS + 1];
+    size_t n = room_list(rooms, list);
     if (n && cJSON_IsString(name)) {
         sio_target t = {list, NULL, 0, 0};
         sio_broadcast(sio_socket_nsp(s), &t, name->valuestring, args);
@@ -246,21 +252,6 @@ static void on_ask(sio_socket *s, const char *ev, cJSON *args, int64_t ack, void
     drop_first(args);
     sio_emit_with_ack(s, "question", args, (uint32_t)timeout, on_answer, NULL);
     app_ack_ok(s, ack);
-}
-
-/* The rooms of args[0] (a name or a list) into list (NULL-terminated). */
-static size_t room_list(const cJSON *rooms, const char **list) {
-    size_t n = 0;
-    if (cJSON_IsString(rooms)) {
-        list[n++] = rooms->valuestring;
-    } else if (cJSON_IsArray(rooms)) {
-        const cJSON *r;
-        cJSON_ArrayForEach(r, rooms) {
-            if (cJSON_IsString(r) && n < MAX_ROOMS) list[n++] = r->valuestring;
-        }
-    }
-    list[n] = NULL;
-    return n;
 }
 
 /* "volatile-to" [rooms, event, ...payload] (a volatile broadcast) and
