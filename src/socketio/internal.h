@@ -149,6 +149,10 @@ struct sio_server {
      * observer's event_sent per receiver (NULL otherwise). */
     const char *bc_event;
     const cJSON *bc_args;
+    /* The offset the last encoded packet carries as its last argument (the
+     * encoder's caller's string, NULL when none): what the reference's
+     * onAnyOutgoing sees at the end of the packet's data. */
+    const char *enc_offset;
 };
 
 /* Call the observer's hook when there is one: OBSERVE(srv, connected, s). */

@@ -59,6 +59,7 @@ static int encode(sio_server *srv, sio_pkt_type type, const char *nsp, int64_t i
         data = &empty;
     }
     sbuf_clear(&srv->enc);
+    srv->enc_offset = NULL;
     if (srv->o.parser == SIO_PARSER_MSGPACK) {
         srv->bins.count = 0;
         return sio_packet_encode_msgpack(type, nsp, id, data, &srv->enc);
@@ -98,6 +99,7 @@ static int encode_offset(sio_server *srv, const char *nsp, const char *event, co
     arr.child = first ? first : &off;
     int r = encode(srv, SIO_PKT_EVENT, nsp, -1, NULL, &arr);
     if (last) last->next = NULL;
+    srv->enc_offset = offset;
     return r;
 }
 
@@ -121,6 +123,32 @@ static int send_encoded(sio_server *srv, eio_session *es) {
     return r;
 }
 
+/* event_sent for one receiver of an observed broadcast, with the packet's
+ * offset (recovery) as the last argument, as the reference's listeners see
+ * its data: linked for the call onto the end of the (read-only) arguments,
+ * as encode_offset does. */
+static __attribute__((noinline)) void observe_sent(sio_server *srv, sio_socket *s) {
+    if (!srv->enc_offset) {
+        OBSERVE(srv, event_sent, s, srv->bc_event, srv->bc_args);
+        return;
+    }
+    cJSON arr, off;
+    memset(&arr, 0, sizeof arr);
+    memset(&off, 0, sizeof off);
+    off.type = cJSON_String;
+    off.valuestring = (char *)srv->enc_offset;
+    cJSON *first = srv->bc_args ? srv->bc_args->child : NULL;
+    cJSON *last = NULL;
+    for (cJSON *c = first; c; c = c->next)
+        last = c;
+    if (last) last->next = &off;
+    off.prev = last ? last : &off;
+    arr.type = cJSON_Array;
+    arr.child = first ? first : &off;
+    OBSERVE(srv, event_sent, s, srv->bc_event, &arr);
+    if (last) last->next = NULL;
+}
+
 static int deliver_encoded(sio_socket *s, int is_volatile) {
     if (s->state != SOCK_CONNECTED || !s->client || !s->client->es) return SIO_ECLOSED;
     if (is_volatile && !eio_session_ready(s->client->es)) {
@@ -137,8 +165,7 @@ int sio_socket_deliver(sio_socket *s, eio_batch *b, int is_volatile) {
         return SIO_OK;
     }
     sio_server *srv = s->nsp->srv;
-    if (__builtin_expect(srv->obs != NULL, 0) && srv->bc_event)
-        OBSERVE(srv, event_sent, s, srv->bc_event, srv->bc_args);
+    if (__builtin_expect(srv->obs != NULL, 0) && srv->bc_event) observe_sent(srv, s);
     return eio_send_batch(s->client->es, b);
 }
 
@@ -149,6 +176,8 @@ sio_encoded *sio_adapter_encode(sio_namespace *n, const sio_adapter_packet *pkt,
         return NULL;
     return &srv->batch;
 }
+
+static int adapter_broadcast(sio_namespace *n, const sio_adapter_packet *out, const sio_target *t);
 
 /* Recovery needs the option and an adapter that can keep sessions. */
 static int recovery_on(const sio_namespace *n) {
@@ -1142,17 +1171,19 @@ int sio_emit(sio_socket *s, const char *event, const cJSON *args) {
     if (!event) return SIO_EINVAL;
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     sio_server *srv = s->nsp->srv;
-    OBSERVE(srv, event_sent, s, event, args); /* before encode: it may broadcast */
     if (recovery_on(s->nsp)) {
         /* Through the adapter, to the socket's own room, as Node does so that
-         * the packet is numbered and logged for a later restore. */
+         * the packet is numbered and logged for a later restore; the
+         * observer sees it as a broadcast's delivery (with its offset, once
+         * it is delivered), as Node's adapter notifies the outgoing
+         * listeners then. */
         const char *room[] = {s->id, NULL};
         sio_target t = {room, NULL, 0, 0};
         sio_adapter_packet out = {NULL, s->nsp->name, NULL, event, args, 1};
-        sio_adapter *a = s->nsp->adapter;
-        int r = a->ops->broadcast(a, &out, &t);
+        int r = adapter_broadcast(s->nsp, &out, &t);
         return r ? r : s->state == SOCK_CONNECTED ? SIO_OK : SIO_ECLOSED;
     }
+    OBSERVE(srv, event_sent, s, event, args); /* before encode: it may broadcast */
     int r = encode(srv, SIO_PKT_EVENT, s->nsp->name, -1, event, args);
     return r ? r : deliver_encoded(s, 0);
 }
@@ -1221,36 +1252,47 @@ int sio_ack(sio_socket *s, int64_t ack_id, const cJSON *args) {
 /* A broadcast whose deliveries the observer sees as event_sent (as the
  * reference's adapter calls each receiver's onAnyOutgoing listeners). Nested
  * broadcasts (a delivery's backpressure disconnect) restore the outer one. */
-static int observed_broadcast(sio_namespace *n, const sio_adapter_packet *out, const sio_target *t,
-                              const char *event, const cJSON *args) {
+static int observed_broadcast(sio_namespace *n, sio_adapter *a, const sio_adapter_packet *out,
+                              const sio_target *t, const char *event, const cJSON *args) {
     sio_server *srv = n->srv;
     const char *ev0 = srv->bc_event;
     const cJSON *args0 = srv->bc_args;
     srv->bc_event = event;
     srv->bc_args = args;
-    int r = n->adapter->ops->broadcast(n->adapter, out, t);
+    int r = a->ops->broadcast(a, out, t);
     srv->bc_event = ev0;
     srv->bc_args = args0;
     return r;
 }
 
-/* The namespace adapter's broadcast; with an observer, through
- * observed_broadcast so each receiver's delivery is seen (the event and its
- * arguments taken from the packet's [event, ...args] when it has no split).
- * Deliveries an adapter makes later (the streams adapter's, once Redis gave
- * the offset) are not seen. */
-static int adapter_broadcast(sio_namespace *n, const sio_adapter_packet *out, const sio_target *t) {
-    if (__builtin_expect(n->srv->obs == NULL, 1))
-        return n->adapter->ops->broadcast(n->adapter, out, t);
-    if (out->event) return observed_broadcast(n, out, t, out->event, out->args);
+/* Adapter a's broadcast (the namespace's, or one an adapter delivers
+ * through); with an observer, through observed_broadcast so each receiver's
+ * delivery is seen (the event and its arguments taken from the packet's
+ * [event, ...args] when it has no split). */
+static int broadcast_via(sio_namespace *n, sio_adapter *a, const sio_adapter_packet *out,
+                         const sio_target *t) {
+    if (__builtin_expect(n->srv->obs == NULL, 1)) return a->ops->broadcast(a, out, t);
+    if (out->event) return observed_broadcast(n, a, out, t, out->event, out->args);
     const cJSON *first = out->data ? out->data->child : NULL;
-    if (!cJSON_IsString(first)) return n->adapter->ops->broadcast(n->adapter, out, t);
+    if (!cJSON_IsString(first)) return a->ops->broadcast(a, out, t);
     /* A read-only array node over the same items. */
     cJSON rest;
     memset(&rest, 0, sizeof rest);
     rest.type = cJSON_Array;
     rest.child = first->next;
-    return observed_broadcast(n, out, t, first->valuestring, &rest);
+    return observed_broadcast(n, a, out, t, first->valuestring, &rest);
+}
+
+static int adapter_broadcast(sio_namespace *n, const sio_adapter_packet *out, const sio_target *t) {
+    return broadcast_via(n, n->adapter, out, t);
+}
+
+/* Deliveries an adapter makes outside the core's broadcast call (the
+ * streams adapter's, once Redis gave the offset) come here to be seen. */
+int sio_adapter_deliver_local(sio_adapter *via, const sio_adapter_packet *pkt,
+                              const sio_target *t) {
+    if (!via || !pkt || !pkt->encoded) return SIO_EINVAL;
+    return broadcast_via(via->nsp, via, pkt, t);
 }
 
 int sio_broadcast(sio_namespace *n, const sio_target *t, const char *event, const cJSON *args) {

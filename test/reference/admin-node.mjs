@@ -8,9 +8,11 @@
 //   node test/reference/admin-node.mjs [--host H] [--port P]
 //        --admin-auth USER:BCRYPT_HASH|none [--admin-mode development|production]
 //        [--admin-readonly] [--admin-namespace /admin] [--redis URL] [--server-id ID]
-//        [--app chat]
+//        [--adapter redis|redis-streams] [--recovery-window MS] [--app chat]
 //
-// --redis: the classic @socket.io/redis-adapter 8.3 (a node of a mixed cluster).
+// --redis: the classic @socket.io/redis-adapter 8.3 (a node of a mixed cluster),
+// or with --adapter redis-streams @socket.io/redis-streams-adapter 0.3;
+// --recovery-window: connectionStateRecovery (maxDisconnectionDuration MS).
 // Prints "listening on http://HOST:PORT/socket.io/"; exits 0 on SIGTERM/SIGINT.
 import fs from "node:fs";
 import http from "node:http";
@@ -24,7 +26,7 @@ const { instrument } = require("@socket.io/admin-ui");
 
 const UI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../node_modules/@socket.io/admin-ui/ui/dist");
 
-const opts = { host: "127.0.0.1", port: 3000, auth: null, mode: "development", readonly: false, nsp: "/admin", redis: null, serverId: undefined };
+const opts = { host: "127.0.0.1", port: 3000, auth: null, mode: "development", readonly: false, nsp: "/admin", redis: null, serverId: undefined, adapter: "redis", recovery: 0 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -39,6 +41,8 @@ for (let i = 0; i < argv.length; i++) {
     case "--admin-namespace": opts.nsp = value(); break;
     case "--redis": opts.redis = value(); break;
     case "--server-id": opts.serverId = value(); break;
+    case "--adapter": opts.adapter = value(); break;
+    case "--recovery-window": opts.recovery = Number(value()); break;
     case "--app": value(); break;
     default:
       process.stderr.write(`admin-node: unknown option ${a}\n`);
@@ -73,10 +77,19 @@ if (opts.redis) {
   const sub = pub.duplicate();
   for (const c of [pub, sub]) c.on("error", (e) => process.stderr.write(`admin-node: redis: ${e.message}\n`));
   await Promise.all([pub.connect(), sub.connect()]);
-  adapter = createAdapter(pub, sub);
+  if (opts.adapter === "redis-streams") {
+    const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
+    adapter = createStreamsAdapter(pub);
+  } else {
+    adapter = createAdapter(pub, sub);
+  }
   clients = [pub, sub];
 }
-const io = new Server(httpServer, { serveClient: false, ...(adapter ? { adapter } : {}) });
+const io = new Server(httpServer, {
+  serveClient: false,
+  ...(adapter ? { adapter } : {}),
+  ...(opts.recovery > 0 ? { connectionStateRecovery: { maxDisconnectionDuration: opts.recovery } } : {}),
+});
 
 const nsp = io.of("/");
 nsp.on("connection", (socket) => {
