@@ -611,7 +611,29 @@ static void connect_ok(sio_socket *s) {
     if (s->state == SOCK_CONNECTED && n->conn_cb) n->conn_cb(s, n->conn_ud);
 }
 
+/* A middleware (--recovery-run-middlewares) refused a recovered connect:
+ * the session goes back to the adapter, as Node's in-memory adapter keeps
+ * it (restoring does not consume it there), so the client's next attempt
+ * is recovered again. Its rooms are still the session's (joined only in
+ * connect_ok). */
+static void persist_refused(sio_socket *s) {
+    size_t n = 1;
+    for (char **r = s->restore_rooms; r && *r; r++)
+        n++;
+    const char **rooms = calloc(n + 1, sizeof *rooms);
+    if (!rooms) return;
+    rooms[0] = s->id;
+    for (size_t i = 1; i < n; i++)
+        rooms[i] = s->restore_rooms[i - 1];
+    sio_session sess = {s->id, s->pid, rooms, s->json_data};
+    sio_adapter *a = s->nsp->adapter;
+    if (a->ops->persist_session(a, &sess))
+        log_debug("sio: session of %s not kept (out of memory)", s->id);
+    free(rooms);
+}
+
 static void connect_refused(sio_socket *s) {
+    if (s->recovered && s->pid[0] && recovery_on(s->nsp)) persist_refused(s);
     cJSON *err = cJSON_CreateObject();
     if (err) {
         cJSON_AddStringToObject(err, "message", s->refuse_msg ? s->refuse_msg : "refused");
