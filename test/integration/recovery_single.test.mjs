@@ -11,7 +11,7 @@ import { describe, test } from "node:test";
 import { io } from "socket.io-client";
 
 import { ask, once, resetProxy, withoutOffset } from "./lib/recovery.mjs";
-import { scrape } from "./lib/reliability.mjs";
+import { rawSioWebSocket, scrape } from "./lib/reliability.mjs";
 import { isReference } from "./lib/server.mjs";
 import { eachMode, startSio, until, waitWebSocket } from "./lib/sio.mjs";
 
@@ -144,6 +144,38 @@ describe("connection state recovery, one node", () => {
     assert.deepEqual(Object.keys(connect), ["sid", "pid"]);
     assert.equal(connect.pid, first.find((p) => p.type === 0).data.pid, "the pid stays");
     assert.equal(typeof connect.pid, "string");
+  });
+
+  test("a direct emit on the socket itself (sio_emit / socket.emit, not to(id)) is logged and replayed", async (t) => {
+    // testkit's "echo" without an ack answers with an emit on the socket
+    // itself. A raw client chooses the offset it recovers from: the one of
+    // the first echo, so the second is what it missed.
+    const server = await startSio(t, "testkit", { args: WINDOW });
+    const a = await rawSioWebSocket(server);
+    t.after(() => a.ws.destroy());
+    const { sid, pid } = JSON.parse(a.connectPacket.slice(2));
+    assert.equal(typeof pid, "string");
+    const echo = async (ws, text) => {
+      ws.send(`42${JSON.stringify(["echo", text])}`);
+      const m = await ws.nextText(10_000);
+      const data = JSON.parse(m.data.slice(2));
+      assert.equal(data[0], "echo");
+      assert.equal(data[1], text);
+      assert.equal(typeof data[2], "string", "the emit carries an offset: it is logged");
+      return data;
+    };
+    const [, , o1] = await echo(a.ws, "e1");
+    const [, , o2] = await echo(a.ws, "e2");
+    a.ws.destroy(); // the transport closes under the socket: recoverable
+    await until(() => server.stdout().includes(`testkit: disconnect / ${sid} transport close`), { timeout: 10_000, what: "the server's disconnect" });
+    const b = await rawSioWebSocket(server, { connect: false });
+    t.after(() => b.ws.destroy());
+    b.ws.send(`40${JSON.stringify({ pid, offset: o1 })}`);
+    const replay = await b.ws.nextText(10_000);
+    assert.deepEqual(JSON.parse(replay.data.slice(2)), ["echo", "e2", o2], "the missed direct emit, with its offset");
+    const connect = await b.ws.nextText(10_000);
+    assert.ok(connect.data.startsWith("40{"), connect.data);
+    assert.deepEqual(JSON.parse(connect.data.slice(2)), { sid, pid }, "recovered: same id and pid");
   });
 
   test("the window expires: a fresh session (new id, no rooms, nothing replayed)", async (t) => {
