@@ -234,17 +234,20 @@ int sio_socket_deliver(sio_socket *s, sio_encoded *pkt, int is_volatile);
  * emit or broadcast); NULL when out of memory or unprintable. */
 sio_encoded *sio_adapter_encode(sio_namespace *nsp, const sio_adapter_packet *pkt,
                                 const char *offset);
-/* Deliver pkt->encoded to the local sockets t selects through adapter via's
+/* Deliver a packet to the local sockets t selects through adapter via's
  * broadcast op (via: the adapter itself, or the inner memory adapter it
  * delegates to; via->nsp is the namespace), as the core's own broadcast
  * does: with the server's observer (sio_server_observe), each receiver's
- * delivery is seen as event_sent (event and args from pkt->data or
- * pkt->event/args). For deliveries an adapter makes after its broadcast op
- * returned (waiting for an offset from Redis, say); inside the op, the core
- * has done this already. t should have t->local set (nothing is forwarded
- * again). SIO_EINVAL when via, pkt or pkt->encoded is NULL, else what the
- * op returns. */
-int sio_adapter_deliver_local(sio_adapter *via, const sio_adapter_packet *pkt, const sio_target *t);
+ * delivery is seen as event_sent, its data (pkt->data or pkt->event/args)
+ * with offset at the end as the receivers get it. pkt->encoded is sent as
+ * it is (offset then only tells the observer); NULL: pkt is encoded here
+ * with offset as its last argument (offset NULL: none). For deliveries an
+ * adapter makes after its broadcast op returned (waiting for an offset from
+ * Redis, say); inside the op the core has done this already. t should have
+ * t->local set (nothing is forwarded again). SIO_EINVAL when via or pkt is
+ * NULL, SIO_ENOMEM when the encoding fails, else what the op returns. */
+int sio_adapter_deliver_local(sio_adapter *via, const sio_adapter_packet *pkt, const char *offset,
+                              const sio_target *t);
 /* The socket's private session id (Node's pid, sent in the CONNECT reply),
  * NULL when recovery is off for its namespace. Valid as the socket. */
 const char *sio_socket_pid(const sio_socket *s);

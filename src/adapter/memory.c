@@ -228,7 +228,8 @@ static void arm_sweep(mem_adapter *m) {
     if (!sio_timer_active(&m->sweep)) sweep(m->loop, &m->sweep);
 }
 
-/* Number and log a packet (recovery), then encode it with its offset; an
+/* Number and log a packet (recovery), then encode it with its offset (the
+ * same bytes as the logged copy; given apart, the observer sees it too); an
  * unlogged packet (out of memory) goes out without one. */
 static sio_encoded *numbered(mem_adapter *m, const sio_adapter_packet *pkt, const sio_target *t) {
     sio_namespace *nsp = m->base.nsp;
@@ -238,8 +239,7 @@ static sio_encoded *numbered(mem_adapter *m, const sio_adapter_packet *pkt, cons
                : NULL;
     if (!e) return sio_adapter_encode(nsp, pkt, NULL);
     arm_sweep(m);
-    sio_adapter_packet logged = {NULL, pkt->nsp, e->data, NULL, NULL, 0};
-    return sio_adapter_encode(nsp, &logged, NULL);
+    return sio_adapter_encode(nsp, pkt, rlog_offset(e));
 }
 
 static int m_broadcast(sio_adapter *a, const sio_adapter_packet *pkt, const sio_target *t) {

@@ -306,10 +306,8 @@ static struct pending *pending_new(const sio_adapter_packet *pkt, const sio_targ
 static int deliver_local(streams_adapter *a, const cJSON *data, const sio_target *t,
                          const char *offset) {
     sio_adapter_packet pk = {NULL, sio_nsp_name(a->in.base.nsp), data, NULL, NULL, 0};
-    pk.encoded = sio_adapter_encode(a->in.base.nsp, &pk, offset);
-    if (!pk.encoded) return SIO_ENOMEM;
     sio_target lt = {t ? t->rooms : NULL, t ? t->except : NULL, t ? t->is_volatile : 0, 1};
-    return sio_adapter_deliver_local(a->in.mem, &pk, &lt);
+    return sio_adapter_deliver_local(a->in.mem, &pk, offset, &lt);
 }
 
 static void flush_pending(streams_adapter *a) {

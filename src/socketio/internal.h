@@ -149,10 +149,12 @@ struct sio_server {
      * observer's event_sent per receiver (NULL otherwise). */
     const char *bc_event;
     const cJSON *bc_args;
-    /* The offset the last encoded packet carries as its last argument (the
-     * encoder's caller's string, NULL when none): what the reference's
-     * onAnyOutgoing sees at the end of the packet's data. */
-    const char *enc_offset;
+    /* ... and the offset its packet carries as its last argument ("" when
+     * none), what the reference's onAnyOutgoing sees at the end of the
+     * packet's data: set when the broadcast starts or when its adapter
+     * encodes it (sio_adapter_encode), copied because an adapter's string
+     * (a log entry's) may go while the deliveries run. */
+    char bc_offset[64];
 };
 
 /* Call the observer's hook when there is one: OBSERVE(srv, connected, s). */

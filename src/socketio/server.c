@@ -59,7 +59,6 @@ static int encode(sio_server *srv, sio_pkt_type type, const char *nsp, int64_t i
         data = &empty;
     }
     sbuf_clear(&srv->enc);
-    srv->enc_offset = NULL;
     if (srv->o.parser == SIO_PARSER_MSGPACK) {
         srv->bins.count = 0;
         return sio_packet_encode_msgpack(type, nsp, id, data, &srv->enc);
@@ -99,7 +98,6 @@ static int encode_offset(sio_server *srv, const char *nsp, const char *event, co
     arr.child = first ? first : &off;
     int r = encode(srv, SIO_PKT_EVENT, nsp, -1, NULL, &arr);
     if (last) last->next = NULL;
-    srv->enc_offset = offset;
     return r;
 }
 
@@ -128,7 +126,7 @@ static int send_encoded(sio_server *srv, eio_session *es) {
  * its data: linked for the call onto the end of the (read-only) arguments,
  * as encode_offset does. */
 static __attribute__((noinline)) void observe_sent(sio_server *srv, sio_socket *s) {
-    if (!srv->enc_offset) {
+    if (!srv->bc_offset[0]) {
         OBSERVE(srv, event_sent, s, srv->bc_event, srv->bc_args);
         return;
     }
@@ -136,7 +134,7 @@ static __attribute__((noinline)) void observe_sent(sio_server *srv, sio_socket *
     memset(&arr, 0, sizeof arr);
     memset(&off, 0, sizeof off);
     off.type = cJSON_String;
-    off.valuestring = (char *)srv->enc_offset;
+    off.valuestring = srv->bc_offset;
     cJSON *first = srv->bc_args ? srv->bc_args->child : NULL;
     cJSON *last = NULL;
     for (cJSON *c = first; c; c = c->next)
@@ -169,12 +167,21 @@ int sio_socket_deliver(sio_socket *s, eio_batch *b, int is_volatile) {
     return eio_send_batch(s->client->es, b);
 }
 
+static sio_encoded *encode_for_adapter(sio_server *srv, const char *nsp,
+                                       const sio_adapter_packet *pkt, const char *offset) {
+    if (encode_offset(srv, nsp, pkt->event, pkt->args, pkt->data, offset) || encoded_batch(srv))
+        return NULL;
+    return &srv->batch;
+}
+
 sio_encoded *sio_adapter_encode(sio_namespace *n, const sio_adapter_packet *pkt,
                                 const char *offset) {
     sio_server *srv = n->srv;
-    if (encode_offset(srv, n->name, pkt->event, pkt->args, pkt->data, offset) || encoded_batch(srv))
-        return NULL;
-    return &srv->batch;
+    sio_encoded *e = encode_for_adapter(srv, n->name, pkt, offset);
+    /* Inside an observed broadcast's op: the offset its receivers get. */
+    if (e && __builtin_expect(srv->obs != NULL, 0) && srv->bc_event)
+        snprintf(srv->bc_offset, sizeof srv->bc_offset, "%s", offset ? offset : "");
+    return e;
 }
 
 static int adapter_broadcast(sio_namespace *n, const sio_adapter_packet *out, const sio_target *t);
@@ -1272,18 +1279,25 @@ int sio_ack(sio_socket *s, int64_t ack_id, const cJSON *args) {
 }
 
 /* A broadcast whose deliveries the observer sees as event_sent (as the
- * reference's adapter calls each receiver's onAnyOutgoing listeners). Nested
- * broadcasts (a delivery's backpressure disconnect) restore the outer one. */
+ * reference's adapter calls each receiver's onAnyOutgoing listeners), with
+ * offset (NULL: none yet; the adapter's sio_adapter_encode may set it).
+ * Nested broadcasts (a delivery's backpressure disconnect) restore the outer
+ * one. */
 static int observed_broadcast(sio_namespace *n, sio_adapter *a, const sio_adapter_packet *out,
-                              const sio_target *t, const char *event, const cJSON *args) {
+                              const sio_target *t, const char *event, const cJSON *args,
+                              const char *offset) {
     sio_server *srv = n->srv;
     const char *ev0 = srv->bc_event;
     const cJSON *args0 = srv->bc_args;
+    char off0[sizeof srv->bc_offset];
+    memcpy(off0, srv->bc_offset, sizeof off0);
     srv->bc_event = event;
     srv->bc_args = args;
+    snprintf(srv->bc_offset, sizeof srv->bc_offset, "%s", offset ? offset : "");
     int r = a->ops->broadcast(a, out, t);
     srv->bc_event = ev0;
     srv->bc_args = args0;
+    memcpy(srv->bc_offset, off0, sizeof off0);
     return r;
 }
 
@@ -1292,9 +1306,9 @@ static int observed_broadcast(sio_namespace *n, sio_adapter *a, const sio_adapte
  * delivery is seen (the event and its arguments taken from the packet's
  * [event, ...args] when it has no split). */
 static int broadcast_via(sio_namespace *n, sio_adapter *a, const sio_adapter_packet *out,
-                         const sio_target *t) {
+                         const sio_target *t, const char *offset) {
     if (__builtin_expect(n->srv->obs == NULL, 1)) return a->ops->broadcast(a, out, t);
-    if (out->event) return observed_broadcast(n, a, out, t, out->event, out->args);
+    if (out->event) return observed_broadcast(n, a, out, t, out->event, out->args, offset);
     const cJSON *first = out->data ? out->data->child : NULL;
     if (!cJSON_IsString(first)) return a->ops->broadcast(a, out, t);
     /* A read-only array node over the same items. */
@@ -1302,19 +1316,25 @@ static int broadcast_via(sio_namespace *n, sio_adapter *a, const sio_adapter_pac
     memset(&rest, 0, sizeof rest);
     rest.type = cJSON_Array;
     rest.child = first->next;
-    return observed_broadcast(n, a, out, t, first->valuestring, &rest);
+    return observed_broadcast(n, a, out, t, first->valuestring, &rest, offset);
 }
 
 static int adapter_broadcast(sio_namespace *n, const sio_adapter_packet *out, const sio_target *t) {
-    return broadcast_via(n, n->adapter, out, t);
+    return broadcast_via(n, n->adapter, out, t, NULL);
 }
 
 /* Deliveries an adapter makes outside the core's broadcast call (the
  * streams adapter's, once Redis gave the offset) come here to be seen. */
-int sio_adapter_deliver_local(sio_adapter *via, const sio_adapter_packet *pkt,
+int sio_adapter_deliver_local(sio_adapter *via, const sio_adapter_packet *pkt, const char *offset,
                               const sio_target *t) {
-    if (!via || !pkt || !pkt->encoded) return SIO_EINVAL;
-    return broadcast_via(via->nsp, via, pkt, t);
+    if (!via || !pkt) return SIO_EINVAL;
+    sio_adapter_packet out = *pkt;
+    /* Not sio_adapter_encode: an observed broadcast around this call keeps
+     * its own offset (observed_broadcast restores it). */
+    if (!out.encoded &&
+        !(out.encoded = encode_for_adapter(via->nsp->srv, via->nsp->name, pkt, offset)))
+        return SIO_ENOMEM;
+    return broadcast_via(via->nsp, via, &out, t, offset);
 }
 
 int sio_broadcast(sio_namespace *n, const sio_target *t, const char *event, const cJSON *args) {
@@ -1780,5 +1800,5 @@ int sio_local_broadcast_offset(sio_namespace *n, const cJSON *data, const sio_ta
     /* Local delivery only: the memory half of whatever adapter this is. */
     sio_target lt = {t ? t->rooms : NULL, t ? t->except : NULL, t ? t->is_volatile : 0, 1};
     sio_adapter_packet out = {&srv->batch, n->name, data, NULL, NULL, 0};
-    return adapter_broadcast(n, &out, &lt);
+    return broadcast_via(n, n->adapter, &out, &lt, offset);
 }
