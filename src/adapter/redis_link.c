@@ -27,6 +27,7 @@ struct redis_link {
     sio_loop *loop;
     redis_url url;
     char name[32];
+    char label[48]; /* link="<name>": /metrics keeps the pointer while it renders */
     redis_link_cbs cbs;
     void *ud;
     redisAsyncContext *ac;
@@ -227,6 +228,7 @@ redis_link *redis_link_new(sio_loop *loop, const redis_url *url, const char *nam
     l->loop = loop;
     l->url = *url;
     snprintf(l->name, sizeof l->name, "%s", name ? name : "link");
+    snprintf(l->label, sizeof l->label, "link=\"%s\"", l->name);
     l->cbs = *cbs;
     l->ud = ud;
     l->backoff_ms = BACKOFF_MIN_MS;
@@ -343,8 +345,6 @@ int redis_link_command(redis_link *l, redis_reply_cb cb, void *ud, int argc, con
 }
 
 void redis_link_metrics(struct metrics_out *o, const redis_link *l) {
-    char label[48];
-    snprintf(label, sizeof label, "link=\"%s\"", l->name);
-    metrics_put(o, "sio_redis_up", "Whether the Redis link is connected.", METRIC_GAUGE, label,
+    metrics_put(o, "sio_redis_up", "Whether the Redis link is connected.", METRIC_GAUGE, l->label,
                 METRIC_I64, redis_link_is_up(l));
 }
