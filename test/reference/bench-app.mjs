@@ -4,6 +4,14 @@
 // that bench/sio-bench can measure both the same way (scripts/bench).
 //
 //   node test/reference/bench-app.mjs [--host 127.0.0.1] [--port 3000] [--path /socket.io/]
+//                                     [--ws-deflate] [--recovery-window MS]
+//                                     [--admin-auth none [--admin-mode development|production]]
+//
+// --admin-auth none: @socket.io/admin-ui 0.5's instrument(io, { auth: false, mode })
+// on /admin, as sio-server's --admin-auth none (scripts/bench-admin: its cost).
+// --recovery-window MS: sio-server's option of that name, here
+// connectionStateRecovery: { maxDisconnectionDuration: MS } (0, the default: off),
+// so that scripts/bench measures what recovery costs both servers.
 //
 // Namespace "/":
 //   echo (...args, ack)   acks with the same arguments
@@ -20,7 +28,7 @@ const { Server } = require("socket.io");
 
 function usage(msg) {
   if (msg) process.stderr.write(`bench-app: ${msg}\n`);
-  process.stderr.write("usage: bench-app.mjs [--host H] [--port P] [--path P]\n");
+  process.stderr.write("usage: bench-app.mjs [--host H] [--port P] [--path P] [--ws-deflate] [--recovery-window MS] [--admin-auth none] [--admin-mode M]\n");
   process.exit(2);
 }
 
@@ -44,9 +52,25 @@ for (let i = 0; i < argv.length; i++) {
     case "--app": if (value() !== "bench") usage("only --app bench is offered"); break;
     // sio-server's --ws-deflate: the reference's perMessageDeflate: true.
     case "--ws-deflate": opts.perMessageDeflate = true; break;
+    case "--recovery-window": {
+      const v = value();
+      if (!/^\d+$/.test(v)) usage(`bad --recovery-window ${v}`);
+      opts.recoveryWindow = Number(v);
+      break;
+    }
+    case "--admin-auth":
+      if (value() !== "none") usage("only --admin-auth none is offered");
+      opts.admin = true;
+      break;
+    case "--admin-mode": {
+      const v = value();
+      if (v !== "development" && v !== "production") usage(`bad --admin-mode ${v}`);
+      opts.adminMode = v;
+      break;
+    }
     case "-h":
     case "--help":
-      process.stdout.write("usage: bench-app.mjs [--host H (127.0.0.1)] [--port P (3000)] [--path P (/socket.io/)]\n");
+      process.stdout.write("usage: bench-app.mjs [--host H (127.0.0.1)] [--port P (3000)] [--path P (/socket.io/)] [--ws-deflate] [--recovery-window MS (0: off)] [--admin-auth none [--admin-mode development (default)|production]]\n");
       process.exit(0);
     // fall through: unreachable
     default: usage(`unknown option ${a}`);
@@ -57,7 +81,14 @@ const httpServer = http.createServer((req, res) => {
   res.writeHead(404, { "Content-Type": "text/plain" });
   res.end("Not Found");
 });
-const io = new Server(httpServer, { path: opts.path, serveClient: false, perMessageDeflate: opts.perMessageDeflate === true });
+const io = new Server(httpServer, {
+  path: opts.path,
+  serveClient: false,
+  perMessageDeflate: opts.perMessageDeflate === true,
+  ...(opts.recoveryWindow ? { connectionStateRecovery: { maxDisconnectionDuration: opts.recoveryWindow } } : {}),
+});
+
+if (opts.admin) require("@socket.io/admin-ui").instrument(io, { auth: false, mode: opts.adminMode ?? "development" });
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {
